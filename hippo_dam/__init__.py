@@ -1,0 +1,38 @@
+"""hippo_dam: Dense Associative Memories as populations of neurons on Brian2.
+
+After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
+Machine Learning" (ICLR 2021).
+"""
+from .energy import OnlineEnergy, energy
+from .lagrangians import (
+    LAGRANGIANS,
+    Lagrangian,
+    Reduction,
+    euclidean_norm,
+    exponential,
+    identity,
+    log_sum_exp,
+    make_lagrangian,
+    rectified_power,
+    sigmoid,
+    sign,
+    softmax,
+    tanh,
+)
+from .network import DenseAssociativeMemory
+from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
+from .populations import Population, SymmetricProjection
+from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
+from .reference import euler_reference
+from .results import RecallResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DenseAssociativeMemory", "Population", "SymmetricProjection", "OnlineEnergy", "energy",
+    "Lagrangian", "Reduction", "LAGRANGIANS", "make_lagrangian", "identity", "tanh", "sigmoid", "sign",
+    "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
+    "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
+    "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
+    "euler_reference",
+]

@@ -1,0 +1,117 @@
+"""The energy (Lyapunov function) of a Dense Associative Memory.
+
+For feature states ``v`` (input ``I``), memory states ``h`` and weights ``xi``
+(Krotov & Hopfield 2021, eq. 2)::
+
+    E = [sum_i (v_i - I_i) g_i - L_v(v)] + [sum_mu h_mu f_mu - L_h(h)]
+        - sum_{mu,i} f_mu xi[mu,i] g_i
+
+with ``g = dL_v/dv`` and ``f = dL_h/dh``. Along the dynamics
+``dE/dt = -tau_f v'.Hess(L_v).v' - tau_h h'.Hess(L_h).h' <= 0``.
+
+:func:`energy` evaluates this with numpy from recorded states;
+:class:`OnlineEnergy` computes the same number inside the Brian2 simulation,
+as population sums into one neuron, so that large networks need not record
+every neuron.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, StateMonitor, Synapses, linked_var
+
+from .lagrangians import Lagrangian
+
+__all__ = ["energy", "OnlineEnergy"]
+
+ORDER_ENERGY_GROUP = 5  # its summed updaters run at 4: after the coupling, before the Euler step
+
+
+def energy(v, h, xi, feature_lagrangian: Lagrangian, memory_lagrangian: Lagrangian, I=0.0):
+    """Energy of the two-layer network (dimensionless).
+
+    Parameters
+    ----------
+    v : array, shape (..., N_f)
+        Feature states (any leading batch or time axes).
+    h : array, shape (..., N_h)
+        Memory states, same leading axes.
+    xi : array, shape (N_h, N_f)
+    feature_lagrangian, memory_lagrangian : Lagrangian
+    I : float or array broadcastable to v
+        Feature input current.
+
+    Returns
+    -------
+    E : array, shape (...)
+    """
+    v = np.asarray(v, dtype=float)
+    h = np.asarray(h, dtype=float)
+    g = feature_lagrangian.activation(v)
+    f = memory_lagrangian.activation(h)
+    coupling = np.einsum("...m,...m->...", f, g @ np.asarray(xi, dtype=float).T)
+    return feature_lagrangian.legendre(v, I) + memory_lagrangian.legendre(h) - coupling
+
+
+class OnlineEnergy:
+    """Energy computed inside the Brian2 run and recorded as one number per step.
+
+    One neuron holds, as summed variables, ``sum_i (x_i - I_i) a_i [- l(x_i)]``
+    of each population and ``sum_mu a_mu u_mu`` of each projection's post side;
+    a non-additive Lagrangian's value comes from its layer reductions.
+
+    Parameters
+    ----------
+    populations : list of Population
+    projections : list of SymmetricProjection
+    dt : Quantity, optional
+        Recording interval (default: every step).
+    """
+
+    def __init__(self, populations, projections, dt=None, name="energy"):
+        self.populations, self.projections, self.name, self.dt = populations, projections, name, dt
+        self.group = self.monitor = None
+
+    def build(self):
+        pops, projs = self.populations, self.projections
+        lines, total = [], []
+        for p in pops:
+            lag = p.lagrangian
+            lines.append(f"legendre_{p.name} : 1")
+            lines += [f"{r}_{p.name} : 1 (linked)" for r in p.reduction_names]
+            lines += [f"{k}_{p.name} : 1 (shared, constant)" for k in (lag.params if not lag.additive else ())]
+            term = f"legendre_{p.name}"
+            if not lag.additive:
+                value = lag.brian_expression(lag.value_expr, p.state, f"_{p.name}", f"_{p.name}")
+                term += f" - ({value})"
+            total.append(term)
+        for proj in projs:
+            lines.append(f"coupling_{proj.name} : 1")
+            total.append(f"- coupling_{proj.name}")
+        lines.append("E = " + " ".join(t if t.startswith("-") else "+ " + t for t in total).lstrip("+ ") + " : 1")
+        clock_dt = pops[0].group.clock.dt
+        group = NeuronGroup(1, "\n".join(lines), name=self.name, order=ORDER_ENERGY_GROUP, dt=clock_dt)
+        objects = [group]
+        for p in pops:
+            lag = p.lagrangian
+            x, a = p.state, p.activation
+            expr = f"({x}_pre - I_pre)*{a}_pre"
+            if lag.additive:
+                expr += " - (" + lag.brian_expression(lag.value_expr, x, "_pre") + ")"
+            model = f"legendre_{p.name}_post = {expr} : 1 (summed)"
+            for proj in projs:
+                if proj.post is p:
+                    model += f"\ncoupling_{proj.name}_post = {a}_pre*{proj.input_name}_pre : 1 (summed)"
+            syn = Synapses(p.group, group, model, name=f"{self.name}_{p.name}", dt=clock_dt)
+            syn.connect()
+            objects.append(syn)
+            if not lag.additive:
+                for r in p.reduction_names:
+                    setattr(group, f"{r}_{p.name}", linked_var(p.layer, r))
+                for k, val in lag.params.items():
+                    setattr(group, f"{k}_{p.name}", val)
+        kwargs = {"dt": clock_dt if self.dt is None else self.dt}
+        # after_groups: the sums of this step, before the next step's reductions
+        self.monitor = StateMonitor(group, "E", record=0, when="after_groups", name=f"{self.name}_monitor", **kwargs)
+        self.group = group
+        return objects + [self.monitor]
+

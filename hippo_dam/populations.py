@@ -1,0 +1,227 @@
+"""Populations of rate neurons and the symmetric projection joining them, on Brian2.
+
+A population of ``N`` neurons with Lagrangian ``L``, time constant ``tau`` and
+input current ``I`` integrates (Krotov & Hopfield 2021, eq. 1)::
+
+    tau dx_i/dt = u_i - x_i + I_i,       u_i = sum over projections into it
+
+and exposes its activation ``a_i = dL/dx_i`` as a stored variable, refreshed
+once per step from the current state. A :class:`SymmetricProjection` holds the
+weights ``xi[mu, i]`` once, in one Brian2 ``Synapses`` object, and delivers
+both ``u_mu = sum_i xi[mu,i] g_i`` (to the post side) and
+``u_i = sum_mu xi[mu,i] f_mu`` (to the pre side) as two summed variables of
+that one object, so the two directions cannot drift apart.
+
+Order of operations in one time step (Brian2 schedule slot, order)::
+
+    before_groups  0,1   layer maxima          (non-additive Lagrangians)
+    groups        -30    layer sums            (summed variables into the layer group)
+    groups        -20    activations a = dL/dx from the current state
+    groups         -1    coupling inputs u     (summed variables of the projection)
+    groups          4    online energy terms   (see hippo_dam.energy)
+    groups         10    Euler step of every state
+
+so the Brian2 run is exactly the explicit Euler scheme of the reference
+integrator in :mod:`hippo_dam.reference`.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses, linked_var, second
+from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
+
+from .lagrangians import Lagrangian, make_lagrangian
+
+__all__ = ["Population", "SymmetricProjection", "check_tau"]
+
+ORDER_LAYER = -29  # layer group: its summed updaters run at -30
+ORDER_ACTIVATION = -20
+ORDER_STATE_UPDATE = 10
+
+
+class _OrderWarningFilter(logging.Filter):
+    """Hide Brian2's order warning for our layer maxima, which are order independent."""
+
+    def filter(self, record):
+        msg = record.getMessage()
+        return not ("may depend on the order of execution" in msg and "_post, inf)" in msg)
+
+
+logging.getLogger("brian2.codegen.generators.base").addFilter(_OrderWarningFilter())
+
+
+def check_tau(tau, what="tau"):
+    """Return ``tau`` as a positive Brian2 time quantity, or raise naming the problem.
+
+    ``tau`` may be a scalar or one value per neuron.
+    """
+    if not isinstance(tau, Quantity):
+        raise TypeError(f"{what} needs time units, e.g. {what}=20*ms; got {tau!r}")
+    try:
+        fail_for_dimension_mismatch(tau, second)
+    except DimensionMismatchError:
+        raise TypeError(f"{what} must be a time (e.g. 20*ms), got {tau!r}") from None
+    values = np.asarray(tau / second, dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"{what} must be > 0 and finite, got {tau!r}")
+    return tau
+
+
+class Population:
+    """A layer of rate neurons: a Lagrangian, a size and a time constant.
+
+    Parameters
+    ----------
+    name : str
+        Brian2 name of the NeuronGroup (``'features'``, ``'memories'``, ``'CA1'``...).
+    n : int
+        Number of neurons.
+    lagrangian : Lagrangian, str or mapping
+        The layer's Lagrangian; its gradient is the activation.
+    tau : Quantity
+        Time constant (time units), scalar or one per neuron.
+    state : str
+        Name of the state variable (``'v'`` for features, ``'h'`` for memories).
+    activation : str
+        Name of the activation variable (``'g'`` or ``'f'``).
+    region : str, optional
+        Anatomical label (``'CA3'``, ``'EC-III'``) carried into results and plots.
+    """
+
+    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None):
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
+        self.name = name
+        self.n = n
+        self.lagrangian: Lagrangian = make_lagrangian(lagrangian)
+        self.tau = check_tau(tau, f"tau of {name}")
+        self.state = state
+        self.activation = activation
+        self.region = region
+        self.inputs: list[str] = []  # summed-input variables, one per projection
+        self.group = None
+        self.layer = None
+
+    # Names of the layer-group variables used in other groups' code.
+    @property
+    def reduction_names(self):
+        return [r.name for r in self.lagrangian.reductions]
+
+    def equations(self) -> str:
+        x, a = self.state, self.activation
+        lines = [
+            f"d{x}/dt = (u + I - {x})/tau : 1",
+            "I : 1  # external input current",
+            "tau : second (constant)",
+            f"{a} : 1  # activation dL/d{x}, refreshed each step",
+        ]
+        lines.append(("u = " + " + ".join(self.inputs) + " : 1") if self.inputs else "u : 1 (constant)")
+        lines += [f"{name} : 1" for name in self.inputs]
+        lines += [f"{p} : 1 (shared, constant)" for p in self.lagrangian.params]
+        lines += [f"{r} : 1 (linked)" for r in self.reduction_names]
+        return "\n".join(lines)
+
+    def build(self, dt):
+        """Create the Brian2 objects on a clock of step ``dt``; returns them as a list."""
+        lag = self.lagrangian
+        group = NeuronGroup(self.n, self.equations(), method="euler", name=self.name, dt=dt)
+        group.state_updater.order = ORDER_STATE_UPDATE
+        group.tau = self.tau
+        for p, val in lag.params.items():
+            setattr(group, p, val)
+        objects = [group]
+        if not lag.additive:
+            objects += self._build_layer(group)
+        expr = lag.brian_expression(lag.activation_expr, self.state)
+        objects.append(
+            group.run_regularly(
+                f"{self.activation} = {expr}",
+                when="groups",
+                order=ORDER_ACTIVATION,
+                name=f"{self.name}_activation",
+            )
+        )
+        self.group = group
+        return objects
+
+    def _build_layer(self, group):
+        """Reductions of a non-additive Lagrangian: a one-neuron layer group."""
+        lag = self.lagrangian
+        layer = NeuronGroup(
+            1, "\n".join(f"{r} : 1" for r in self.reduction_names),
+            name=f"{self.name}_layer", order=ORDER_LAYER, dt=group.clock.dt,
+        )
+        sums = [r for r in lag.reductions if r.op == "sum"]
+        model = "\n".join(
+            f"{r.name}_post = {lag.brian_expression(r.expr, self.state, '_pre', '_post')} : 1 (summed)"
+            for r in sums
+        )
+        syn = Synapses(group, layer, model, name=f"{self.name}_reduce", dt=group.clock.dt)
+        syn.connect()
+        objects = [layer, syn]
+        for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
+            objects.append(layer.run_regularly(
+                f"{red.name} = -inf", when="before_groups", order=0, name=f"{self.name}_max_{red.name}_reset"
+            ))
+            # A sequential loop over the N synapses: order independent (max is
+            # commutative), which code generation for Cython/C++ guarantees.
+            expr = lag.brian_expression(red.expr, self.state, "_pre", "_post")
+            objects.append(syn.run_regularly(
+                f"{red.name}_post = clip({expr}, {red.name}_post, inf)",
+                when="before_groups", order=1 + k, name=f"{self.name}_max_{red.name}",
+            ))
+        zeros = np.zeros(self.n, dtype=int)
+        for r in self.reduction_names:
+            setattr(group, r, linked_var(layer, r, index=zeros))
+        self.layer = layer
+        return objects
+
+
+class SymmetricProjection:
+    """One weight matrix ``xi`` (N_post x N_pre) used in both directions.
+
+    ``u_post[mu] = sum_i xi[mu, i] a_pre[i]`` and
+    ``u_pre[i] = sum_mu xi[mu, i] a_post[mu]``, from one ``Synapses`` object
+    whose weight ``w`` is the only copy of ``xi``.
+
+    Parameters
+    ----------
+    pre, post : Population
+        Lower (features) and upper (memories) population.
+    weights : array, shape (post.n, pre.n)
+        The symmetric coupling ``xi``; must be finite.
+    name : str
+    """
+
+    def __init__(self, pre: Population, post: Population, weights, name="coupling"):
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (post.n, pre.n):
+            raise ValueError(
+                f"projection {name!r}: weights must have shape (N_post, N_pre) = "
+                f"({post.n}, {pre.n}), got {weights.shape}"
+            )
+        if not np.all(np.isfinite(weights)):
+            raise ValueError(f"projection {name!r}: weights contain NaN or inf")
+        self.pre, self.post, self.weights, self.name = pre, post, weights, name
+        self.input_name = f"u_{name}"
+        pre.inputs.append(self.input_name)
+        post.inputs.append(self.input_name)
+        self.synapses = None
+
+    def build(self):
+        """Create the Synapses (after both populations are built)."""
+        u = self.input_name
+        model = (
+            "w : 1 (constant)\n"
+            f"{u}_post = w*{self.pre.activation}_pre : 1 (summed)\n"
+            f"{u}_pre = w*{self.post.activation}_post : 1 (summed)"
+        )
+        syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
+        i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
+        syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
+        syn.w = self.weights.T.ravel()  # synapse k = (i, j) in C order of (pre, post)
+        self.synapses = syn
+        return [syn]

@@ -1,0 +1,106 @@
+"""The result of a recall: trajectories, energy trace and recall quality."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .recall import RecallQuality, overlaps
+
+__all__ = ["RecallResult"]
+
+
+@dataclass
+class RecallResult:
+    """What one recall produced.
+
+    Attributes
+    ----------
+    t : array (T,)            recording times in seconds
+    v, h : array (T, N) or None  recorded feature and memory states
+    energy_t : array (T_E,)   times of the energy trace, seconds
+    energy : array (T_E,)     energy (dimensionless), computed inside the run
+    v_final, h_final : array  states after the last step
+    patterns : array (K, N_f) stored patterns
+    cue, known : arrays (N_f,)  the cue and its mask of known entries
+    quality : RecallQuality   of the final state
+    overlaps : array (T, K)   overlaps over time (final state only if not recorded)
+    attrs : dict              Lagrangians, time constants, dt, regions, wall time...
+    """
+
+    t: np.ndarray
+    v: np.ndarray | None
+    h: np.ndarray | None
+    energy_t: np.ndarray
+    energy: np.ndarray
+    v_final: np.ndarray
+    h_final: np.ndarray
+    patterns: np.ndarray
+    cue: np.ndarray
+    known: np.ndarray
+    quality: RecallQuality
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def overlaps(self):
+        states = self.v if self.v is not None else self.v_final[None]
+        return overlaps(self.patterns, states)
+
+    @property
+    def energy_drop(self) -> float:
+        """``E(0) - E(end)``: positive when the network descended its energy."""
+        return float(self.energy[0] - self.energy[-1])
+
+    def summary(self) -> str:
+        q = self.quality
+        return (
+            f"target {int(q.target)} -> retrieved {int(q.retrieved)} "
+            f"({'success' if q.success else 'FAILED'}), final overlap {float(q.target_overlap):.4f}, "
+            f"Hamming {int(q.hamming)}, energy {self.energy[0]:.6g} -> {self.energy[-1]:.6g} "
+            f"(drop {self.energy_drop:.6g}), wall time {self.attrs.get('wall_time_s', float('nan')):.2f} s"
+        )
+
+    def to_xarray(self):
+        """An ``xarray.Dataset`` with dims time, energy_time, feature, memory, pattern."""
+        import xarray as xr
+
+        a = self.attrs
+        n_f, n_h = self.v_final.shape[-1], self.h_final.shape[-1]
+        coords = {
+            "time": ("time", self.t, {"units": "s"}),
+            "energy_time": ("energy_time", self.energy_t, {"units": "s"}),
+            "feature": np.arange(n_f),
+            "memory": np.arange(n_h),
+            "pattern": np.arange(len(self.patterns)),
+            "feature_region": ("feature", np.full(n_f, a.get("feature_region") or "")),
+            "memory_region": ("memory", np.full(n_h, a.get("memory_region") or "")),
+        }
+        data = {
+            "energy": ("energy_time", self.energy, {"long_name": "energy E (Krotov & Hopfield 2021, eq. 2)", "units": "1"}),
+            "v_final": ("feature", self.v_final),
+            "h_final": ("memory", self.h_final),
+            "patterns": (("pattern", "feature"), self.patterns),
+            "cue": ("feature", self.cue),
+            "known": ("feature", self.known.astype(np.int8)),
+            "final_overlap": ("pattern", np.asarray(self.quality.overlap)),
+        }
+        if self.v is not None:
+            data["v"] = (("time", "feature"), self.v)
+            data["overlap"] = (("time", "pattern"), self.overlaps)
+        if self.h is not None:
+            data["h"] = (("time", "memory"), self.h)
+        q = self.quality
+        attrs = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in a.items() if v is not None}
+        attrs.update(target=int(q.target), retrieved=int(q.retrieved), hamming=int(q.hamming),
+                     success=int(bool(q.success)), tolerance=q.tolerance)
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+    def to_netcdf(self, path):
+        """Write :meth:`to_xarray` to a netCDF file."""
+        self.to_xarray().to_netcdf(path)
+
+    def plot(self, path=None, title=None):
+        """Energy over time and overlaps with every stored pattern over time."""
+        from .plotting import plot_recall
+
+        return plot_recall(self, path=path, title=title)
