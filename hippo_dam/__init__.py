@@ -20,6 +20,8 @@ from .lagrangians import (
     tanh,
 )
 from .network import DenseAssociativeMemory
+from .modelfile import ModelFile, load_model
+from .models import model_a, model_b, model_c
 from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
 from .populations import Population, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
@@ -34,5 +36,5 @@ __all__ = [
     "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
-    "euler_reference",
+    "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c",
 ]

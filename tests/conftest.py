@@ -1,0 +1,40 @@
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import hippo_dam as hd
+
+# Additive and non-additive Lagrangians shipped by the package, with parameters
+# used in the tests.
+SHIPPED = {
+    "identity": hd.identity(),
+    "tanh": hd.tanh(),
+    "sigmoid": hd.sigmoid(),
+    "sign": hd.sign(),
+    "rectified_power2": hd.rectified_power(2),
+    "rectified_power3": hd.rectified_power(3),
+    "rectified_power4": hd.rectified_power(4),
+    "exponential": hd.exponential(0.5),
+    "log_sum_exp": hd.log_sum_exp(2.0),
+    "euclidean_norm": hd.euclidean_norm(),
+}
+
+# Linear features with super-linear memories: the energy is unbounded below
+# and states run away (a property of the model, not of the integrator).
+UNBOUNDED = {("identity", "rectified_power3"), ("identity", "rectified_power4"), ("identity", "exponential")}
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_numpy():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
