@@ -47,8 +47,17 @@ def main(argv=None):
                      help="override the model file's code generation target")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: for long runs)")
+    figs = sub.add_parser("figures", help="regenerate the figures in figures/ (inputs recorded beside them)")
+    figs.add_argument("names", nargs="*", help="figures to make (default: all)")
+    figs.add_argument("--out", default="figures", help="output folder (default: figures/)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "figures":
+            from .figures import make_figures
+
+            for path in make_figures(args.out, args.names):
+                print(f"wrote {path} and {path.with_suffix('.json')}")
+            return 0
         return _run(args)
     except (ValueError, TypeError, FileNotFoundError) as err:
         print(f"hippo-dam: error: {err}", file=sys.stderr)

@@ -42,3 +42,35 @@ def plot_recall(result, path=None, title=None):
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return fig
+
+
+def plot_recall_grid(results, path=None, target=None):
+    """Energy (top) and overlaps (bottom) for several labelled recalls side by side.
+
+    ``results`` maps a label (``'model A'``) to a RecallResult with recorded states.
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(results)
+    fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 6), sharex=True, constrained_layout=True, squeeze=False)
+    for col, (label, r) in enumerate(results.items()):
+        tgt = int(r.quality.target)
+        ax_e, ax_m = axes[0, col], axes[1, col]
+        ax_e.plot(r.energy_t * 1e3, r.energy, color="k", lw=1.5)
+        ax_e.set_title(f"{label}\n{r.attrs['feature_lagrangian']} / {r.attrs['memory_lagrangian']}", fontsize=10)
+        m = r.overlaps
+        ax_m.plot(r.t * 1e3, np.delete(m, tgt, axis=1), color="0.75", lw=0.5)
+        ax_m.plot(r.t * 1e3, m[:, tgt], color="C3", lw=2, label=f"target {tgt}")
+        ax_m.set_ylim(-1.05, 1.05)
+        ax_m.set_xlabel("time (ms)")
+        ax_m.legend(loc="lower right", fontsize=8)
+    axes[0, 0].set_ylabel("energy E")
+    axes[1, 0].set_ylabel(r"overlap $m_\mu$")
+    if path is not None:
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return fig

@@ -1,0 +1,86 @@
+"""Model files and the command line."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brian2 import ms
+
+import hippo_dam as hd
+from hippo_dam.cli import main
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+@pytest.mark.parametrize("name", ["model_a", "model_b", "model_c"])
+def test_shipped_model_files_load(name):
+    mf = hd.load_model(MODELS / f"{name}.toml")
+    assert mf.name == name
+    assert mf.patterns.shape == (64, 256) and mf.network.n_memories == 64
+    assert mf.duration == 100 * ms and mf.network.tau_f == 20 * ms
+    assert hd.hamming(mf.cue, mf.patterns[mf.target]) == 51
+
+
+def test_cli_run_writes_netcdf_and_png(tmp_path, capsys):
+    code = main(["run", str(MODELS / "model_b.toml"), "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    for key in ("retrieved index  0", "final overlap    1.0000", "energy", "wall time"):
+        assert key in out
+    assert (tmp_path / "model_b.nc").stat().st_size > 0
+    png = (tmp_path / "model_b.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and len(png) > 10_000
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    return path
+
+
+BASE = """
+[features]
+n = 32
+lagrangian = "sign"
+tau = "20 ms"
+[memories]
+lagrangian = { name = "rectified_power", degree = 3 }
+tau = "2 ms"
+[patterns]
+count = 4
+"""
+
+
+def test_minimal_model_file_runs(tmp_path):
+    mf = hd.load_model(_write(tmp_path, BASE + '[run]\nduration = "20 ms"\n'))
+    result = mf.run()
+    assert result.quality.success and result.attrs["model"] == "m"
+
+
+@pytest.mark.parametrize("extra,match", [
+    ("[cue]\nfration = 0.2\n", r"unknown key\(s\) \['fration'\] in \[cue\]"),
+    ("[plotting]\nx = 1\n", r"unknown table\(s\) \['plotting'\]"),
+    ('[run]\nduration = "20 parsecs"\n', r"\[run\] duration: expected a time"),
+    ('[run]\ncodegen_target = "fortran"\n', "codegen_target must be one of"),
+    ("[cue]\ntarget = 9\n", "target 9 out of range"),
+    ('[patterns]\nkind = "kanji"\n', None),  # duplicate table: invalid TOML
+])
+def test_bad_model_files(tmp_path, extra, match):
+    with pytest.raises(ValueError, match=match or "not valid TOML"):
+        hd.load_model(_write(tmp_path, BASE + extra))
+
+
+def test_unknown_lagrangian_in_model_file(tmp_path):
+    text = BASE.replace('lagrangian = "sign"', 'lagrangian = "signum"')
+    with pytest.raises(ValueError, match="Unknown Lagrangian 'signum'"):
+        hd.load_model(_write(tmp_path, text))
+
+
+def test_missing_required_key(tmp_path):
+    with pytest.raises(ValueError, match=r"\[features\] needs the key 'tau'"):
+        hd.load_model(_write(tmp_path, BASE.replace('tau = "20 ms"\n', "", 1)))
+
+
+def test_cli_reports_errors_cleanly(tmp_path, capsys):
+    path = _write(tmp_path, BASE.replace("count = 4", "count = 0"))
+    assert main(["run", str(path)]) == 2
+    assert "at least one pattern" in capsys.readouterr().err
