@@ -76,18 +76,27 @@ class DenseAssociativeMemory:
             raise ValueError(f"dt={self.dt} must be smaller than both tau_f={self.tau_f} and tau_h={self.tau_h}")
         self.record_every = None if record_every is None else check_tau(record_every, "record_every")
         self.energy_every = None if energy_every is None else check_tau(energy_every, "energy_every")
-        if codegen_target not in CODEGEN_TARGETS:
-            raise ValueError(f"codegen_target must be one of {CODEGEN_TARGETS}, got {codegen_target!r}")
-        if codegen_target == "numpy":
+        self.codegen_target = codegen_target
+        self.standalone_dir = standalone_dir
+        self.feature_region, self.memory_region = feature_region, memory_region
+
+    @property
+    def codegen_target(self):
+        """Code generation target; checked against the Lagrangians when set."""
+        return self._codegen_target
+
+    @codegen_target.setter
+    def codegen_target(self, target):
+        if target not in CODEGEN_TARGETS:
+            raise ValueError(f"codegen_target must be one of {CODEGEN_TARGETS}, got {target!r}")
+        if target == "numpy":
             for lag in (self.feature_lagrangian, self.memory_lagrangian):
                 if any(r.op == "max" for r in lag.reductions):
                     raise ValueError(
                         f"codegen target 'numpy' cannot compute the layer maximum that {lag!r} needs "
                         "(it vectorises over repeated indices); use 'cython' or 'cpp_standalone'"
                     )
-        self.codegen_target = codegen_target
-        self.standalone_dir = standalone_dir
-        self.feature_region, self.memory_region = feature_region, memory_region
+        self._codegen_target = target
         self._net = None
 
     # -- construction ----------------------------------------------------------

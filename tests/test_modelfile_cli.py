@@ -84,3 +84,8 @@ def test_cli_reports_errors_cleanly(tmp_path, capsys):
     path = _write(tmp_path, BASE.replace("count = 4", "count = 0"))
     assert main(["run", str(path)]) == 2
     assert "at least one pattern" in capsys.readouterr().err
+
+
+def test_cli_target_override_is_checked(capsys):
+    assert main(["run", str(MODELS / "model_b.toml"), "--codegen-target", "numpy"]) == 2
+    assert "cannot compute the layer maximum" in capsys.readouterr().err
