@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,6 @@ class ModelFile:
     duration: object
     cue_input: float = 0.0
     tolerance: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import warnings
 
 import numpy as np
 from brian2 import Network, StateMonitor, device, get_device, ms, prefs, second, set_device

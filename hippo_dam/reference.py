@@ -2,10 +2,6 @@
 
 It shares nothing with the Brian2 path except the Lagrangians' definitions::
 
-    v[t+1] = v[t] + dt/tau_f * (xi.T @ g(v[t]) ... )
-
-precisely::
-
     v[t+1] = v[t] + (dt/tau_f) (xi^T f(h[t]) - v[t] + I)
     h[t+1] = h[t] + (dt/tau_h) (xi g(v[t]) - h[t])
 

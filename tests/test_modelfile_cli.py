@@ -1,7 +1,6 @@
 """Model files and the command line."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 from brian2 import ms
 

@@ -1,7 +1,7 @@
 """The Brian2 network: retrieval, agreement with the numpy reference, energy, errors."""
 import numpy as np
 import pytest
-from brian2 import ms, mV, second
+from brian2 import ms, mV
 
 import hippo_dam as hd
 from conftest import SHIPPED
