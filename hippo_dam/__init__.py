@@ -22,7 +22,18 @@ from .lagrangians import (
 from .network import DenseAssociativeMemory
 from .modelfile import ModelFile, load_model
 from .models import model_a, model_b, model_c
-from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
+from .patterns import (
+    CUE_REGIONS,
+    correlated_patterns,
+    flip_cue,
+    load_digits_patterns,
+    load_kanji,
+    occlusion_cue,
+    partial_cue,
+    random_mask_cue,
+    random_patterns,
+)
+from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_model, kanji_sweep, nearest_neighbour_limit
 from .populations import Population, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
 from .reference import euler_reference
@@ -36,5 +47,7 @@ __all__ = [
     "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
+    "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS",
+    "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue", "check_patterns"]
+__all__ = ["random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue", "check_patterns",
+           "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS"]
 
 
 def _rng(seed):
@@ -114,3 +115,147 @@ def random_mask_cue(pattern, fraction_known, seed=None):
     known = np.zeros(n, dtype=bool)
     known[_rng(seed).choice(n, size=int(round(fraction_known * n)), replace=False)] = True
     return np.where(known, pattern, 0.0), known
+
+
+# -- shipped pattern sets ------------------------------------------------------------------------------
+def _data_file(name):
+    from importlib.resources import files
+
+    return files("hippo_dam").joinpath("data", name)
+
+
+def load_kanji(n=None, return_info=False):
+    """The 2,136 Joyo kanji rendered at 64x64 pixels, as ``+-1`` patterns.
+
+    Shipped with the package (``hippo_dam/data/kanji64.npz``, bit-packed; made
+    by ``scripts/make_kanji.py`` from Noto Sans CJK JP, SIL Open Font Licence,
+    and the KANJIDIC2 Joyo list; see ``kanji64.json``). Loading needs neither
+    network nor a system font. Ink is ``+1``, background ``-1``; pixel
+    ``(r, c)`` is feature ``64 r + c``.
+
+    Parameters
+    ----------
+    n : int, optional
+        Return the first ``n`` characters (ordered by school grade, then stroke
+        count); default all 2,136.
+    return_info : bool
+        Also return a dict with ``shape`` (64, 64), ``grades``, ``strokes``
+        and the metadata (font, licence, sources).
+
+    Returns
+    -------
+    patterns : float array (K, 4096) of ``+-1``
+    characters : list of str, length K
+    info : dict, only when ``return_info``
+    """
+    import json
+
+    with _data_file("kanji64.npz").open("rb") as fh:
+        data = np.load(fh)
+        bits, chars = data["bits"], [str(c) for c in data["characters"]]
+        grades, strokes, shape = data["grades"], data["strokes"], tuple(int(x) for x in data["shape"])
+    total = len(chars)
+    if n is None:
+        n = total
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int or None, got {type(n).__name__}")
+    if not 1 <= n <= total:
+        raise ValueError(f"n must lie in [1, {total}], got {n}")
+    size = shape[0] * shape[1]
+    patterns = np.where(np.unpackbits(bits[:n], axis=1, count=size) > 0, 1.0, -1.0)
+    if not return_info:
+        return patterns, chars[:n]
+    meta = json.loads(_data_file("kanji64.json").read_text(encoding="utf-8"))
+    return patterns, chars[:n], {"shape": shape, "grades": grades[:n].astype(int), "strokes": strokes[:n].astype(int),
+                                 "metadata": meta}
+
+
+def load_digits_patterns(threshold=8.0):
+    """scikit-learn's 1,797 handwritten 8x8 digits (shipped with it), binarised to ``+-1``.
+
+    A pixel (grey level 0-16) is ``+1`` (ink) when it is at least ``threshold``.
+
+    Returns
+    -------
+    patterns : float array (1797, 64) of ``+-1``
+    labels : int array (1797,), the digit each image shows
+    """
+    from sklearn.datasets import load_digits
+
+    if not 0 < threshold <= 16:
+        raise ValueError(f"threshold must lie in (0, 16] (grey levels of the digits), got {threshold}")
+    digits = load_digits()
+    return np.where(digits.data >= threshold, 1.0, -1.0), digits.target.astype(int)
+
+
+# -- partial cues of images ----------------------------------------------------------------------------
+CUE_REGIONS = ("top", "bottom", "left", "right", "centre", "random")
+
+
+def partial_cue(patterns, visible="top", shape=(64, 64), fraction=0.5, noise=0.0, seed=None):
+    """Show part of each image and mark the rest unknown; optionally flip visible pixels.
+
+    The cue is ``c_i = s_i xi_i`` on visible pixels (``s_i = -1`` for a random
+    ``noise`` fraction of them, else ``+1``) and ``c_i = 0`` on unknown ones:
+    unknown pixels are *not* set to background; the network is told which
+    entries are known.
+
+    Parameters
+    ----------
+    patterns : array (..., N) of ``+-1``, with ``N = rows * cols``
+    visible : {'top', 'bottom', 'left', 'right', 'centre', 'random'}
+        'top'/'bottom': that ``fraction`` of the rows; 'left'/'right': of the
+        columns; 'centre': a centred window covering ``fraction`` of the rows and
+        of the columns (so ``fraction**2`` of the pixels); 'random': a random
+        ``fraction`` of the pixels, drawn independently for each pattern.
+    shape : (rows, cols)
+    fraction : float in (0, 1]
+    noise : float in [0, 1]
+        Fraction of the *visible* pixels flipped, drawn independently per pattern.
+    seed : int or Generator
+
+    Returns
+    -------
+    cue : float array (..., N)
+    known : bool array (N,) for a fixed region, (..., N) for 'random' or when noise is used per pattern
+    """
+    patterns = np.asarray(patterns, dtype=float)
+    if patterns.ndim < 1:
+        raise ValueError("patterns must have at least one axis (the N features)")
+    rows, cols = (int(x) for x in shape)
+    n = patterns.shape[-1]
+    if rows * cols != n:
+        raise ValueError(f"image shape {tuple(shape)} has {rows * cols} pixels but patterns have {n} features")
+    if not np.all(np.isin(patterns, (-1.0, 1.0))):
+        raise ValueError("patterns must contain only -1 and +1")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"visible fraction must lie in (0, 1], got {fraction}")
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise (fraction of visible pixels flipped) must lie in [0, 1], got {noise}")
+    if visible not in CUE_REGIONS:
+        raise ValueError(f"unknown visible region {visible!r}; use one of {CUE_REGIONS}")
+    rng = _rng(seed)
+    batch = patterns.shape[:-1]
+    if visible == "random":
+        k = int(round(fraction * n))
+        order = np.argsort(rng.random(batch + (n,)), axis=-1)
+        known = np.zeros(batch + (n,), dtype=bool)
+        np.put_along_axis(known, order[..., :k], True, axis=-1)
+    else:
+        r, c = max(1, int(round(fraction * rows))), max(1, int(round(fraction * cols)))
+        r0, c0 = (rows - r) // 2, (cols - c) // 2
+        regions = {"top": np.s_[:r, :], "bottom": np.s_[rows - r:, :], "left": np.s_[:, :c],
+                   "right": np.s_[:, cols - c:], "centre": np.s_[r0:r0 + r, c0:c0 + c]}
+        img = np.zeros((rows, cols), dtype=bool)
+        img[regions[visible]] = True
+        known = img.ravel()
+    cue = np.where(known, patterns, 0.0)
+    if noise > 0:
+        known_b = np.broadcast_to(known, cue.shape)
+        flat_known, flat_cue = known_b.reshape(-1, n), cue.reshape(-1, n).copy()
+        for row in range(flat_cue.shape[0]):
+            idx = np.flatnonzero(flat_known[row])
+            flip = rng.choice(idx, size=int(round(noise * idx.size)), replace=False)
+            flat_cue[row, flip] *= -1
+        cue = flat_cue.reshape(cue.shape)
+    return cue, known
