@@ -31,7 +31,7 @@ for both paths and the result is the same explicit Euler scheme.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Function, NeuronGroup, get_device, second
+from brian2 import Function, NeuronGroup, get_device, prefs, second
 from brian2.codegen.runtime.cython_rt import CythonCodeObject
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
@@ -148,13 +148,58 @@ class DenseSymmetricProjection:
             if device.__class__.__name__ == "CPPStandaloneDevice" else {}
         if cpp_names:
             fn.implementations.add_implementation(
-                CPPStandaloneCodeObject, _cpp_code(name, n_pre, n_post, batch, xi.dtype, cpp_names),
+                CPPStandaloneCodeObject,
+                _cpp_code(name, n_pre, n_post, batch, xi.dtype, cpp_names,
+                          threads=prefs.devices.cpp_standalone.openmp_threads),
                 namespace={f"{name}_xi": xi.ravel()}, name=name,
             )
         return name, fn
 
     def _build_per_neuron(self):
-        raise NotImplementedError  # filled in below
+        """brian2cuda: one GPU thread per neuron computes its own input.
+
+        Thread ``(b, i)`` of the features sums the column ``xi[:, i]`` against
+        ``f[b, :]`` (neighbouring threads read neighbouring addresses: coalesced),
+        thread ``(b, mu)`` of the memories the row ``xi[mu, :]`` against
+        ``g[b, :]``. The other population's activations are read through
+        brian2cuda's device-global array pointers (``brian::d_array_...``).
+        """
+        from brian2cuda.codeobject import CUDAStandaloneCodeObject
+
+        device = get_device()
+        live = {k: "brian::d" + device.get_array_name(v, access_data=False) for k, v in self._arrays().items()}
+        ctype = "double" if self.dtype == np.float64 else "float"
+        base = f"hippo_dense_{self.name}"
+        ns = {f"{base}_xi": self.weights.ravel()}
+        n_pre, n_post = self.pre.n, self.post.n
+        bodies = {
+            "pre": (n_pre, f"""
+    const int b = k / {n_pre}, i = k % {n_pre};
+    const double* f = {live['f']} + (size_t)b * {n_post};
+    double acc = 0.0;
+    for (int mu = 0; mu < {n_post}; mu++)
+        acc += (double)_namespace{base}_xi[(size_t)mu * {n_pre} + i] * f[mu];
+    return acc;"""),
+            "post": (n_post, f"""
+    const int b = k / {n_post}, mu = k % {n_post};
+    const double* g = {live['g']} + (size_t)b * {n_pre};
+    const {ctype}* row = _namespace{base}_xi + (size_t)mu * {n_pre};
+    double acc = 0.0;
+    for (int i = 0; i < {n_pre}; i++)
+        acc += (double)row[i] * g[i];
+    return acc;"""),
+        }
+        for side, pop in (("pre", self.pre), ("post", self.post)):
+            name = f"{base}_{side}"
+            fn = Function(None, arg_units=[1], arg_types=["integer"], return_unit=1, stateless=False)
+            code = f"__device__ double {name}(const int k)\n{{{bodies[side][1]}\n}}\n"
+            fn.implementations.add_implementation(CUDAStandaloneCodeObject, code, namespace=ns, name=name)
+            if pop.group.namespace is None:
+                pop.group.namespace = {}
+            pop.group.namespace[name] = fn
+            pop.group.run_regularly(f"{self.input_name} = {name}(i)", when="groups", order=ORDER_COUPLING,
+                                    name=f"{self.name}_{side}_input")
+        return []
 
 
 def _blas_prefix(dtype):
@@ -205,12 +250,54 @@ cdef double {name}(double t):
 """
 
 
-def _cpp_code(name, n_pre, n_post, batch, dtype, arrays):
-    """C++ standalone: one fused pass over xi per cue block, each row read once for both directions."""
+def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, threads=0):
+    """C++ standalone: the product on the live arrays of the two groups.
+
+    Serial: one fused pass over ``xi`` per cue, each row read once for both
+    directions (half the memory traffic of two matrix-vector products).
+    With OpenMP (``threads`` > 0): rows are shared out for ``u_post`` and
+    column blocks for ``u_pre``, so no two threads write the same element.
+    The call sits inside Brian2's one-neuron loop, hence the nested region.
+    """
     ctype = "double" if dtype == np.float64 else "float"
     ns = f"_namespace{name}_xi"
+    parallel = "" if not threads else f"""
+    omp_set_max_active_levels(2);
+    const int n_blocks = (n_pre + 511) / 512;
+    #pragma omp parallel num_threads({threads})
+    {{
+        #pragma omp for schedule(static)
+        for (int bm = 0; bm < batch * n_post; bm++) {{
+            const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
+            const double* gb = g + (size_t)(bm / n_post) * n_pre;
+            double acc = 0.0;
+            #pragma omp simd reduction(+:acc)
+            for (int i = 0; i < n_pre; i++)
+                acc += row[i] * gb[i];
+            u_post[bm] = acc;
+        }}
+        #pragma omp for schedule(static)
+        for (int blk = 0; blk < batch * n_blocks; blk++) {{
+            const int b = blk / n_blocks, i0 = (blk % n_blocks) * 512;
+            const int i1 = i0 + 512 < n_pre ? i0 + 512 : n_pre;
+            double* ub = u_pre + (size_t)b * n_pre;
+            for (int i = i0; i < i1; i++) ub[i] = 0.0;
+            for (int mu = 0; mu < n_post; mu++) {{
+                const double fm = f[(size_t)b * n_post + mu];
+                if (fm == 0.0) continue;
+                const {ctype}* row = xi + (size_t)mu * n_pre;
+                #pragma omp simd
+                for (int i = i0; i < i1; i++)
+                    ub[i] += fm * row[i];
+            }}
+        }}
+    }}
+    return 0.0;"""
     return f"""
 #include <cstring>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 double {name}(const double t)
 {{
     const int n_pre = {n_pre}, n_post = {n_post}, batch = {batch};
@@ -218,7 +305,7 @@ double {name}(const double t)
     const double* __restrict f = {arrays['f']};
     double* __restrict u_pre = {arrays['u_pre']};
     double* __restrict u_post = {arrays['u_post']};
-    const {ctype}* __restrict xi = {ns};
+    const {ctype}* __restrict xi = {ns};{parallel}
     std::memset(u_pre, 0, sizeof(double) * n_pre * batch);
     for (int b = 0; b < batch; b++) {{
         const double* gb = g + (size_t)b * n_pre;

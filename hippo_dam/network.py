@@ -29,7 +29,8 @@ from .results import RecallResult
 
 __all__ = ["DenseAssociativeMemory", "CODEGEN_TARGETS"]
 
-CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone")
+CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone", "cuda_standalone")
+STANDALONE_TARGETS = ("cpp_standalone", "cuda_standalone")
 COUPLINGS = ("dense", "synapses")
 
 
@@ -51,10 +52,12 @@ class DenseAssociativeMemory:
         only the energy trace and the final state (large networks).
     energy_every : Quantity or None
         Interval of the online energy trace (default: every step).
-    codegen_target : {'cython', 'numpy', 'cpp_standalone'}
-        Runtime Cython (default), runtime numpy (additive Lagrangians only), or
+    codegen_target : {'cython', 'numpy', 'cpp_standalone', 'cuda_standalone'}
+        Runtime Cython (default), runtime numpy (additive Lagrangians only),
         C++ standalone (compiled once in ``standalone_dir``, then run again with
-        new cues, patterns and time constants without recompiling).
+        new cues, patterns and time constants without recompiling), or CUDA
+        standalone on a GPU through brian2cuda (``pip install hippo_dam[gpu]``;
+        same compile-once-run-many behaviour).
     feature_region, memory_region : str, optional
         Anatomical labels carried into results and plots.
     coupling : {'dense', 'synapses'}
@@ -80,8 +83,8 @@ class DenseAssociativeMemory:
         )
         for lag in (self.feature_lagrangian, self.memory_lagrangian):
             lag.check_convex()
-        self.tau_f = check_tau(tau_f, "tau_f")
-        self.tau_h = check_tau(tau_h, "tau_h")
+        self._tau_f = check_tau(tau_f, "tau_f")
+        self._tau_h = check_tau(tau_h, "tau_h")
         self.dt = check_tau(dt, "dt")
         if self.dt >= min(np.min(self.tau_f), np.min(self.tau_h)):
             raise ValueError(f"dt={self.dt} must be smaller than both tau_f={self.tau_f} and tau_h={self.tau_h}")
@@ -101,6 +104,31 @@ class DenseAssociativeMemory:
         self._standalone = None
         self._net_batch = None
         self.feature_region, self.memory_region = feature_region, memory_region
+
+    @property
+    def tau_f(self):
+        """Time constant of the feature neurons (settable; standalone runs need no rebuild)."""
+        return self._tau_f
+
+    @tau_f.setter
+    def tau_f(self, tau):
+        self._tau_f = self._check_step(check_tau(tau, "tau_f"))
+        self._net = None
+
+    @property
+    def tau_h(self):
+        """Time constant of the memory neurons (settable; standalone runs need no rebuild)."""
+        return self._tau_h
+
+    @tau_h.setter
+    def tau_h(self, tau):
+        self._tau_h = self._check_step(check_tau(tau, "tau_h"))
+        self._net = None
+
+    def _check_step(self, tau):
+        if self.dt >= np.min(tau):
+            raise ValueError(f"dt={self.dt} must be smaller than every time constant, got {tau}")
+        return tau
 
     @property
     def codegen_target(self):
@@ -222,7 +250,7 @@ class DenseAssociativeMemory:
         if progress is None:
             progress = n_steps * self.n_features * self.n_memories * batch > 2e9
         start = time.perf_counter()
-        if self.codegen_target == "cpp_standalone":
+        if self.codegen_target in STANDALONE_TARGETS:
             out = self._run_standalone(v0, h0, I, duration, progress)
         else:
             out = self._run_runtime(v0, h0, I, duration, progress)
@@ -325,14 +353,15 @@ class DenseAssociativeMemory:
     def _standalone_key(self, batch, duration):
         lags = tuple((lag.value_expr, lag.activation_expr, tuple(lag.params), lag.reductions)
                      for lag in (self.feature_lagrangian, self.memory_lagrangian))
-        return (batch, float(duration / second), float(self.dt / second), self.record_every, self.energy_every,
-                lags, self.coupling_kind, self.dtype.name, self.openmp_threads, self.standalone_dir)
+        return (self.codegen_target, batch, float(duration / second), float(self.dt / second), self.record_every,
+                self.energy_every, lags, self.coupling_kind, self.dtype.name, self.openmp_threads,
+                self.standalone_dir)
 
     def _run_standalone(self, v0, h0, I, duration, progress):
         batch = len(v0)
         sa = self._standalone
         if sa is None or sa["key"] != self._standalone_key(batch, duration) or _STANDALONE_OWNER.get("net") is not self:
-            sa = self._compile_standalone(batch, duration, progress)
+            sa = self.build_standalone(batch, duration, progress=progress)
         if sa["xi_stale"]:
             if self.coupling_kind == "dense":
                 np.ascontiguousarray(self.patterns, dtype=self.dtype).tofile(sa["xi_file"])
@@ -352,24 +381,36 @@ class DenseAssociativeMemory:
         sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
         return self._collect(batch)
 
-    def _compile_standalone(self, batch, duration, progress):
-        directory = self.standalone_dir or tempfile.mkdtemp(prefix="hippo_dam_standalone_")
+    def build_standalone(self, batch=1, duration=100 * ms, compile=True, progress=False):
+        """Generate (and compile) the standalone project for ``batch`` cues of ``duration``.
+
+        Recalls of the same batch size and duration then reuse the binary.
+        ``compile=False`` only writes the source code (for example CUDA code on
+        a machine without a GPU); returns a dict with the project ``directory``.
+        """
+        target = self.codegen_target
+        if target not in STANDALONE_TARGETS:
+            raise ValueError(f"build_standalone needs codegen_target in {STANDALONE_TARGETS}, got {target!r}")
+        duration = check_tau(duration, "duration")
+        directory = self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_")
         # One project directory per process, so parallel runs cannot clobber each other.
         directory = os.path.join(directory, f"pid{os.getpid()}")
         previous = _STANDALONE_OWNER.pop("net", None)
         if previous is not None:
             previous._standalone = None  # one compiled standalone network per process at a time
-        set_device("cpp_standalone", directory=directory, build_on_run=False)
+        if target == "cuda_standalone":
+            _import_brian2cuda(compile)
+        set_device(target, directory=directory, build_on_run=False)
         standalone = get_device()
         standalone.reinit()
-        set_device("cpp_standalone", directory=directory, build_on_run=False)
+        set_device(target, directory=directory, build_on_run=False)
         prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
         try:
             net = self._build(batch)
             zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
             self._set_initial(zeros_f, zeros_h, zeros_f)
             net.run(duration, report="text" if progress else None, namespace={})
-            standalone.build(directory=directory, compile=True, run=False, with_output=bool(progress))
+            standalone.build(directory=directory, compile=compile, run=False, with_output=bool(progress))
         finally:
             reset_device()  # runtime stays the default for other networks; the compiled project is kept
             self._net = None
@@ -378,10 +419,28 @@ class DenseAssociativeMemory:
             xi_file = os.path.join(directory, "static_arrays", f"hippo_dense_{self.coupling.name}_xi")
             if not os.path.exists(xi_file):
                 raise RuntimeError(f"C++ standalone project has no weight file {xi_file}")
-        self._standalone = {"key": self._standalone_key(batch, duration), "directory": directory,
-                            "xi_file": xi_file, "device": standalone, "xi_stale": False}
-        _STANDALONE_OWNER["net"] = self
-        return self._standalone
+        info = {"key": self._standalone_key(batch, duration), "directory": directory,
+                "xi_file": xi_file, "device": standalone, "xi_stale": False}
+        if compile:
+            self._standalone = info
+            _STANDALONE_OWNER["net"] = self
+        return info
+
+
+def _import_brian2cuda(compile):
+    """Register the cuda_standalone device; without a GPU, code generation only."""
+    try:
+        import brian2cuda  # noqa: F401  (registers the device)
+    except ImportError:
+        raise ImportError("codegen_target='cuda_standalone' needs brian2cuda: pip install 'hippo_dam[gpu]'") from None
+    if not compile:
+        # brian2cuda refuses to generate code unless it can find a GPU or is told its compute capability
+        prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False
+        backend = prefs.devices.cuda_standalone.cuda_backend
+        if backend.compute_capability is None:
+            backend.compute_capability = 9.0  # Hopper (H100/H200)
+        if backend.gpu_id is None:
+            backend.gpu_id = 0
 
 
 def _per_neuron(tau, n, batch):
