@@ -135,13 +135,13 @@ class DenseSymmetricProjection:
         fn = Function(numpy_product, arg_units=[second], return_unit=1, arg_names=["t"], stateless=False,
                       auto_vectorise=False)
         fn.implementations.add_numpy_implementation(numpy_product, discard_units=True)
-        cython_ns = {f"{name}_xi": xi.ravel()}
+        cython_ns = {f"{name}_xi": xi.ravel(), f"{name}_dims": np.array([n_pre, n_post, batch], dtype=np.int32)}
         cython_ns.update({f"{name}_{k}": v.get_value() for k, v in live.items()})
         if xi.dtype == np.float32:  # rounded copies of the activations and the products
             for k, n in (("g32", n_pre), ("f32", n_post), ("upre32", n_pre), ("upost32", n_post)):
                 cython_ns[f"{name}_{k}"] = np.zeros(batch * n, dtype=np.float32)
         fn.implementations.add_implementation(
-            CythonCodeObject, _cython_code(name, n_pre, n_post, batch, xi.dtype), namespace=cython_ns, name=name
+            CythonCodeObject, _cython_code(name, xi.dtype), namespace=cython_ns, name=name
         )
         device = get_device()
         cpp_names = {k: "brian::" + device.get_array_name(v, access_data=False) for k, v in live.items()} \
@@ -206,12 +206,14 @@ def _blas_prefix(dtype):
     return "d" if dtype == np.float64 else "s"
 
 
-def _cython_code(name, n_pre, n_post, batch, dtype):
+def _cython_code(name, dtype):
     """Cython: the two products as BLAS calls on the live arrays (column-major view).
 
     Row-major ``xi`` (N_post x N_pre) is column-major ``xi^T`` (N_pre x N_post):
     ``u_pre^T = xi^T F^T`` is ``gemm('N', 'N')`` and ``u_post^T = xi G^T`` is
-    ``gemm('T', 'N')``; a batch of one uses ``gemv``.
+    ``gemm('T', 'N')``; a batch of one uses ``gemv``. The sizes come from the
+    namespace array ``dims``, so the code (and its compiled module in Brian2's
+    cache) is the same for every network size.
     """
     p = _blas_prefix(dtype)
     ctype = "double" if p == "d" else "float"
@@ -221,20 +223,20 @@ def _cython_code(name, n_pre, n_post, batch, dtype):
     else:
         g, f, upre, upost = f"{ns}_g32", f"{ns}_f32", f"{ns}_upre32", f"{ns}_upost32"
         convert_in = f"""
-    for k in range({batch * n_pre}):
+    for k in range(batch * n_pre):
         {g}[k] = <float> {ns}_g[k]
-    for k in range({batch * n_post}):
+    for k in range(batch * n_post):
         {f}[k] = <float> {ns}_f[k]"""
         convert_out = f"""
-    for k in range({batch * n_pre}):
+    for k in range(batch * n_pre):
         {ns}_u_pre[k] = {upre}[k]
-    for k in range({batch * n_post}):
+    for k in range(batch * n_post):
         {ns}_u_post[k] = {upost}[k]"""
     return f"""
 from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
 
 cdef double {name}(double t):
-    cdef int n_pre = {n_pre}, n_post = {n_post}, batch = {batch}, one = 1
+    cdef int n_pre = {ns}_dims[0], n_post = {ns}_dims[1], batch = {ns}_dims[2], one = 1
     cdef {ctype} alpha = 1.0, zero = 0.0
     cdef char trans_n = b'N', trans_t = b'T'
     cdef Py_ssize_t k{convert_in}
