@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from .network import CODEGEN_TARGETS
+
 __all__ = ["main"]
 
 
@@ -43,7 +45,7 @@ def main(argv=None):
     run = sub.add_parser("run", help="recall the cue of a model file and write netCDF + PNG")
     run.add_argument("model", help="model file (TOML), e.g. models/model_b.toml")
     run.add_argument("--out", default="out", help="output folder (default: out/)")
-    run.add_argument("--codegen-target", choices=["cython", "numpy", "cpp_standalone"], default=None,
+    run.add_argument("--codegen-target", choices=list(CODEGEN_TARGETS), default=None,
                      help="override the model file's code generation target")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: for long runs)")

@@ -55,7 +55,7 @@ def energy(v, h, xi, feature_lagrangian: Lagrangian, memory_lagrangian: Lagrangi
 class OnlineEnergy:
     """Energy computed inside the Brian2 run and recorded as one number per step.
 
-    One neuron holds, as summed variables, ``sum_i (x_i - I_i) a_i [- l(x_i)]``
+    One neuron (per copy of a batched network) holds, as summed variables, ``sum_i (x_i - I_i) a_i [- l(x_i)]``
     of each population and ``sum_mu a_mu u_mu`` of each projection's post side;
     a non-additive Lagrangian's value comes from its layer reductions.
 
@@ -89,7 +89,8 @@ class OnlineEnergy:
             total.append(f"- coupling_{proj.name}")
         lines.append("E = " + " ".join(t if t.startswith("-") else "+ " + t for t in total).lstrip("+ ") + " : 1")
         clock_dt = pops[0].group.clock.dt
-        group = NeuronGroup(1, "\n".join(lines), name=self.name, order=ORDER_ENERGY_GROUP, dt=clock_dt)
+        batch = pops[0].batch  # one energy per copy of a batched network
+        group = NeuronGroup(batch, "\n".join(lines), name=self.name, order=ORDER_ENERGY_GROUP, dt=clock_dt)
         objects = [group]
         for p in pops:
             lag = p.lagrangian
@@ -102,7 +103,8 @@ class OnlineEnergy:
                 if proj.post is p:
                     model += f"\ncoupling_{proj.name}_post = {a}_pre*{proj.input_name}_pre : 1 (summed)"
             syn = Synapses(p.group, group, model, name=f"{self.name}_{p.name}", dt=clock_dt)
-            syn.connect()
+            copy_of = p.copy_index()
+            syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
             objects.append(syn)
             if not lag.additive:
                 for r in p.reduction_names:
@@ -111,7 +113,7 @@ class OnlineEnergy:
                     setattr(group, f"{k}_{p.name}", val)
         kwargs = {"dt": clock_dt if self.dt is None else self.dt}
         # after_groups: the sums of this step, before the next step's reductions
-        self.monitor = StateMonitor(group, "E", record=0, when="after_groups", name=f"{self.name}_monitor", **kwargs)
+        self.monitor = StateMonitor(group, "E", record=True, when="after_groups", name=f"{self.name}_monitor", **kwargs)
         self.group = group
         return objects + [self.monitor]
 

@@ -27,7 +27,8 @@ _SCHEMA = {
     "memories": {"lagrangian": (str, dict), "tau": str, "region": str},
     "patterns": {"kind": str, "count": int, "overlap": float, "seed": int},
     "cue": {"kind": str, "target": int, "fraction": float, "visible": str, "cue_input": float, "seed": int},
-    "run": {"duration": str, "dt": str, "record_every": str, "codegen_target": str, "tolerance": int},
+    "run": {"duration": str, "dt": str, "record_every": str, "codegen_target": str, "tolerance": int,
+            "coupling": str, "dtype": str, "openmp_threads": int},
 }
 _REQUIRED = {"features": ("n", "lagrangian", "tau"), "memories": ("lagrangian", "tau"), "patterns": ("count",)}
 _UNITS = {"s": second, "second": second, "ms": ms, "msecond": ms, "us": usecond, "usecond": usecond}
@@ -136,6 +137,9 @@ def load_model(path) -> ModelFile:
         dt=parse_time(run.get("dt", "0.1 ms"), "[run] dt"),
         record_every=None if record == "none" else parse_time(record, "[run] record_every"),
         codegen_target=run.get("codegen_target", "cython"),
+        coupling=run.get("coupling", "dense"),
+        dtype=run.get("dtype", "float64"),
+        openmp_threads=run.get("openmp_threads", 0),
         feature_region=feat.get("region"),
         memory_region=mem.get("region"),
     )

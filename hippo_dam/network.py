@@ -19,6 +19,7 @@ import numpy as np
 from brian2 import Network, StateMonitor, device, get_device, ms, prefs, second, set_device
 from brian2.devices.device import reset_device
 
+from .dense import DenseSymmetricProjection, check_weight_dtype
 from .energy import OnlineEnergy
 from .lagrangians import make_lagrangian
 from .patterns import check_patterns
@@ -28,7 +29,9 @@ from .results import RecallResult
 
 __all__ = ["DenseAssociativeMemory", "CODEGEN_TARGETS"]
 
-CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone")
+CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone", "cuda_standalone")
+STANDALONE_TARGETS = ("cpp_standalone", "cuda_standalone")
+COUPLINGS = ("dense", "synapses")
 
 
 class DenseAssociativeMemory:
@@ -49,17 +52,29 @@ class DenseAssociativeMemory:
         only the energy trace and the final state (large networks).
     energy_every : Quantity or None
         Interval of the online energy trace (default: every step).
-    codegen_target : {'cython', 'numpy', 'cpp_standalone'}
-        Runtime Cython (default), runtime numpy (additive Lagrangians only), or
-        C++ standalone (builds one project per recall, in ``standalone_dir``).
+    codegen_target : {'cython', 'numpy', 'cpp_standalone', 'cuda_standalone'}
+        Runtime Cython (default), runtime numpy (additive Lagrangians only),
+        C++ standalone (compiled once in ``standalone_dir``, then run again with
+        new cues, patterns and time constants without recompiling), or CUDA
+        standalone on a GPU through brian2cuda (``pip install hippo_dam[gpu]``;
+        same compile-once-run-many behaviour).
     feature_region, memory_region : str, optional
         Anatomical labels carried into results and plots.
+    coupling : {'dense', 'synapses'}
+        ``'dense'`` (default): :class:`~hippo_dam.dense.DenseSymmetricProjection`,
+        ``xi`` stored once and read as BLAS matrix products; batched recall
+        needs it. ``'synapses'``: one generic Brian2 ``Synapses`` object (the
+        path for sparse or plastic connectivity; one cue at a time).
+    dtype : {'float64', 'float32'}
+        Storage of ``xi`` in the dense coupling.
+    openmp_threads : int
+        C++ standalone only: OpenMP threads (0: none).
     """
 
     def __init__(self, patterns, feature_lagrangian="sign", memory_lagrangian=None, tau_f=20 * ms,
                  tau_h=2 * ms, dt=0.1 * ms, record_every=0.5 * ms, energy_every=None,
                  codegen_target="cython", feature_region=None, memory_region=None,
-                 standalone_dir=None):
+                 standalone_dir=None, coupling="dense", dtype="float64", openmp_threads=0):
         self.patterns = check_patterns(patterns)
         self.n_memories, self.n_features = self.patterns.shape
         self.feature_lagrangian = make_lagrangian(feature_lagrangian)
@@ -68,16 +83,52 @@ class DenseAssociativeMemory:
         )
         for lag in (self.feature_lagrangian, self.memory_lagrangian):
             lag.check_convex()
-        self.tau_f = check_tau(tau_f, "tau_f")
-        self.tau_h = check_tau(tau_h, "tau_h")
+        self._tau_f = check_tau(tau_f, "tau_f")
+        self._tau_h = check_tau(tau_h, "tau_h")
         self.dt = check_tau(dt, "dt")
         if self.dt >= min(np.min(self.tau_f), np.min(self.tau_h)):
             raise ValueError(f"dt={self.dt} must be smaller than both tau_f={self.tau_f} and tau_h={self.tau_h}")
         self.record_every = None if record_every is None else check_tau(record_every, "record_every")
         self.energy_every = None if energy_every is None else check_tau(energy_every, "energy_every")
+        if coupling not in COUPLINGS:
+            raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
+        self.coupling_kind = coupling
+        self.dtype = check_weight_dtype(dtype)
+        if coupling == "synapses" and self.dtype != np.float64:
+            raise ValueError("the 'synapses' coupling stores float64 weights; use coupling='dense' for float32")
+        self.openmp_threads = int(openmp_threads)
+        if self.openmp_threads < 0:
+            raise ValueError(f"openmp_threads must be >= 0, got {openmp_threads}")
         self.codegen_target = codegen_target
         self.standalone_dir = standalone_dir
+        self._standalone = None
+        self._net_batch = None
         self.feature_region, self.memory_region = feature_region, memory_region
+
+    @property
+    def tau_f(self):
+        """Time constant of the feature neurons (settable; standalone runs need no rebuild)."""
+        return self._tau_f
+
+    @tau_f.setter
+    def tau_f(self, tau):
+        self._tau_f = self._check_step(check_tau(tau, "tau_f"))
+        self._net = None
+
+    @property
+    def tau_h(self):
+        """Time constant of the memory neurons (settable; standalone runs need no rebuild)."""
+        return self._tau_h
+
+    @tau_h.setter
+    def tau_h(self, tau):
+        self._tau_h = self._check_step(check_tau(tau, "tau_h"))
+        self._net = None
+
+    def _check_step(self, tau):
+        if self.dt >= np.min(tau):
+            raise ValueError(f"dt={self.dt} must be smaller than every time constant, got {tau}")
+        return tau
 
     @property
     def codegen_target(self):
@@ -99,13 +150,18 @@ class DenseAssociativeMemory:
         self._net = None
 
     # -- construction ----------------------------------------------------------
-    def _build(self):
-        """Populations, projection, energy and monitors as a Brian2 Network."""
+    def _build(self, batch=1):
+        """Populations, projection, energy and monitors as a Brian2 Network (``batch`` copies)."""
+        if batch > 1 and self.coupling_kind != "dense":
+            raise ValueError("a batch of cues needs coupling='dense'; the 'synapses' path runs one cue at a time")
         self.features = Population("features", self.n_features, self.feature_lagrangian, self.tau_f,
-                                   "v", "g", self.feature_region)
+                                   "v", "g", self.feature_region, batch=batch)
         self.memories = Population("memories", self.n_memories, self.memory_lagrangian, self.tau_h,
-                                   "h", "f", self.memory_region)
-        self.coupling = SymmetricProjection(self.features, self.memories, self.patterns)
+                                   "h", "f", self.memory_region, batch=batch)
+        if self.coupling_kind == "dense":
+            self.coupling = DenseSymmetricProjection(self.features, self.memories, self.patterns, dtype=self.dtype)
+        else:
+            self.coupling = SymmetricProjection(self.features, self.memories, self.patterns)
         objects = self.features.build(self.dt) + self.memories.build(self.dt) + self.coupling.build()
         self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling], dt=self.energy_every)
         objects += self.online_energy.build()
@@ -120,39 +176,53 @@ class DenseAssociativeMemory:
 
     # -- recall ----------------------------------------------------------------
     def _initial_state(self, cue, known, h0, cue_input):
+        """Validate a cue (or a batch of cues); returns 2-D arrays (B, N) and whether it was batched."""
         cue = np.asarray(cue, dtype=float)
-        if cue.shape != (self.n_features,):
-            raise ValueError(f"cue must have shape ({self.n_features},) to match patterns {self.patterns.shape}, "
-                             f"got {cue.shape}")
+        batched = cue.ndim == 2
+        if cue.ndim not in (1, 2) or cue.shape[-1] != self.n_features:
+            raise ValueError(f"cue must have shape ({self.n_features},) or (batch, {self.n_features}) to match "
+                             f"patterns {self.patterns.shape}, got {cue.shape}")
+        cue = np.atleast_2d(cue)
+        if len(cue) == 0:
+            raise ValueError("the batch of cues is empty")
         if not np.all(np.isfinite(cue)):
-            raise ValueError("cue contains NaN or inf")
-        known = np.ones(self.n_features, bool) if known is None else np.asarray(known)
-        if known.shape != (self.n_features,) or known.dtype != bool:
-            raise ValueError(f"known must be a boolean mask of shape ({self.n_features},), "
+            bad = np.unique(np.nonzero(~np.isfinite(cue))[0])
+            raise ValueError(f"cue contains NaN or inf (cue index {bad.tolist()[:5]})" if batched
+                             else "cue contains NaN or inf")
+        known = np.ones(cue.shape, bool) if known is None else np.asarray(known)
+        if known.dtype != bool or known.shape not in ((self.n_features,), cue.shape):
+            raise ValueError(f"known must be a boolean mask of shape ({self.n_features},) or {cue.shape}, "
                              f"got {known.dtype} {known.shape}")
-        if not known.any():
-            raise ValueError("known mask is all False: the cue carries no information")
+        known = np.broadcast_to(known, cue.shape)
+        empty = ~known.any(axis=1)
+        if empty.any():
+            raise ValueError("known mask is all False: the cue carries no information"
+                             + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
         v0 = np.where(known, cue, 0.0)
-        h0 = np.zeros(self.n_memories) if h0 is None else np.asarray(h0, dtype=float)
-        if h0.shape != (self.n_memories,) or not np.all(np.isfinite(h0)):
-            raise ValueError(f"h0 must be a finite array of shape ({self.n_memories},)")
-        return cue, known, v0, h0, float(cue_input) * v0
+        h0 = np.zeros((len(cue), self.n_memories)) if h0 is None else np.asarray(h0, dtype=float)
+        if h0.shape not in ((self.n_memories,), (len(cue), self.n_memories)) or not np.all(np.isfinite(h0)):
+            raise ValueError(f"h0 must be a finite array of shape ({self.n_memories},) or "
+                             f"({len(cue)}, {self.n_memories}), got {h0.shape}")
+        h0 = np.broadcast_to(h0, (len(cue), self.n_memories))
+        return cue, known, v0, h0, float(cue_input) * v0, batched
 
     def recall(self, cue, known=None, duration=100 * ms, target=None, h0=None, cue_input=0.0,
                tolerance=0, progress=None):
-        """Run the network from a cue and measure what it retrieves.
+        """Run the network from a cue (or a batch of cues) and measure what it retrieves.
 
         Parameters
         ----------
-        cue : array (N_f,)
+        cue : array (N_f,) or (B, N_f)
             Initial feature state; entries outside ``known`` are replaced by 0.
-        known : bool array (N_f,), optional
+            A 2-D array is a batch of ``B`` independent cues simulated in one
+            run (``coupling='dense'``): the coupling becomes a matrix product.
+        known : bool array (N_f,) or (B, N_f), optional
             Entries of the cue that are known (default: all).
         duration : Quantity
-        target : int, optional
-            Index of the pattern the cue came from (default: the pattern with
+        target : int or int array (B,), optional
+            Index of the pattern each cue came from (default: the pattern with
             the largest overlap with the cue).
-        h0 : array (N_h,), optional
+        h0 : array (N_h,) or (B, N_h), optional
             Initial memory states (default 0).
         cue_input : float
             The cue also drives the features as a constant input
@@ -165,16 +235,22 @@ class DenseAssociativeMemory:
         Returns
         -------
         RecallResult
+            For a batch, every array has a leading batch axis.
         """
         duration = check_tau(duration, "duration")
-        cue, known, v0, h0, I = self._initial_state(cue, known, h0, cue_input)
+        cue, known, v0, h0, I, batched = self._initial_state(cue, known, h0, cue_input)
+        batch = len(cue)
         if target is None:
-            target = int(np.argmax(self.patterns @ np.sign(v0)))
+            target = np.argmax(np.sign(v0) @ self.patterns.T, axis=1)
+        target = np.asarray(target)
+        if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
+        target = np.broadcast_to(target, (batch,))
         n_steps = int(round(duration / self.dt))
         if progress is None:
-            progress = n_steps * self.n_features * self.n_memories > 2e9
+            progress = n_steps * self.n_features * self.n_memories * batch > 2e9
         start = time.perf_counter()
-        if self.codegen_target == "cpp_standalone":
+        if self.codegen_target in STANDALONE_TARGETS:
             out = self._run_standalone(v0, h0, I, duration, progress)
         else:
             out = self._run_runtime(v0, h0, I, duration, progress)
@@ -187,13 +263,16 @@ class DenseAssociativeMemory:
                     f"these Lagrangians ({self.feature_lagrangian!r}, {self.memory_lagrangian!r}); "
                     "lower beta or the degree, or use log_sum_exp"
                 )
+        if not batched:
+            out = {k: (None if v is None else v[0]) if k != "t" and k != "energy_t" else v for k, v in out.items()}
+            cue, known, target = cue[0], known[0], target[0]
         quality = recall_quality(self.patterns, out["v_final"], target, tolerance)
         return RecallResult(
             out["t"], out["v"], out["h"], out["energy_t"], out["energy"], out["v_final"], out["h_final"],
-            self.patterns, cue, known, quality, attrs=self._attrs(duration, cue_input, wall),
+            self.patterns, cue, known, quality, attrs=self._attrs(duration, cue_input, wall, batch),
         )
 
-    def _attrs(self, duration, cue_input, wall):
+    def _attrs(self, duration, cue_input, wall, batch=1):
         return {
             "feature_lagrangian": repr(self.feature_lagrangian),
             "memory_lagrangian": repr(self.memory_lagrangian),
@@ -203,27 +282,34 @@ class DenseAssociativeMemory:
             "duration_ms": float(duration / ms),
             "cue_input": float(cue_input),
             "codegen_target": self.codegen_target,
+            "coupling": self.coupling_kind,
+            "weight_dtype": self.dtype.name,
+            "batch": int(batch),
             "feature_region": self.feature_region,
             "memory_region": self.memory_region,
             "wall_time_s": wall,
         }
 
     def _set_initial(self, v0, h0, I):
-        self.features.group.v = v0
-        self.features.group.I = I
-        self.memories.group.h = h0
+        self.features.group.v = v0.ravel()
+        self.features.group.I = I.ravel()
+        self.memories.group.h = h0.ravel()
 
-    def _collect(self):
+    def _collect(self, batch):
+        """Final states (B, N), energy (B, T_E) and, if recorded, trajectories (B, T, N)."""
+        mon_e = self.online_energy.monitor
         out = {
-            "v_final": np.array(self.features.group.v[:]),
-            "h_final": np.array(self.memories.group.h[:]),
-            "energy_t": np.array(self.online_energy.monitor.t / second),
-            "energy": np.array(self.online_energy.monitor.E[0]),
+            "v_final": np.array(self.features.group.v[:]).reshape(batch, self.n_features),
+            "h_final": np.array(self.memories.group.h[:]).reshape(batch, self.n_memories),
+            "energy_t": np.array(mon_e.t / second),
+            "energy": np.array(mon_e.E[:]).reshape(batch, -1),
         }
         if self._monitors:
             out["t"] = np.array(self._monitors["v"].t / second)
-            out["v"] = np.array(self._monitors["v"].v.T)
-            out["h"] = np.array(self._monitors["h"].h.T)
+            T = len(out["t"])
+            for x, n in (("v", self.n_features), ("h", self.n_memories)):
+                rec = np.asarray(getattr(self._monitors[x], x))  # (B*N, T)
+                out[x] = rec.reshape(batch, n, T).transpose(0, 2, 1)
         else:
             out["t"] = out["energy_t"][-1:]
             out["v"] = out["h"] = None
@@ -233,8 +319,10 @@ class DenseAssociativeMemory:
         if get_device().__class__.__name__ != "RuntimeDevice":
             reset_device()
         prefs.codegen.target = self.codegen_target
-        if self._net is None:
-            self._net = self._build()
+        batch = len(v0)
+        if self._net is None or self._net_batch != batch:
+            self._net = self._build(batch)
+            self._net_batch = batch
             self._net.store("built")
         else:
             self._net.restore("built")
@@ -243,23 +331,126 @@ class DenseAssociativeMemory:
         self._net.run(duration, report=report, report_period=1 * second, namespace={})
         if report is not None:
             report.close()
-        return self._collect()
+        return self._collect(batch)
+
+    # -- C++ standalone: compile once, run many ---------------------------------
+    def set_patterns(self, patterns):
+        """Store new patterns of the same shape (no rebuild under C++ standalone).
+
+        Runtime targets rebuild their Brian2 objects on the next recall (the
+        compiled code is cached); C++ standalone writes the new ``xi`` into its
+        project and runs the same binary.
+        """
+        patterns = check_patterns(patterns)
+        if patterns.shape != self.patterns.shape:
+            raise ValueError(f"new patterns must have the shape {self.patterns.shape} of the compiled network, "
+                             f"got {patterns.shape}")
+        self.patterns = patterns
+        self._net = None
+        if self._standalone is not None:
+            self._standalone["xi_stale"] = True
+
+    def _standalone_key(self, batch, duration):
+        lags = tuple((lag.value_expr, lag.activation_expr, tuple(lag.params), lag.reductions)
+                     for lag in (self.feature_lagrangian, self.memory_lagrangian))
+        return (self.codegen_target, batch, float(duration / second), float(self.dt / second), self.record_every,
+                self.energy_every, lags, self.coupling_kind, self.dtype.name, self.openmp_threads,
+                self.standalone_dir)
 
     def _run_standalone(self, v0, h0, I, duration, progress):
-        directory = self.standalone_dir or tempfile.mkdtemp(prefix="hippo_dam_standalone_")
+        batch = len(v0)
+        sa = self._standalone
+        if sa is None or sa["key"] != self._standalone_key(batch, duration) or _STANDALONE_OWNER.get("net") is not self:
+            sa = self.build_standalone(batch, duration, progress=progress)
+        if sa["xi_stale"]:
+            if self.coupling_kind == "dense":
+                np.ascontiguousarray(self.patterns, dtype=self.dtype).tofile(sa["xi_file"])
+            else:
+                self._standalone = None  # Synapses weights live in the compiled project: rebuild
+                return self._run_standalone(v0, h0, I, duration, progress)
+            sa["xi_stale"] = False
+        # New cues, time constants and Lagrangian parameters go in as run
+        # arguments: the binary is not rebuilt.
+        feat, mem = self.features.group, self.memories.group
+        run_args = {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel(),
+                    feat.tau: _per_neuron(self.tau_f, self.n_features, batch),
+                    mem.tau: _per_neuron(self.tau_h, self.n_memories, batch)}
+        for pop, lag in ((feat, self.feature_lagrangian), (mem, self.memory_lagrangian)):
+            for name, value in lag.params.items():
+                run_args[getattr(pop, name)] = value
+        sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
+        return self._collect(batch)
+
+    def build_standalone(self, batch=1, duration=100 * ms, compile=True, progress=False):
+        """Generate (and compile) the standalone project for ``batch`` cues of ``duration``.
+
+        Recalls of the same batch size and duration then reuse the binary.
+        ``compile=False`` only writes the source code (for example CUDA code on
+        a machine without a GPU); returns a dict with the project ``directory``.
+        """
+        target = self.codegen_target
+        if target not in STANDALONE_TARGETS:
+            raise ValueError(f"build_standalone needs codegen_target in {STANDALONE_TARGETS}, got {target!r}")
+        duration = check_tau(duration, "duration")
+        directory = self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_")
         # One project directory per process, so parallel runs cannot clobber each other.
         directory = os.path.join(directory, f"pid{os.getpid()}")
-        set_device("cpp_standalone", directory=directory, build_on_run=False)
+        previous = _STANDALONE_OWNER.pop("net", None)
+        if previous is not None:
+            previous._standalone = None  # one compiled standalone network per process at a time
+        if target == "cuda_standalone":
+            _import_brian2cuda(compile)
+        set_device(target, directory=directory, build_on_run=False)
+        standalone = get_device()
+        standalone.reinit()
+        set_device(target, directory=directory, build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
         try:
-            net = self._build()
-            self._set_initial(v0, h0, I)
+            net = self._build(batch)
+            zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
+            self._set_initial(zeros_f, zeros_h, zeros_f)
             net.run(duration, report="text" if progress else None, namespace={})
-            device.build(directory=directory, compile=True, run=True, with_output=bool(progress))
-            return self._collect()
+            standalone.build(directory=directory, compile=compile, run=False, with_output=bool(progress))
         finally:
-            device.reinit()
-            reset_device()
+            reset_device()  # runtime stays the default for other networks; the compiled project is kept
             self._net = None
+        xi_file = None
+        if self.coupling_kind == "dense":
+            xi_file = os.path.join(directory, "static_arrays", f"hippo_dense_{self.coupling.name}_xi")
+            if not os.path.exists(xi_file):
+                raise RuntimeError(f"C++ standalone project has no weight file {xi_file}")
+        info = {"key": self._standalone_key(batch, duration), "directory": directory,
+                "xi_file": xi_file, "device": standalone, "xi_stale": False}
+        if compile:
+            self._standalone = info
+            _STANDALONE_OWNER["net"] = self
+        return info
+
+
+def _import_brian2cuda(compile):
+    """Register the cuda_standalone device; without a GPU, code generation only."""
+    try:
+        import brian2cuda  # noqa: F401  (registers the device)
+    except ImportError:
+        raise ImportError("codegen_target='cuda_standalone' needs brian2cuda: pip install 'hippo_dam[gpu]'") from None
+    if not compile:
+        # brian2cuda refuses to generate code unless it can find a GPU or is told its compute capability
+        prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False
+        backend = prefs.devices.cuda_standalone.cuda_backend
+        if backend.compute_capability is None:
+            backend.compute_capability = 9.0  # Hopper (H100/H200)
+        if backend.gpu_id is None:
+            backend.gpu_id = 0
+
+
+def _per_neuron(tau, n, batch):
+    """A time constant (scalar or per neuron of one copy) for every neuron of a batched group."""
+    return np.tile(np.broadcast_to(np.asarray(tau / second, dtype=float), (n,)), batch) * second
+
+
+# The C++ standalone device is a process-wide singleton: the network whose
+# project it holds.
+_STANDALONE_OWNER: dict = {}
 
 
 class _ProgressBar:

@@ -88,14 +88,21 @@ class Population:
         Name of the activation variable (``'g'`` or ``'f'``).
     region : str, optional
         Anatomical label (``'CA3'``, ``'EC-III'``) carried into results and plots.
+    batch : int
+        Number of independent copies simulated side by side (one per cue of a
+        batched recall): the group holds ``batch * n`` neurons, copy ``b`` at
+        indices ``b*n ... b*n + n - 1``, and layer reductions are per copy.
     """
 
-    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None):
-        n = int(n)
+    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1):
+        n, batch = int(n), int(batch)
         if n < 1:
             raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
+        if batch < 1:
+            raise ValueError(f"population {name!r}: batch must be >= 1, got {batch}")
         self.name = name
         self.n = n
+        self.batch = batch
         self.lagrangian: Lagrangian = make_lagrangian(lagrangian)
         self.tau = check_tau(tau, f"tau of {name}")
         self.state = state
@@ -127,9 +134,12 @@ class Population:
     def build(self, dt):
         """Create the Brian2 objects on a clock of step ``dt``; returns them as a list."""
         lag = self.lagrangian
-        group = NeuronGroup(self.n, self.equations(), method="euler", name=self.name, dt=dt)
+        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
         group.state_updater.order = ORDER_STATE_UPDATE
-        group.tau = self.tau
+        tau = self.tau
+        if np.ndim(tau) and self.batch > 1:  # one value per neuron of a copy
+            tau = np.tile(np.asarray(tau / second), self.batch) * second
+        group.tau = tau
         for p, val in lag.params.items():
             setattr(group, p, val)
         objects = [group]
@@ -147,11 +157,15 @@ class Population:
         self.group = group
         return objects
 
+    def copy_index(self):
+        """Index of the batch copy each neuron of the group belongs to."""
+        return np.repeat(np.arange(self.batch), self.n)
+
     def _build_layer(self, group):
         """Reductions of a non-additive Lagrangian: a one-neuron layer group."""
         lag = self.lagrangian
         layer = NeuronGroup(
-            1, "\n".join(f"{r} : 1" for r in self.reduction_names),
+            self.batch, "\n".join(f"{r} : 1" for r in self.reduction_names),
             name=f"{self.name}_layer", order=ORDER_LAYER, dt=group.clock.dt,
         )
         sums = [r for r in lag.reductions if r.op == "sum"]
@@ -160,7 +174,8 @@ class Population:
             for r in sums
         )
         syn = Synapses(group, layer, model, name=f"{self.name}_reduce", dt=group.clock.dt)
-        syn.connect()
+        copy_of = self.copy_index()
+        syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
         objects = [layer, syn]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
             objects.append(layer.run_regularly(
@@ -173,9 +188,8 @@ class Population:
                 f"{red.name}_post = clip({expr}, {red.name}_post, inf)",
                 when="before_groups", order=1 + k, name=f"{self.name}_max_{red.name}",
             ))
-        zeros = np.zeros(self.n, dtype=int)
         for r in self.reduction_names:
-            setattr(group, r, linked_var(layer, r, index=zeros))
+            setattr(group, r, linked_var(layer, r, index=copy_of))
         self.layer = layer
         return objects
 
@@ -205,6 +219,9 @@ class SymmetricProjection:
             )
         if not np.all(np.isfinite(weights)):
             raise ValueError(f"projection {name!r}: weights contain NaN or inf")
+        if pre.batch != 1 or post.batch != 1:
+            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
+                             "use the dense projection (coupling='dense') for a batch")
         self.pre, self.post, self.weights, self.name = pre, post, weights, name
         self.input_name = f"u_{name}"
         pre.inputs.append(self.input_name)

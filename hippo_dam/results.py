@@ -12,7 +12,11 @@ __all__ = ["RecallResult"]
 
 @dataclass
 class RecallResult:
-    """What one recall produced.
+    """What one recall (or one batch of recalls) produced.
+
+    For a batch of ``B`` cues every per-cue array below has a leading axis of
+    length ``B`` (``v`` is (B, T, N), ``energy`` (B, T_E), ``quality.success``
+    (B,)); ``result[k]`` is the recall of cue ``k`` alone.
 
     Attributes
     ----------
@@ -42,17 +46,46 @@ class RecallResult:
     attrs: dict = field(default_factory=dict)
 
     @property
+    def batched(self) -> bool:
+        """True for the result of a batch of cues."""
+        return self.v_final.ndim == 2
+
+    def __len__(self):
+        return len(self.v_final) if self.batched else 1
+
+    def __getitem__(self, k):
+        """The recall of cue ``k`` of a batch, as an unbatched RecallResult."""
+        if not self.batched:
+            raise TypeError("an unbatched RecallResult has no cues to index")
+        k = range(len(self))[k]
+        q = self.quality
+        quality = RecallQuality(q.overlap[k], q.target[k], q.retrieved[k], q.hamming[k], q.success[k], q.tolerance)
+        pick = lambda a: None if a is None else a[k]  # noqa: E731
+        return RecallResult(self.t, pick(self.v), pick(self.h), self.energy_t, self.energy[k], self.v_final[k],
+                            self.h_final[k], self.patterns, self.cue[k], self.known[k], quality,
+                            attrs={**self.attrs, "cue_index": k})
+
+    @property
     def overlaps(self):
-        states = self.v if self.v is not None else self.v_final[None]
+        """Overlaps with every pattern over time: (T, K), or (B, T, K) for a batch."""
+        states = self.v if self.v is not None else self.v_final[..., None, :]
         return overlaps(self.patterns, states)
 
     @property
-    def energy_drop(self) -> float:
-        """``E(0) - E(end)``: positive when the network descended its energy."""
-        return float(self.energy[0] - self.energy[-1])
+    def energy_drop(self):
+        """``E(0) - E(end)``: positive when the network descended its energy (one per cue)."""
+        drop = self.energy[..., 0] - self.energy[..., -1]
+        return drop if self.batched else float(drop)
 
     def summary(self) -> str:
         q = self.quality
+        if self.batched:
+            drop = self.energy_drop
+            return (
+                f"{len(self)} cues: {int(np.sum(q.success))} retrieved ({100 * q.success_rate:.1f}%), "
+                f"mean Hamming {float(np.mean(q.hamming)):.2f}, energy drop min {drop.min():.6g} / "
+                f"median {np.median(drop):.6g}, wall time {self.attrs.get('wall_time_s', float('nan')):.2f} s"
+            )
         return (
             f"target {int(q.target)} -> retrieved {int(q.retrieved)} "
             f"({'success' if q.success else 'FAILED'}), final overlap {float(q.target_overlap):.4f}, "
@@ -61,11 +94,17 @@ class RecallResult:
         )
 
     def to_xarray(self):
-        """An ``xarray.Dataset`` with dims time, energy_time, feature, memory, pattern."""
+        """An ``xarray.Dataset`` with dims (batch,) time, energy_time, feature, memory, pattern.
+
+        A batch adds the leading dimension ``batch`` to every per-cue variable,
+        and target, retrieved, hamming and success become variables over it
+        (attributes for a single cue).
+        """
         import xarray as xr
 
         a = self.attrs
         n_f, n_h = self.v_final.shape[-1], self.h_final.shape[-1]
+        b = ("batch",) if self.batched else ()
         coords = {
             "time": ("time", self.t, {"units": "s"}),
             "energy_time": ("energy_time", self.energy_t, {"units": "s"}),
@@ -76,31 +115,38 @@ class RecallResult:
             "memory_region": ("memory", np.full(n_h, a.get("memory_region") or "")),
         }
         data = {
-            "energy": ("energy_time", self.energy, {"long_name": "energy E (Krotov & Hopfield 2021, eq. 2)", "units": "1"}),
-            "v_final": ("feature", self.v_final),
-            "h_final": ("memory", self.h_final),
+            "energy": (b + ("energy_time",), self.energy,
+                       {"long_name": "energy E (Krotov & Hopfield 2021, eq. 2)", "units": "1"}),
+            "v_final": (b + ("feature",), self.v_final),
+            "h_final": (b + ("memory",), self.h_final),
             "patterns": (("pattern", "feature"), self.patterns),
-            "cue": ("feature", self.cue),
-            "known": ("feature", self.known.astype(np.int8)),
-            "final_overlap": ("pattern", np.asarray(self.quality.overlap)),
+            "cue": (b + ("feature",), self.cue),
+            "known": (b + ("feature",), self.known.astype(np.int8)),
+            "final_overlap": (b + ("pattern",), np.asarray(self.quality.overlap)),
         }
         if self.v is not None:
-            data["v"] = (("time", "feature"), self.v)
-            data["overlap"] = (("time", "pattern"), self.overlaps)
+            data["v"] = (b + ("time", "feature"), self.v)
+            data["overlap"] = (b + ("time", "pattern"), self.overlaps)
         if self.h is not None:
-            data["h"] = (("time", "memory"), self.h)
+            data["h"] = (b + ("time", "memory"), self.h)
         q = self.quality
         attrs = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in a.items() if v is not None}
-        attrs.update(target=int(q.target), retrieved=int(q.retrieved), hamming=int(q.hamming),
-                     success=int(bool(q.success)), tolerance=q.tolerance)
+        per_cue = {"target": q.target, "retrieved": q.retrieved, "hamming": q.hamming,
+                   "success": np.asarray(q.success).astype(np.int8)}
+        if self.batched:
+            coords["batch"] = np.arange(len(self))
+            data.update({k: ("batch", np.asarray(v)) for k, v in per_cue.items()})
+        else:
+            attrs.update({k: int(v) for k, v in per_cue.items()})
+        attrs["tolerance"] = q.tolerance
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def to_netcdf(self, path):
         """Write :meth:`to_xarray` to a netCDF file."""
         self.to_xarray().to_netcdf(path)
 
-    def plot(self, path=None, title=None):
-        """Energy over time and overlaps with every stored pattern over time."""
+    def plot(self, path=None, title=None, cue=0):
+        """Energy over time and overlaps with every stored pattern over time (cue ``cue`` of a batch)."""
         from .plotting import plot_recall
 
-        return plot_recall(self, path=path, title=title)
+        return plot_recall(self[cue] if self.batched else self, path=path, title=title)

@@ -14,11 +14,13 @@ def test_bench_core_quick(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = list(csv.DictReader(open(tmp_path / "results_core.csv")))
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
     paths = {r["path"] for r in rows}
-    assert {"numpy", "brian2_cython"} <= paths
+    assert {"numpy", "brian2_synapses", "hippo_dam_default", "hippo_dam_cpp_standalone"} <= paths
     for r in rows:
         assert float(r["ms_per_step"]) > 0 and float(r["peak_mib"]) > 0
         if r["path"].startswith("numpy"):
             assert float(r["ratio_vs_numpy"]) == 1.0
-    assert (tmp_path / "bench_core.png").read_bytes()[:4] == b"\x89PNG"
+    assert list(rows[0])[:7] == ["path", "n_features", "n_memories", "dtype", "ms_per_step", "peak_mib",
+                                 "ratio_vs_numpy"]
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"

@@ -78,7 +78,7 @@ def test_softmax_is_overflow_safe_in_brian2(patterns):
 
 def test_one_weight_array_serves_both_directions(rng):
     xi = rng.normal(size=(5, 9))
-    net = hd.DenseAssociativeMemory(xi, "tanh", "identity", record_every=None)
+    net = hd.DenseAssociativeMemory(xi, "tanh", "identity", record_every=None, coupling="synapses")
     net.recall(rng.normal(size=9), duration=1 * ms)
     syn = net.coupling.synapses
     assert len(syn) == xi.size

@@ -1,0 +1,329 @@
+"""The dense symmetric projection: one weight matrix, read as a matrix product.
+
+The coupling of the two layers (Krotov & Hopfield 2021, eq. 1) is one dense
+matrix ``xi`` (N_h x N_f) read in both directions every step::
+
+    u_h[b, mu] = sum_i  xi[mu, i] g[b, i]        (U_h = G xi^T)
+    u_f[b, i]  = sum_mu xi[mu, i] f[b, mu]       (U_f = F xi)
+
+for every cue ``b`` of a batch. Brian2's generic ``Synapses`` store ``xi`` with
+two index arrays and loop over them with indirect indexing; here ``xi`` is
+stored once, contiguous, in float64 or float32, and each code generation target
+gets an implementation of the same Brian2 ``Function``:
+
+============== ===========================================================
+target         implementation
+============== ===========================================================
+cython         BLAS ``?gemv`` / ``?gemm`` through ``scipy.linalg.cython_blas``
+numpy          ``numpy.matmul`` (BLAS)
+cpp_standalone one fused pass over ``xi``: each row is read once for both
+               directions, vectorised by the compiler, OpenMP threads if
+               ``prefs.devices.cpp_standalone.openmp_threads`` > 0
+cuda_standalone one thread per neuron (brian2cuda), coalesced column reads
+============== ===========================================================
+
+On the CPU targets the product runs once per step in a one-neuron group
+(``when='groups'``, order -1, exactly where the summed variables of the plain
+path run), writing into the populations' input variables ``u_<name>``, so the
+rest of the network (activations, reductions, energy, Euler step) is the same
+for both paths and the result is the same explicit Euler scheme.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Function, NeuronGroup, get_device, prefs, second
+from brian2.codegen.runtime.cython_rt import CythonCodeObject
+from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
+
+__all__ = ["DenseSymmetricProjection", "WEIGHT_DTYPES"]
+
+WEIGHT_DTYPES = {"float64": np.float64, "float32": np.float32}
+ORDER_COUPLING = -1  # after the activations (-20), before the energy sums (4) and the Euler step (10)
+
+
+def check_weight_dtype(dtype):
+    """``'float64'`` or ``'float32'`` (or the numpy types) -> numpy dtype; raise otherwise."""
+    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if key not in WEIGHT_DTYPES:
+        raise ValueError(f"weight dtype must be one of {sorted(WEIGHT_DTYPES)}, got {dtype!r}")
+    return np.dtype(WEIGHT_DTYPES[key])
+
+
+class DenseSymmetricProjection:
+    """``xi`` (N_post x N_pre), stored once, feeding both layers as a matrix product.
+
+    Same interface as :class:`hippo_dam.populations.SymmetricProjection`: it adds
+    the input ``u_<name>`` to both populations; the populations may carry a
+    batch of independent copies (``Population.batch``), for which the coupling
+    becomes a matrix-matrix product.
+
+    Parameters
+    ----------
+    pre, post : Population
+        Lower (features, N_pre per copy) and upper (memories) population,
+        with the same batch size.
+    weights : array, shape (post.n, pre.n)
+        The symmetric coupling ``xi``; must be finite.
+    name : str
+    dtype : {'float64', 'float32'}
+        Storage and arithmetic of the product (activations and states stay
+        float64; with float32 they are rounded to float32 for the product).
+    """
+
+    def __init__(self, pre, post, weights, name="coupling", dtype="float64"):
+        self.dtype = check_weight_dtype(dtype)
+        weights = np.asarray(weights)
+        if weights.shape != (post.n, pre.n):
+            raise ValueError(
+                f"projection {name!r}: weights must have shape (N_post, N_pre) = "
+                f"({post.n}, {pre.n}), got {weights.shape}"
+            )
+        if not np.all(np.isfinite(weights)):
+            raise ValueError(f"projection {name!r}: weights contain NaN or inf")
+        if pre.batch != post.batch:
+            raise ValueError(f"projection {name!r}: batch sizes differ ({pre.batch} vs {post.batch})")
+        self.pre, self.post, self.name = pre, post, name
+        # the only copy of xi the simulation reads (no copy if already C-contiguous in dtype)
+        self.weights = np.ascontiguousarray(weights, dtype=self.dtype)
+        self.input_name = f"u_{name}"
+        pre.inputs.append(self.input_name)
+        post.inputs.append(self.input_name)
+        self.group = None
+
+    @property
+    def batch(self):
+        return self.pre.batch
+
+    def build(self):
+        """Create the Brian2 objects (after both populations are built)."""
+        if get_device().__class__.__name__ == "CUDAStandaloneDevice":
+            return self._build_per_neuron()
+        fn_name, fn = self._product_function()
+        group = NeuronGroup(1, "dense_calls : 1", name=self.name, dt=self.pre.group.clock.dt,
+                            namespace={fn_name: fn})
+        group.run_regularly(f"dense_calls = {fn_name}(t)", when="groups", order=ORDER_COUPLING,
+                            name=f"{self.name}_product")
+        self._fn = fn
+        self.group = group
+        return [group]
+
+    # -- the implementations ----------------------------------------------------
+    def _arrays(self):
+        """Live storage of g (pre activation), f (post activation) and both inputs u."""
+        pre, post, u = self.pre.group, self.post.group, self.input_name
+        return {
+            "g": pre.variables[self.pre.activation],
+            "f": post.variables[self.post.activation],
+            "u_pre": pre.variables[u],
+            "u_post": post.variables[u],
+        }
+
+    def _product_function(self):
+        name = f"hippo_dense_{self.name}"
+        live = self._arrays()
+        xi = self.weights
+        n_post, n_pre, batch = self.post.n, self.pre.n, self.batch
+
+        def numpy_product(t):
+            G = live["g"].get_value().reshape(batch, n_pre)
+            F = live["f"].get_value().reshape(batch, n_post)
+            live["u_post"].get_value()[:] = (G.astype(xi.dtype, copy=False) @ xi.T).ravel()
+            live["u_pre"].get_value()[:] = (F.astype(xi.dtype, copy=False) @ xi).ravel()
+            return np.zeros_like(t, dtype=float)
+
+        fn = Function(numpy_product, arg_units=[second], return_unit=1, arg_names=["t"], stateless=False,
+                      auto_vectorise=False)
+        fn.implementations.add_numpy_implementation(numpy_product, discard_units=True)
+        cython_ns = {f"{name}_xi": xi.ravel(), f"{name}_dims": np.array([n_pre, n_post, batch], dtype=np.int32)}
+        cython_ns.update({f"{name}_{k}": v.get_value() for k, v in live.items()})
+        if xi.dtype == np.float32:  # rounded copies of the activations and the products
+            for k, n in (("g32", n_pre), ("f32", n_post), ("upre32", n_pre), ("upost32", n_post)):
+                cython_ns[f"{name}_{k}"] = np.zeros(batch * n, dtype=np.float32)
+        fn.implementations.add_implementation(
+            CythonCodeObject, _cython_code(name, xi.dtype), namespace=cython_ns, name=name
+        )
+        device = get_device()
+        cpp_names = {k: "brian::" + device.get_array_name(v, access_data=False) for k, v in live.items()} \
+            if device.__class__.__name__ == "CPPStandaloneDevice" else {}
+        if cpp_names:
+            fn.implementations.add_implementation(
+                CPPStandaloneCodeObject,
+                _cpp_code(name, n_pre, n_post, batch, xi.dtype, cpp_names,
+                          threads=prefs.devices.cpp_standalone.openmp_threads),
+                namespace={f"{name}_xi": xi.ravel()}, name=name,
+            )
+        return name, fn
+
+    def _build_per_neuron(self):
+        """brian2cuda: one GPU thread per neuron computes its own input.
+
+        Thread ``(b, i)`` of the features sums the column ``xi[:, i]`` against
+        ``f[b, :]`` (neighbouring threads read neighbouring addresses: coalesced),
+        thread ``(b, mu)`` of the memories the row ``xi[mu, :]`` against
+        ``g[b, :]``. The other population's activations are read through
+        brian2cuda's device-global array pointers (``brian::d_array_...``).
+        """
+        from brian2cuda.codeobject import CUDAStandaloneCodeObject
+
+        device = get_device()
+        live = {k: "brian::d" + device.get_array_name(v, access_data=False) for k, v in self._arrays().items()}
+        ctype = "double" if self.dtype == np.float64 else "float"
+        base = f"hippo_dense_{self.name}"
+        ns = {f"{base}_xi": self.weights.ravel()}
+        n_pre, n_post = self.pre.n, self.post.n
+        bodies = {
+            "pre": (n_pre, f"""
+    const int b = k / {n_pre}, i = k % {n_pre};
+    const double* f = {live['f']} + (size_t)b * {n_post};
+    double acc = 0.0;
+    for (int mu = 0; mu < {n_post}; mu++)
+        acc += (double)_namespace{base}_xi[(size_t)mu * {n_pre} + i] * f[mu];
+    return acc;"""),
+            "post": (n_post, f"""
+    const int b = k / {n_post}, mu = k % {n_post};
+    const double* g = {live['g']} + (size_t)b * {n_pre};
+    const {ctype}* row = _namespace{base}_xi + (size_t)mu * {n_pre};
+    double acc = 0.0;
+    for (int i = 0; i < {n_pre}; i++)
+        acc += (double)row[i] * g[i];
+    return acc;"""),
+        }
+        for side, pop in (("pre", self.pre), ("post", self.post)):
+            name = f"{base}_{side}"
+            fn = Function(None, arg_units=[1], arg_types=["integer"], return_unit=1, stateless=False)
+            code = f"__device__ double {name}(const int k)\n{{{bodies[side][1]}\n}}\n"
+            fn.implementations.add_implementation(CUDAStandaloneCodeObject, code, namespace=ns, name=name)
+            if pop.group.namespace is None:
+                pop.group.namespace = {}
+            pop.group.namespace[name] = fn
+            pop.group.run_regularly(f"{self.input_name} = {name}(i)", when="groups", order=ORDER_COUPLING,
+                                    name=f"{self.name}_{side}_input")
+        return []
+
+
+def _blas_prefix(dtype):
+    return "d" if dtype == np.float64 else "s"
+
+
+def _cython_code(name, dtype):
+    """Cython: the two products as BLAS calls on the live arrays (column-major view).
+
+    Row-major ``xi`` (N_post x N_pre) is column-major ``xi^T`` (N_pre x N_post):
+    ``u_pre^T = xi^T F^T`` is ``gemm('N', 'N')`` and ``u_post^T = xi G^T`` is
+    ``gemm('T', 'N')``; a batch of one uses ``gemv``. The sizes come from the
+    namespace array ``dims``, so the code (and its compiled module in Brian2's
+    cache) is the same for every network size.
+    """
+    p = _blas_prefix(dtype)
+    ctype = "double" if p == "d" else "float"
+    ns = f"_namespace{name}"
+    if p == "d":
+        g, f, upre, upost, convert_in, convert_out = f"{ns}_g", f"{ns}_f", f"{ns}_u_pre", f"{ns}_u_post", "", ""
+    else:
+        g, f, upre, upost = f"{ns}_g32", f"{ns}_f32", f"{ns}_upre32", f"{ns}_upost32"
+        convert_in = f"""
+    for k in range(batch * n_pre):
+        {g}[k] = <float> {ns}_g[k]
+    for k in range(batch * n_post):
+        {f}[k] = <float> {ns}_f[k]"""
+        convert_out = f"""
+    for k in range(batch * n_pre):
+        {ns}_u_pre[k] = {upre}[k]
+    for k in range(batch * n_post):
+        {ns}_u_post[k] = {upost}[k]"""
+    return f"""
+from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
+
+cdef double {name}(double t):
+    cdef int n_pre = {ns}_dims[0], n_post = {ns}_dims[1], batch = {ns}_dims[2], one = 1
+    cdef {ctype} alpha = 1.0, zero = 0.0
+    cdef char trans_n = b'N', trans_t = b'T'
+    cdef Py_ssize_t k{convert_in}
+    if batch == 1:
+        {p}gemv(&trans_n, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &one, &zero, {upre}, &one)
+        {p}gemv(&trans_t, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {g}, &one, &zero, {upost}, &one)
+    else:
+        {p}gemm(&trans_n, &trans_n, &n_pre, &batch, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &n_post,
+                &zero, {upre}, &n_pre)
+        {p}gemm(&trans_t, &trans_n, &n_post, &batch, &n_pre, &alpha, {ns}_xi, &n_pre, {g}, &n_pre,
+                &zero, {upost}, &n_post){convert_out}
+    return 0.0
+"""
+
+
+def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, threads=0):
+    """C++ standalone: the product on the live arrays of the two groups.
+
+    Serial: one fused pass over ``xi`` per cue, each row read once for both
+    directions (half the memory traffic of two matrix-vector products).
+    With OpenMP (``threads`` > 0): rows are shared out for ``u_post`` and
+    column blocks for ``u_pre``, so no two threads write the same element.
+    The call sits inside Brian2's one-neuron loop, hence the nested region.
+    """
+    ctype = "double" if dtype == np.float64 else "float"
+    ns = f"_namespace{name}_xi"
+    parallel = "" if not threads else f"""
+    omp_set_max_active_levels(2);
+    const int n_blocks = (n_pre + 511) / 512;
+    #pragma omp parallel num_threads({threads})
+    {{
+        #pragma omp for schedule(static)
+        for (int bm = 0; bm < batch * n_post; bm++) {{
+            const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
+            const double* gb = g + (size_t)(bm / n_post) * n_pre;
+            double acc = 0.0;
+            #pragma omp simd reduction(+:acc)
+            for (int i = 0; i < n_pre; i++)
+                acc += row[i] * gb[i];
+            u_post[bm] = acc;
+        }}
+        #pragma omp for schedule(static)
+        for (int blk = 0; blk < batch * n_blocks; blk++) {{
+            const int b = blk / n_blocks, i0 = (blk % n_blocks) * 512;
+            const int i1 = i0 + 512 < n_pre ? i0 + 512 : n_pre;
+            double* ub = u_pre + (size_t)b * n_pre;
+            for (int i = i0; i < i1; i++) ub[i] = 0.0;
+            for (int mu = 0; mu < n_post; mu++) {{
+                const double fm = f[(size_t)b * n_post + mu];
+                if (fm == 0.0) continue;
+                const {ctype}* row = xi + (size_t)mu * n_pre;
+                #pragma omp simd
+                for (int i = i0; i < i1; i++)
+                    ub[i] += fm * row[i];
+            }}
+        }}
+    }}
+    return 0.0;"""
+    return f"""
+#include <cstring>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+double {name}(const double t)
+{{
+    const int n_pre = {n_pre}, n_post = {n_post}, batch = {batch};
+    const double* __restrict g = {arrays['g']};
+    const double* __restrict f = {arrays['f']};
+    double* __restrict u_pre = {arrays['u_pre']};
+    double* __restrict u_post = {arrays['u_post']};
+    const {ctype}* __restrict xi = {ns};{parallel}
+    std::memset(u_pre, 0, sizeof(double) * n_pre * batch);
+    for (int b = 0; b < batch; b++) {{
+        const double* gb = g + (size_t)b * n_pre;
+        double* ub = u_pre + (size_t)b * n_pre;
+        for (int mu = 0; mu < n_post; mu++) {{
+            const {ctype}* row = xi + (size_t)mu * n_pre;
+            const double fm = f[(size_t)b * n_post + mu];
+            double acc = 0.0;
+            #pragma omp simd reduction(+:acc)
+            for (int i = 0; i < n_pre; i++) {{
+                acc += row[i] * gb[i];
+                ub[i] += fm * row[i];
+            }}
+            u_post[(size_t)b * n_post + mu] = acc;
+        }}
+    }}
+    return 0.0;
+}}
+"""
