@@ -188,7 +188,7 @@ def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fracti
             for lo in range(0, len(cues), chunk):
                 sl = slice(lo, lo + chunk)
                 res = net.recall(cue[sl], known if known.ndim == 1 else known[sl], duration=tm["duration"],
-                                 target=cues[sl])
+                                 target=cues[sl], progress=progress)
                 v_final[sl] = res.v_final
         else:
             mode = "brian2 per cue"
