@@ -25,7 +25,7 @@ import inspect
 import time
 
 import numpy as np
-from brian2 import ms, second
+from brian2 import ms
 
 from .lagrangians import identity, log_sum_exp, rectified_power, sign
 from .network import DenseAssociativeMemory
