@@ -34,6 +34,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -84,7 +85,7 @@ def main(argv=None):
                   f"({row['n_success']}/{row['n_cues']}), pixel error {row['pixel_error']:.5f}, "
                   f"NN limit {row['nn_limit']:.4f}, wall {row['wall_s']:.1f} s ({row['s_per_cue']:.3f} s/cue)",
                   flush=True)
-    info = {"command": "python benchmarks/bench_kanji.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    info = {"command": "python benchmarks/bench_kanji.py " + shlex.join(sys.argv[1:] if argv is None else argv),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "total_s": round(time.perf_counter() - total, 1), "cpu_count": os.cpu_count(),
             "machine": platform.platform(), "python": platform.python_version(),

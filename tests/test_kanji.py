@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +200,14 @@ def test_kanji_figure_writes_png_and_numbers(tmp_path):
     again = FIGURES["kanji"](tmp_path / "again", ks=(10, 30), models=models, shown="一二三",
                              reuse=path.with_suffix(".json"))
     assert json.loads(again.with_suffix(".json").read_text())["results"] == data["results"]
+
+
+def test_bench_kanji_quick(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_kanji.py"
+    proc = subprocess.run([sys.executable, str(script), "--k", "12", "--n-cues", "3", "--out", str(tmp_path),
+                           "--tag", "_t"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info = json.loads((tmp_path / "results_kanji_t.json").read_text())
+    assert [r["backend"] for r in info["rows"]] == ["brian2 batched", "reference"]
+    assert all(r["n_cues"] == 3 and r["success"] == 1.0 and r["wall_s"] > 0 for r in info["rows"])
+    assert (tmp_path / "results_kanji_t.md").read_text().startswith("# Kanji completion benchmark")
