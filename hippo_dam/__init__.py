@@ -3,6 +3,7 @@
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
 Machine Learning" (ICLR 2021).
 """
+from .dense import DenseSymmetricProjection
 from .energy import OnlineEnergy, energy
 from .lagrangians import (
     LAGRANGIANS,
@@ -31,7 +32,7 @@ from .results import RecallResult
 __version__ = "0.1.0"
 
 __all__ = [
-    "DenseAssociativeMemory", "Population", "SymmetricProjection", "OnlineEnergy", "energy",
+    "DenseAssociativeMemory", "Population", "SymmetricProjection", "DenseSymmetricProjection", "OnlineEnergy", "energy",
     "Lagrangian", "Reduction", "LAGRANGIANS", "make_lagrangian", "identity", "tanh", "sigmoid", "sign",
     "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",

@@ -211,7 +211,15 @@ class SymmetricProjection:
     """
 
     def __init__(self, pre: Population, post: Population, weights, name="coupling"):
-        weights = np.asarray(weights, dtype=float)
+        if pre.batch != 1 or post.batch != 1:
+            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
+                             "use the dense projection (coupling='dense') for a batch")
+        self._attach(pre, post, weights, name, np.float64)
+        self.synapses = None
+
+    def _attach(self, pre, post, weights, name, dtype):
+        """Check ``xi`` against the populations and add the input ``u_<name>`` to both."""
+        weights = np.asarray(weights)
         if weights.shape != (post.n, pre.n):
             raise ValueError(
                 f"projection {name!r}: weights must have shape (N_post, N_pre) = "
@@ -219,14 +227,12 @@ class SymmetricProjection:
             )
         if not np.all(np.isfinite(weights)):
             raise ValueError(f"projection {name!r}: weights contain NaN or inf")
-        if pre.batch != 1 or post.batch != 1:
-            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
-                             "use the dense projection (coupling='dense') for a batch")
-        self.pre, self.post, self.weights, self.name = pre, post, weights, name
+        self.pre, self.post, self.name = pre, post, name
+        # the only copy of xi the simulation reads (no copy if already C-contiguous in dtype)
+        self.weights = np.ascontiguousarray(weights, dtype=dtype)
         self.input_name = f"u_{name}"
         pre.inputs.append(self.input_name)
         post.inputs.append(self.input_name)
-        self.synapses = None
 
     def build(self):
         """Create the Synapses (after both populations are built)."""
