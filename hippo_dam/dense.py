@@ -33,7 +33,6 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Function, NeuronGroup, get_device, prefs, second
 from brian2.codegen.runtime.cython_rt import CythonCodeObject
-from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
 
 from .populations import SymmetricProjection
