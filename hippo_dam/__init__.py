@@ -3,6 +3,7 @@
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
 Machine Learning" (ICLR 2021).
 """
+from .classifier import DAMClassifier, digits_dataset, prototype_score
 from .energy import OnlineEnergy, energy
 from .lagrangians import (
     LAGRANGIANS,
@@ -39,4 +40,5 @@ __all__ = [
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c",
     "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
+    "DAMClassifier", "digits_dataset", "prototype_score",
 ]
