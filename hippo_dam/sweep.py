@@ -255,7 +255,7 @@ def _client(scheduler, n_workers):
             raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
         import logging
 
-        with LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None,
+        with LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
         return

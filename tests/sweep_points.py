@@ -1,5 +1,6 @@
 """Cheap, importable point functions for the sweep tests (run inside Dask workers)."""
 import math
+import os
 import threading
 
 import numpy as np
@@ -36,5 +37,8 @@ def brian_thread_point(seed, a):
     preloaded = "brian2" in sys.modules
     import brian2
 
+    from hippo_dam.sweep import worker_directory
+
     return {"preloaded": preloaded, "main_thread": threading.current_thread() is threading.main_thread(),
-            "cache_is_private": "hippo_dam" in str(brian2.prefs.codegen.runtime.cython.cache_dir)}
+            "cache_is_private": brian2.prefs.codegen.runtime.cython.cache_dir
+            == os.path.join(str(worker_directory()), "cython")}

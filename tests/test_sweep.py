@@ -24,15 +24,17 @@ GRID = {"a": list(range(10)), "b": [0.5, 1.5], "mode": ["plus", "times"]}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _worker_path():
-    """Spawned workers import sweep_points and this worktree's hippo_dam."""
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT)] + ([old] if old else []))
+def _worker_path(tmp_path_factory):
+    """Spawned workers import sweep_points and this worktree's hippo_dam, and keep their caches in tmp."""
+    old = {k: os.environ.get(k) for k in ("PYTHONPATH", "HIPPO_DAM_WORKER_CACHE")}
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT)] + ([old["PYTHONPATH"]] if old["PYTHONPATH"] else []))
+    os.environ["HIPPO_DAM_WORKER_CACHE"] = str(tmp_path_factory.mktemp("worker_cache"))
     yield
-    if old is None:
-        del os.environ["PYTHONPATH"]
-    else:
-        os.environ["PYTHONPATH"] = old
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def client(_worker_path):
 
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as c:
         yield c
 
@@ -149,6 +151,20 @@ def _cython_cache_dir():
     import brian2
 
     return brian2.prefs.codegen.runtime.cython.cache_dir
+
+
+def test_new_worker_cache_is_seeded_with_old_compiled_code(tmp_path):
+    from hippo_dam._dask_worker import _seed_cache
+
+    src, cache = tmp_path / "src", tmp_path / "cache"
+    src.mkdir()
+    cache.mkdir()
+    (src / "old.so").write_bytes(b"compiled")
+    os.utime(src / "old.so", (time.time() - 120, time.time() - 120))
+    (src / "fresh.so").write_bytes(b"maybe half written")
+    (src / "old.lock").write_text("")
+    _seed_cache(cache, [src, tmp_path / "missing"])
+    assert sorted(p.name for p in cache.iterdir()) == ["old.so"] and (cache / "old.so").read_bytes() == b"compiled"
 
 
 def test_failing_points_are_recorded_and_retried(tmp_path, client):
