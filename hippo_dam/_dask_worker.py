@@ -49,10 +49,10 @@ def _seed_cache(cache, sources, min_age_s=30.0):
 class BrianWorkerPlugin(WorkerPlugin):
     """Import brian2 in the worker's main thread and give the worker its own directories.
 
-    The first ``import brian2`` installs a signal handler, which Python allows
-    only in the main thread; a worker runs tasks in other threads, so brian2
-    is imported here, at worker start-up, in the thread running the worker's
-    event loop. Each worker claims ``<base>/<host>-<worker name>`` with an
+    A worker runs tasks in threads other than its main thread, where an
+    ``import brian2`` that installs a signal handler would fail; brian2 is
+    therefore imported here, at worker start-up, in the thread running the
+    worker's event loop. Each worker claims ``<base>/<host>-<worker name>`` with an
     exclusive ``flock`` held for its lifetime (released when its process
     dies): two live workers never share a Cython cache or a standalone
     project, while a later worker of the same name reuses the compiled code,

@@ -11,18 +11,21 @@ processes with one thread each (``n_workers`` = number of cores) is started
 and closed again; ``scheduler`` may instead be a scheduler address
 (``"tcp://host:8786"``, e.g. of a ``dask-jobqueue`` SLURM or PBS cluster), a
 cluster object with a ``scheduler_address`` (``SLURMCluster(...)``) or an
-existing :class:`distributed.Client`. Give workers one thread each
-(``--nthreads 1``): a Brian2 simulation owns its process (device, preferences).
+existing :class:`distributed.Client`. A Brian2 simulation owns its process
+(device, preferences), so points run one at a time per worker process (a
+lock), whatever its thread count: start workers with ``--nthreads 1``.
 
-Brian2 in Dask workers: importing brian2 for the first time in a worker's
-task thread fails (it installs a signal handler, which only the main thread
-may do), and processes compiling into one Cython cache or one C++ standalone
-project clobber each other. A worker plugin therefore imports brian2 in the
-worker's main thread at start-up and gives each worker its own directory
-(``~/.cache/hippo_dam/workers/<host>-<worker name>``, or under
-``$HIPPO_DAM_WORKER_CACHE``) holding its Cython cache
-(``prefs.codegen.runtime.cython.cache_dir``) and its standalone projects
-(:func:`worker_directory`).
+Brian2 in Dask workers: a worker plugin imports brian2 in each worker's
+main thread at start-up (a first import in a task thread can fail where
+brian2 installs a signal handler, which only the main thread may do; with
+brian2 2.8.0 and distributed 2026.8 we saw it succeed either way), and gives
+each worker its own directory (``~/.cache/hippo_dam/workers/<host>-<worker
+name>``, or under ``$HIPPO_DAM_WORKER_CACHE``) holding its Cython cache
+(``prefs.codegen.runtime.cython.cache_dir``), seeded with the extensions
+already compiled on the machine, and its C++ standalone projects
+(:func:`worker_directory`). Scripts that call :func:`run_sweep` with the
+default LocalCluster need the ``if __name__ == "__main__":`` guard, as for
+:mod:`multiprocessing` (workers are spawned processes).
 
 The store: resuming and failures
 --------------------------------
@@ -58,6 +61,7 @@ import pickle
 import platform
 import socket
 import tempfile
+import threading
 import time
 import tomllib
 import traceback
@@ -72,6 +76,9 @@ __all__ = ["run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_direc
 _FORMAT = 1
 _WORKER_DIR_ENV = "HIPPO_DAM_WORKER_DIR"
 _MAX_ARRAY = 100_000  # entries; a point returns scalars and *small* arrays
+# One point at a time per process, even on workers with several threads: a Brian2
+# simulation owns its process's device and preferences.
+_PROCESS_LOCK = threading.Lock()
 
 
 # -- the function -----------------------------------------------------------------
@@ -222,7 +229,9 @@ def _run_point(function, params, seed, key):
     start = time.perf_counter()
     record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname()}
     try:
-        record["result"] = _jsonable_result(function(seed=seed, **params))
+        with _PROCESS_LOCK:
+            result = function(seed=seed, **params)
+        record["result"] = _jsonable_result(result)
         record["status"] = "ok"
     except Exception as err:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
         record["status"] = "error"
