@@ -258,24 +258,33 @@ def worker_directory():
 def _client(scheduler, n_workers):
     from distributed import Client, LocalCluster
 
+    _check_scheduler(scheduler, n_workers)
     if scheduler is None:
         n = (os.cpu_count() or 1) if n_workers is None else n_workers
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
         import logging
 
         with LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
         return
-    if n_workers is not None:
-        raise ValueError("n_workers applies only to the default LocalCluster; size your own cluster instead")
     if isinstance(scheduler, Client):
         yield scheduler
-    elif isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
+    else:
         with Client(scheduler) as client:
             yield client
-    else:
+
+
+def _check_scheduler(scheduler, n_workers):
+    if n_workers is not None and (not isinstance(n_workers, numbers.Integral) or isinstance(n_workers, bool)
+                                  or n_workers < 1):
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    if scheduler is None:
+        return
+    if n_workers is not None:
+        raise ValueError("n_workers applies only to the default LocalCluster; size your own cluster instead")
+    from distributed import Client
+
+    if not (isinstance(scheduler, (str, Client)) or hasattr(scheduler, "scheduler_address")):
         raise TypeError("scheduler must be None (a LocalCluster), a scheduler address string, a cluster "
                         f"object or a distributed.Client, got {type(scheduler).__name__}")
 
@@ -466,6 +475,7 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
     _check_signature(function, grid, name)
     units = _check_units(units, grid)
     user_attrs = _check_attrs(attrs)
+    _check_scheduler(scheduler, n_workers)
     points = {}
     for values in itertools.product(*grid.values()):
         params = dict(zip(grid, values))

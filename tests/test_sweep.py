@@ -217,6 +217,10 @@ def test_bad_input_gets_clear_errors(tmp_path):
         run_sweep(functools.partial(sp.cheap_point, lock=threading.Lock()), {"a": [1], "b": [1]})
     with pytest.raises(ValueError, match="n_workers applies only"):
         run_sweep(sp.cheap_point, {"a": [1], "b": [1]}, scheduler="tcp://127.0.0.1:1", n_workers=2)
+    with pytest.raises(ValueError, match="n_workers must be a positive integer"):
+        run_sweep(sp.cheap_point, {"a": [1], "b": [1]}, n_workers=0)
+    with pytest.raises(TypeError, match="scheduler must be"):
+        run_sweep(sp.cheap_point, {"a": [1], "b": [1]}, scheduler=8786)
     # A store made by another sweep is refused, before anything runs.
     store = tmp_path / "store"
     (store / "points").mkdir(parents=True)
