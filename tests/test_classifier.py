@@ -100,3 +100,17 @@ def test_bad_input():
     with pytest.raises(ValueError, match="trained on 2"):
         clf.predict(np.zeros((1, 3)))
     assert hd.DAMClassifier is DAMClassifier
+
+
+def test_duality_figure_quick(tmp_path):
+    """The registered figure runs end to end (tiny settings) and records accuracies, seed and split."""
+    import json
+
+    from hippo_dam.figures import FIGURES
+
+    path = FIGURES["duality"](tmp_path, degrees=(2, 20), settings={"n_memories": 12, "n_epochs": 2}, n_shown=12)
+    info = json.loads(path.with_suffix(".json").read_text())
+    assert path.exists() and path.stat().st_size > 10_000
+    assert set(info["results"]) == {"n=2", "n=20"} and info["seed"] == 0 and info["split"]["random_state"] == 0
+    assert all(0 <= r["test_accuracy"] <= 1 and len(r["test_accuracy_per_epoch"]) == 2 for r in info["results"].values())
+    assert info["xor"]["correct"] == 4
