@@ -3,6 +3,7 @@
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
 Machine Learning" (ICLR 2021).
 """
+from .classifier import DAMClassifier, digits_dataset, prototype_score
 from .dense import DenseSymmetricProjection
 from .energy import OnlineEnergy, energy
 from .lagrangians import (
@@ -28,6 +29,7 @@ from .populations import Population, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
 from .reference import euler_reference
 from .results import RecallResult
+from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
 
 __version__ = "0.1.0"
 
@@ -38,4 +40,6 @@ __all__ = [
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c",
+    "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
+    "DAMClassifier", "digits_dataset", "prototype_score",
 ]
