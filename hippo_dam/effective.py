@@ -480,17 +480,34 @@ def dam_stability_margins(patterns, probe, interaction="power", degree=2, beta=1
         # c_mu = +-1 takes two values: D = sum_mu (d+ + d-)/2 + xi_nu,i sum_mu xi_mu,i (d+ - d-)/2
         # with d+- = F(O) - F(O -+ 2), one matrix product instead of a (P, N, K) array.
         Fe = lambda x: F.lagrangian.value(x[..., None])  # noqa: E731 - elementwise F
-        O = xi[probe] @ xi.T
-        f0 = Fe(O)
-        dp, dm = f0 - Fe(O - 2), f0 - Fe(O + 2)
-        return np.sum(dp + dm, axis=-1)[:, None] / 2 + xi[probe] * ((dp - dm) / 2 @ xi)
-    chunk = max(1, int(chunk_elements) // (n * k))
+        out = np.empty((len(probe), n))
+        chunk = max(1, int(chunk_elements) // k)
+        for start in range(0, len(probe), chunk):
+            idx = probe[start:start + chunk]
+            O = xi[idx] @ xi.T
+            f0 = Fe(O)
+            dp, dm = f0 - Fe(O - 2), f0 - Fe(O + 2)
+            out[start:start + chunk] = np.sum(dp + dm, axis=-1)[:, None] / 2 + xi[idx] * ((dp - dm) / 2 @ xi)
+        return out
+    # exp: D = (1/beta) [log sum_mu e^(beta O_mu) - log sum_mu e^(beta (O_mu - 2 c_mu))]. The second sum
+    # splits into the mu with xi_mu,i = +1 and = -1, two products of non-negative matrices (no
+    # cancellation), after shifting every exponent below 0 by M = max(N - 2, max_{mu != nu} O_mu + 2).
+    beta = F.lagrangian.params["beta"]
+    plus, minus = (xi > 0).astype(float), (xi < 0).astype(float)
     out = np.empty((len(probe), n))
+    chunk = max(1, int(chunk_elements) // max(k, n))
     for start in range(0, len(probe), chunk):
         idx = probe[start:start + chunk]
         O = xi[idx] @ xi.T                                   # (p, K)
-        C = xi[idx][:, :, None] * xi.T[None]                 # (p, N, K): c_mu for each bit
-        out[start:start + chunk] = F.difference(np.broadcast_to(O[:, None, :], C.shape), O[:, None, :] - 2 * C)
+        others = O.copy()
+        others[np.arange(len(idx)), idx] = -np.inf
+        M = np.maximum(n - 2.0, others.max(axis=1, initial=-np.inf) + 2)[:, None]
+        with np.errstate(under="ignore"):
+            a, b = np.exp(beta * (O - 2 - M)), np.exp(beta * (O + 2 - M))   # c = +1, c = -1
+            up = xi[idx] > 0
+            s_minus = np.where(up, a @ plus + b @ minus, a @ minus + b @ plus)
+            lse_plus = M[:, 0] + np.log(np.sum(np.exp(beta * (O - M)), axis=1)) / beta
+        out[start:start + chunk] = lse_plus[:, None] - (M + np.log(s_minus) / beta)
     return out
 
 
