@@ -22,6 +22,7 @@ from .effective import (
     make_interaction,
     modern_hopfield_energy,
     modern_hopfield_update,
+    reduction_errors,
     spherical_energy,
     spherical_update,
 )
@@ -65,5 +66,5 @@ __all__ = [
     "hopfield_sync_lyapunov", "hopfield_async", "graded_response_energy", "graded_response_euler",
     "dam_energy", "dam_log_abs_energy", "dam_flip_margins", "dam_async", "dam_stability_margins",
     "modern_hopfield_energy", "modern_hopfield_update", "spherical_energy", "spherical_update",
-    "effective_energy", "effective_euler",
+    "effective_energy", "effective_euler", "reduction_errors",
 ]
