@@ -51,6 +51,7 @@ from .populations import Population, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
 from .reference import euler_reference
 from .results import RecallResult
+from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
 
 __version__ = "0.1.0"
 
@@ -61,6 +62,7 @@ __all__ = [
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
+    "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
     # effective (memory neurons integrated out) models
     "Interaction", "make_interaction", "hopfield_weights", "hopfield_energy", "hopfield_sync_step",
     "hopfield_sync_lyapunov", "hopfield_async", "graded_response_energy", "graded_response_euler",
