@@ -98,3 +98,23 @@ def test_exp_capacity_super_polynomial():
     c = cap.capacity_curve("exp", [14, 17, 20, 23], n_probe=500, use_sweep=False)
     slopes = [cap.fit_exponent(c["n_features"][i:i + 2], c["capacity"][i:i + 2])[0] for i in range(3)]
     assert min(slopes) > 5 and np.polyfit(c["n_features"], np.log2(c["capacity"]), 1)[0] > 0.5
+
+
+def test_capacity_figure_small(tmp_path):
+    """The figure function end to end at tiny sizes, through run_sweep (one Dask worker)."""
+    import json
+
+    from hippo_dam.figures import capacity
+
+    curves = {"F = x^2": ({"model": "power", "degree": 2}, [40, 80]),
+              "F = x^3": ({"model": "power", "degree": 3}, [30, 60]),
+              "classical retrieval": ({"model": "classical", "criterion": "retrieval", "min_overlap": 0.9}, [100, 200]),
+              "F = exp": ({"model": "exp"}, [12, 15])}
+    path = capacity(tmp_path, n_probe=100, curves=curves, n_hidden=100)
+    data = json.loads(path.with_suffix(".json").read_text())
+    assert path.exists() and data["engine"] == "run_sweep"
+    for label, r in data["results"].items():
+        assert all(c >= 1 for c in r["capacity"]) and "fit" in r
+    # the same points without the sweep engine give the same capacities
+    direct = cap.capacity_search("power", [40, 80], degree=3 - 1, n_probe=100, use_sweep=False)
+    assert [direct[n]["capacity"] for n in (40, 80)] == data["results"]["F = x^2"]["capacity"]
