@@ -3,6 +3,7 @@
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
 Machine Learning" (ICLR 2021).
 """
+from .capacity import capacity_curve, capacity_point, capacity_search, capacity_theory, fit_exponent
 from .effective import (
     Interaction,
     dam_async,
@@ -69,4 +70,6 @@ __all__ = [
     "dam_energy", "dam_log_abs_energy", "dam_flip_margins", "dam_async", "dam_stability_margins",
     "modern_hopfield_energy", "modern_hopfield_update", "spherical_energy", "spherical_update",
     "effective_energy", "effective_euler", "reduction_errors",
+    # storage capacity
+    "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
 ]

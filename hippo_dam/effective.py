@@ -292,7 +292,7 @@ def hopfield_async(T, s, I=0.0, max_sweeps=100, seed=None, record_energy=False):
             converged[:] = True
             break
     else:
-        converged = _sign_keep(H, S).__eq__(S).all(axis=1)
+        converged = np.all(_sign_keep(H, S) == S, axis=1)
     out = (S.reshape(s0.shape), sweeps, converged.reshape(s0.shape[:-1]))
     if record_energy:
         out += (np.stack(energies).reshape((-1,) + s0.shape[:-1]),)
