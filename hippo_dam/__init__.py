@@ -3,6 +3,7 @@
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
 Machine Learning" (ICLR 2021).
 """
+from .circuits import CA3Circuit, ECCA1Loop
 from .energy import OnlineEnergy, energy
 from .lagrangians import (
     LAGRANGIANS,
@@ -23,9 +24,10 @@ from .network import DenseAssociativeMemory
 from .modelfile import ModelFile, load_model
 from .models import model_a, model_b, model_c
 from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
-from .populations import Population, SymmetricProjection
+from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
-from .reference import euler_reference
+from .reference import ca3_reference, ec_ca1_reference, euler_reference
+from .spiking import SpikingCA3
 from .results import RecallResult
 
 __version__ = "0.1.0"
@@ -36,5 +38,6 @@ __all__ = [
     "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
-    "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c",
+    "euler_reference", "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
+    "load_model", "ModelFile", "model_a", "model_b", "model_c",
 ]

@@ -26,6 +26,8 @@ class RecallResult:
     quality : RecallQuality   of the final state
     overlaps : array (T, K)   overlaps over time (final state only if not recorded)
     attrs : dict              Lagrangians, time constants, dt, regions, wall time...
+    extra : dict              further populations of a circuit (interneurons, relays), by
+                              Brian2 name: ``{'region', 'state', 'trace' (T, n) or None, 'final' (n,)}``
     """
 
     t: np.ndarray
@@ -40,6 +42,7 @@ class RecallResult:
     known: np.ndarray
     quality: RecallQuality
     attrs: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
 
     @property
     def overlaps(self):
@@ -89,6 +92,13 @@ class RecallResult:
             data["overlap"] = (("time", "pattern"), self.overlaps)
         if self.h is not None:
             data["h"] = (("time", "memory"), self.h)
+        for name, pop in self.extra.items():  # circuit populations, each with its own region
+            dim = f"{name}_neuron"
+            coords[dim] = np.arange(len(pop["final"]))
+            coords[f"{name}_region"] = (dim, np.full(len(pop["final"]), pop.get("region") or ""))
+            data[f"{name}_final"] = (dim, np.asarray(pop["final"]))
+            if pop.get("trace") is not None and self.v is not None:
+                data[name] = (("time", dim), np.asarray(pop["trace"]), {"state": pop.get("state", "")})
         q = self.quality
         attrs = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in a.items() if v is not None}
         attrs.update(target=int(q.target), retrieved=int(q.retrieved), hamming=int(q.hamming),
