@@ -21,9 +21,9 @@ This package's assumptions (not in the paper):
 
 * Time constants: pyramidal cells (CA3 features and memories, EC-III, CA1)
   ``tau = 20 ms`` (membrane time constants of 10-30 ms); fast-spiking
-  basket cells ``tau_I = 2 ms`` by default (membrane 5-10 ms, but a faster
-  value keeps them close to the fast-inhibition limit in which the energy is
-  exact; slower values are measured, see below). EC layer V relay
+  basket cells either in their fast limit (``interneuron_tau=None``, the
+  default, in which the energy is exact) or with ``tau_I`` = 1-10 ms (membrane
+  5-10 ms; measured in ``figures/ca3.json``). EC layer V relay
   ``tau_V = 1 ms`` (a real EC-V pyramidal cell is ~15-20 ms: we show what a
   slow relay does).
 * CA3 inhibition is **subtractive on the memory cells' potential**,
@@ -69,7 +69,7 @@ Energy: where it is a Lyapunov function and where not
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
+from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
 from .energy import OnlineEnergy, energy
@@ -192,7 +192,6 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
         return self.interneuron_tau is None
 
     def _build(self):
-        from brian2 import Network
 
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
                                    "v", "g", "CA3")
@@ -427,7 +426,6 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
                 and np.array_equal(self.relay_weights, self.patterns.T))
 
     def _build(self):
-        from brian2 import Network
 
         self.features = Population("EC_III", self.n_features, self.feature_lagrangian, self.tau_f, "v", "g", "EC-III")
         self.memories = Population("CA1", self.n_memories, self.memory_lagrangian, self.tau_h, "h", "f", "CA1")

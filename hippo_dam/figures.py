@@ -184,8 +184,8 @@ def ec_ca1(outdir="figures", n_features=200, n_patterns=32, flip=0.3, n_cues=100
     return path
 
 
-def spiking(outdir="figures", n_features=200, n_patterns=32, flip=0.35, n_cues=50, n_cues_headline=100, seed=0,
-            max_rates=(5, 10, 20, 50), copies=(1, 8)):
+def spiking(outdir="figures", n_features=200, n_patterns=32, flip=0.35, n_cues=40, n_cues_headline=100, seed=0,
+            max_rates=(10, 30, 100), copies=(1, 8, 32, 128)):
     """Rate vs spiking CA3: success and window-averaged energy against max rate and cells per memory."""
     import matplotlib
 

@@ -26,7 +26,8 @@ compare its average over a window with the rate model's.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, Network, StateMonitor, Synapses, linked_var, ms, seed as brian_seed
+from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, linked_var, ms
+from brian2 import seed as brian_seed
 
 from .circuits import CA3Circuit, check_rate
 from .energy import OnlineEnergy
@@ -67,6 +68,12 @@ class SpikingCA3(CA3Circuit):
     seed : int, optional
         Seed of Brian2's random numbers; recall ``k`` uses ``seed + k``.
     **kwargs
+
+    Notes
+    -----
+    ``recall`` returns a RecallResult with an added ``spikes`` attribute:
+    ``(memory unit, time in s, cell index)`` arrays of every memory-cell spike,
+    and ``attrs['n_spikes']``.
         As :class:`~hippo_dam.circuits.CA3Circuit` (fast inhibition only).
     """
 
@@ -107,7 +114,6 @@ class SpikingCA3(CA3Circuit):
         q = 1.0 / float(self.copies * self.max_rate * self.tau_syn)
         syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses", dt=self.dt)
         syn.connect(j="i // %d" % self.copies)
-        from brian2 import SpikeMonitor
 
         self.spike_monitor = SpikeMonitor(cells, name="CA3_memory_spikes")
         objects += [cells, syn, self.spike_monitor] + self.coupling.build() + back.build()
@@ -133,10 +139,9 @@ class SpikingCA3(CA3Circuit):
             brian_seed(self.seed + self._n_recalls)
         self._n_recalls += 1
         result = super().recall(*args, **kwargs)
-        result.attrs["spike_times_s"] = None
-        result.spikes = (np.array(self.spike_monitor.i[:]) // self.copies,
-                         np.array(self.spike_monitor.t[:] / ms) * 1e-3, np.array(self.spike_monitor.i[:]))
-        result.attrs.pop("spike_times_s")
+        cells = np.array(self.spike_monitor.i[:])
+        # (memory unit, time in s, cell index) of every spike
+        result.spikes = (cells // self.copies, np.array(self.spike_monitor.t[:] / ms) * 1e-3, cells)
         result.attrs.update(n_spikes=int(self.spike_monitor.num_spikes))
         return result
 
