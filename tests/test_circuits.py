@@ -148,7 +148,8 @@ MODELS = __import__("pathlib").Path(__file__).resolve().parents[1] / "models"
 
 
 @pytest.mark.parametrize("name,cls,regions", [("ca3", hd.CA3Circuit, {"CA3"}),
-                                               ("ec_ca1", hd.ECCA1Loop, {"EC-III", "CA1", "EC-V"})])
+                                               ("ec_ca1", hd.ECCA1Loop, {"EC-III", "CA1", "EC-V"}),
+                                               ("ca3_spiking", hd.SpikingCA3, {"CA3"})])
 def test_circuit_model_files_load_and_run_from_the_cli(name, cls, regions, tmp_path, capsys):
     from hippo_dam.cli import main
 
