@@ -29,6 +29,7 @@ from .effective import (
     spherical_energy,
     spherical_update,
 )
+from .circuits import CA3Circuit, ECCA1Loop
 from .energy import OnlineEnergy, energy
 from .lagrangians import (
     LAGRANGIANS,
@@ -50,9 +51,10 @@ from .network import DenseAssociativeMemory
 from .modelfile import ModelFile, load_model
 from .models import model_a, model_b, model_c
 from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
-from .populations import Population, SymmetricProjection
+from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
-from .reference import euler_reference
+from .reference import ca3_reference, ec_ca1_reference, euler_reference
+from .spiking import SpikingCA3
 from .results import RecallResult
 from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
 
@@ -75,4 +77,5 @@ __all__ = [
     "effective_energy", "effective_euler", "reduction_errors",
     # storage capacity
     "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
+    "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
 ]

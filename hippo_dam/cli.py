@@ -24,12 +24,20 @@ def _run(args):
     out.mkdir(parents=True, exist_ok=True)
     nc, png = out / f"{model.name}.nc", out / f"{model.name}.png"
     result.to_netcdf(nc)
-    result.plot(png)
+    if "circuit" in result.attrs:  # activity by region
+        from .plotting import plot_circuit_result
+
+        plot_circuit_result(result, png)
+    else:
+        result.plot(png)
     q = result.quality
     net = model.network
     print(f"model            {model.name} ({args.model})")
     print(f"network          N_f={net.n_features} features [{net.feature_lagrangian!r}], "
           f"N_h={net.n_memories} memories [{net.memory_lagrangian!r}], codegen {net.codegen_target}")
+    if "circuit" in result.attrs:
+        regions = [net.feature_region, net.memory_region] + [p["region"] for p in result.extra.values()]
+        print(f"circuit          {result.attrs['circuit']}; regions {', '.join(dict.fromkeys(regions))}")
     print(f"cue              {int((~model.known).sum())} unknown entries, target pattern {int(q.target)}")
     print(f"retrieved index  {int(q.retrieved)}  ({'success' if q.success else 'FAILED'}, Hamming {int(q.hamming)})")
     print(f"final overlap    {float(q.target_overlap):.4f}")
