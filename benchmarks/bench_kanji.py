@@ -76,8 +76,8 @@ def main(argv=None):
                                    dtype=np.dtype(args.dtype))
             row = {"model": model, "backend": r["backend"], "K": args.k, "n_cues": r["n_cues"],
                    "success": r["success"], "n_success": r["n_success"], "pixel_error": r["pixel_error"],
-                   "nn_limit": r["nn_limit"], "wall_s": round(r["wall_time_s"], 2),
-                   "s_per_cue": round(r["wall_time_s"] / r["n_cues"], 4),
+                   "nn_limit": r["nn_limit"], "wall_s": round(r["wall_time_s"], 4),
+                   "s_per_cue": round(r["wall_time_s"] / r["n_cues"], 5),
                    "n_steps": int(round(r["timing_ms"]["duration"] / r["timing_ms"]["dt"])),
                    "timing_ms": r["timing_ms"], "chunk": args.chunk, "dtype": args.dtype}
             rows.append(row)

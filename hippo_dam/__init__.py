@@ -3,6 +3,33 @@
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
 Machine Learning" (ICLR 2021).
 """
+from .classifier import DAMClassifier, digits_dataset, prototype_score
+from .dense import DenseSymmetricProjection
+from .capacity import capacity_curve, capacity_point, capacity_search, capacity_theory, fit_exponent
+from .effective import (
+    Interaction,
+    dam_async,
+    dam_energy,
+    dam_flip_margins,
+    dam_log_abs_energy,
+    dam_stability_margins,
+    effective_energy,
+    effective_euler,
+    graded_response_energy,
+    graded_response_euler,
+    hopfield_async,
+    hopfield_energy,
+    hopfield_sync_lyapunov,
+    hopfield_sync_step,
+    hopfield_weights,
+    make_interaction,
+    modern_hopfield_energy,
+    modern_hopfield_update,
+    reduction_errors,
+    spherical_energy,
+    spherical_update,
+)
+from .circuits import CA3Circuit, ECCA1Loop
 from .energy import OnlineEnergy, energy
 from .lagrangians import (
     LAGRANGIANS,
@@ -13,6 +40,7 @@ from .lagrangians import (
     identity,
     log_sum_exp,
     make_lagrangian,
+    power,
     rectified_power,
     sigmoid,
     sign,
@@ -34,20 +62,33 @@ from .patterns import (
     random_patterns,
 )
 from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_model, kanji_sweep, nearest_neighbour_limit
-from .populations import Population, SymmetricProjection
+from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
-from .reference import euler_reference
+from .reference import ca3_reference, ec_ca1_reference, euler_reference
+from .spiking import SpikingCA3
 from .results import RecallResult
+from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DenseAssociativeMemory", "Population", "SymmetricProjection", "OnlineEnergy", "energy",
+    "DenseAssociativeMemory", "Population", "SymmetricProjection", "DenseSymmetricProjection", "OnlineEnergy", "energy",
     "Lagrangian", "Reduction", "LAGRANGIANS", "make_lagrangian", "identity", "tanh", "sigmoid", "sign",
     "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
     "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS",
     "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
-    "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c",
+    "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
+    "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
+    "DAMClassifier", "digits_dataset", "prototype_score",
+    # effective (memory neurons integrated out) models
+    "Interaction", "make_interaction", "hopfield_weights", "hopfield_energy", "hopfield_sync_step",
+    "hopfield_sync_lyapunov", "hopfield_async", "graded_response_energy", "graded_response_euler",
+    "dam_energy", "dam_log_abs_energy", "dam_flip_margins", "dam_async", "dam_stability_margins",
+    "modern_hopfield_energy", "modern_hopfield_update", "spherical_energy", "spherical_update",
+    "effective_energy", "effective_euler", "reduction_errors",
+    # storage capacity
+    "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
+    "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``hippo-dam run MODEL.toml``."""
+"""Command line: ``hippo-dam run MODEL.toml``, ``hippo-dam sweep SWEEP.toml``, ``hippo-dam figures``."""
 from __future__ import annotations
 
 import argparse
@@ -24,12 +24,20 @@ def _run(args):
     out.mkdir(parents=True, exist_ok=True)
     nc, png = out / f"{model.name}.nc", out / f"{model.name}.png"
     result.to_netcdf(nc)
-    result.plot(png)
+    if "circuit" in result.attrs:  # activity by region
+        from .plotting import plot_circuit_result
+
+        plot_circuit_result(result, png)
+    else:
+        result.plot(png)
     q = result.quality
     net = model.network
     print(f"model            {model.name} ({args.model})")
     print(f"network          N_f={net.n_features} features [{net.feature_lagrangian!r}], "
           f"N_h={net.n_memories} memories [{net.memory_lagrangian!r}], codegen {net.codegen_target}")
+    if "circuit" in result.attrs:
+        regions = [net.feature_region, net.memory_region] + [p["region"] for p in result.extra.values()]
+        print(f"circuit          {result.attrs['circuit']}; regions {', '.join(dict.fromkeys(regions))}")
     print(f"cue              {int((~model.known).sum())} unknown entries, target pattern {int(q.target)}")
     print(f"retrieved index  {int(q.retrieved)}  ({'success' if q.success else 'FAILED'}, Hamming {int(q.hamming)})")
     print(f"final overlap    {float(q.target_overlap):.4f}")
@@ -37,6 +45,30 @@ def _run(args):
     print(f"wall time        {result.attrs['wall_time_s']:.2f} s simulation, {total:.2f} s in all")
     print(f"wrote            {nc}, {png}")
     return 0 if q.success else 1
+
+
+def _sweep(args):
+    import numpy as np
+
+    from .sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    if args.output:
+        sweep.output = args.output
+    if args.store:
+        sweep.store = args.store
+    ds = sweep.run(scheduler=args.scheduler, n_workers=args.n_workers, progress=args.progress)
+    print(f"sweep            {sweep.name} ({args.sweep}): {sweep.function.__module__}:{sweep.function.__qualname__}")
+    print(f"grid             " + ", ".join(f"{k} x {len(v)}" for k, v in sweep.grid.items())
+          + f", seeds x {len(sweep.seeds)}")
+    print(f"points           {ds.attrs['n_points']} ({ds.attrs['n_resumed']} already in the store, "
+          f"{ds.attrs['n_failed']} failed)")
+    print(f"wall time        {ds.attrs['wall_time_s']:.1f} s")
+    for name in ds.data_vars:
+        if name not in ("error", "point_wall_time_s") and ds[name].dtype.kind in "biuf":
+            print(f"mean {name:<11} {float(np.nanmean(ds[name].values.astype(float))):.4g}")
+    print(f"wrote            {sweep.output or '(no output set)'}; points in {sweep.store or '(temporary store)'}")
+    return 0 if ds.attrs["n_failed"] == 0 else 1
 
 
 def main(argv=None):
@@ -52,6 +84,13 @@ def main(argv=None):
     figs = sub.add_parser("figures", help="regenerate the figures in figures/ (inputs recorded beside them)")
     figs.add_argument("names", nargs="*", help="figures to make (default: all)")
     figs.add_argument("--out", default="figures", help="output folder (default: figures/)")
+    sw = sub.add_parser("sweep", help="run a parameter sweep file (TOML) on Dask and write netCDF")
+    sw.add_argument("sweep", help="sweep file (TOML), e.g. sweeps/recall_b.toml")
+    sw.add_argument("--scheduler", default=None, help="Dask scheduler address (default: the file's, else a LocalCluster)")
+    sw.add_argument("--n-workers", type=int, default=None, help="workers of the LocalCluster (default: cores)")
+    sw.add_argument("--store", default=None, help="override the file's store directory")
+    sw.add_argument("--output", default=None, help="override the file's output netCDF path")
+    sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
     args = parser.parse_args(argv)
     try:
         if args.command == "figures":
@@ -60,6 +99,8 @@ def main(argv=None):
             for path in make_figures(args.out, args.names):
                 print(f"wrote {path} and {path.with_suffix('.json')}")
             return 0
+        if args.command == "sweep":
+            return _sweep(args)
         return _run(args)
     except (ValueError, TypeError, FileNotFoundError) as err:
         print(f"hippo-dam: error: {err}", file=sys.stderr)

@@ -33,8 +33,9 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Function, NeuronGroup, get_device, prefs, second
 from brian2.codegen.runtime.cython_rt import CythonCodeObject
-from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
+
+from .populations import SymmetricProjection
 
 __all__ = ["DenseSymmetricProjection", "WEIGHT_DTYPES"]
 
@@ -50,10 +51,11 @@ def check_weight_dtype(dtype):
     return np.dtype(WEIGHT_DTYPES[key])
 
 
-class DenseSymmetricProjection:
+class DenseSymmetricProjection(SymmetricProjection):
     """``xi`` (N_post x N_pre), stored once, feeding both layers as a matrix product.
 
-    Same interface as :class:`hippo_dam.populations.SymmetricProjection`: it adds
+    Same interface as :class:`hippo_dam.populations.SymmetricProjection` (the
+    generic ``Synapses`` path, whose checks it shares): it adds
     the input ``u_<name>`` to both populations; the populations may carry a
     batch of independent copies (``Population.batch``), for which the coupling
     becomes a matrix-matrix product.
@@ -73,22 +75,9 @@ class DenseSymmetricProjection:
 
     def __init__(self, pre, post, weights, name="coupling", dtype="float64"):
         self.dtype = check_weight_dtype(dtype)
-        weights = np.asarray(weights)
-        if weights.shape != (post.n, pre.n):
-            raise ValueError(
-                f"projection {name!r}: weights must have shape (N_post, N_pre) = "
-                f"({post.n}, {pre.n}), got {weights.shape}"
-            )
-        if not np.all(np.isfinite(weights)):
-            raise ValueError(f"projection {name!r}: weights contain NaN or inf")
         if pre.batch != post.batch:
             raise ValueError(f"projection {name!r}: batch sizes differ ({pre.batch} vs {post.batch})")
-        self.pre, self.post, self.name = pre, post, name
-        # the only copy of xi the simulation reads (no copy if already C-contiguous in dtype)
-        self.weights = np.ascontiguousarray(weights, dtype=self.dtype)
-        self.input_name = f"u_{name}"
-        pre.inputs.append(self.input_name)
-        post.inputs.append(self.input_name)
+        self._attach(pre, post, weights, name, self.dtype)
         self.group = None
 
     @property

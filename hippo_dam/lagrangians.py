@@ -30,6 +30,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "rectified_power",
+    "power",
     "exponential",
     "log_sum_exp",
     "softmax",
@@ -305,6 +306,20 @@ def rectified_power(degree: float = 3.0) -> Lagrangian:
     )
 
 
+def power(degree: int = 2) -> Lagrangian:
+    """``L = sum F(x)`` with the plain power ``F(x) = x^n``, ``g = n x^(n-1)`` (integer ``n >= 2``).
+
+    The polynomial interaction of Krotov & Hopfield (2016) as written in their
+    capacity formula. Convex only for even ``n``: an odd degree is fine as the
+    interaction function of the binary effective model
+    (:mod:`hippo_dam.effective`) but fails :meth:`Lagrangian.check_convex`, so
+    a two-layer network refuses it.
+    """
+    if isinstance(degree, bool) or float(degree) != int(degree) or int(degree) < 2:
+        raise ValueError(f"power: degree must be an integer >= 2, got {degree}")
+    return Lagrangian("power", "x**degree", "degree*x**(degree - 1)", {"degree": int(degree)})
+
+
 def exponential(beta: float = 1.0) -> Lagrangian:
     """``L = sum exp(beta x) / beta``, ``g = exp(beta x)`` (Demircigil et al. 2017)."""
     beta = _positive("beta", beta, "exponential")
@@ -347,6 +362,7 @@ LAGRANGIANS = {
     "sigmoid": sigmoid,
     "sign": sign,
     "rectified_power": rectified_power,
+    "power": power,
     "exponential": exponential,
     "log_sum_exp": log_sum_exp,
     "softmax": log_sum_exp,

@@ -19,7 +19,7 @@ from .lagrangians import make_lagrangian
 from .network import DenseAssociativeMemory
 from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
 
-__all__ = ["ModelFile", "load_model", "parse_time"]
+__all__ = ["ModelFile", "load_model", "parse_time", "parse_rate"]
 
 _SCHEMA = {
     "model": {"name": str, "description": str},
@@ -29,9 +29,29 @@ _SCHEMA = {
     "cue": {"kind": str, "target": int, "fraction": float, "visible": str, "cue_input": float, "seed": int},
     "run": {"duration": str, "dt": str, "record_every": str, "codegen_target": str, "tolerance": int,
             "coupling": str, "dtype": str, "openmp_threads": int},
+    # hippocampal circuits (hippo_dam.circuits, hippo_dam.spiking); absent: the plain two-layer network
+    "circuit": {"kind": str, "interneuron_tau": str, "n_interneurons": int, "max_rate": str, "relay_tau": str,
+                "relay_gain": float, "direct_fraction": float, "relay_weight_noise": float, "seed": int,
+                "copies": int, "tau_syn": str},
+}
+_CIRCUIT_KEYS = {
+    "ca3": {"kind", "interneuron_tau", "n_interneurons", "max_rate"},
+    "ca3_spiking": {"kind", "max_rate", "copies", "tau_syn", "seed"},
+    "ec_ca1": {"kind", "relay_tau", "relay_gain", "direct_fraction", "relay_weight_noise", "seed", "max_rate"},
 }
 _REQUIRED = {"features": ("n", "lagrangian", "tau"), "memories": ("lagrangian", "tau"), "patterns": ("count",)}
 _UNITS = {"s": second, "second": second, "ms": ms, "msecond": ms, "us": usecond, "usecond": usecond}
+
+
+def parse_rate(text, what="rate"):
+    """``'20 Hz'`` -> ``20*Hz``; raises ValueError naming ``what`` otherwise."""
+    from brian2 import Hz, kHz
+
+    match = re.fullmatch(r"\s*([-+0-9.eE]+)\s*\*?\s*([a-zA-Z]+)\s*", str(text))
+    units = {"Hz": Hz, "hertz": Hz, "kHz": kHz}
+    if not match or match.group(2) not in units:
+        raise ValueError(f"{what}: expected a rate such as '20 Hz', got {text!r} (units: {sorted(units)})")
+    return float(match.group(1)) * units[match.group(2)]
 
 
 def parse_time(text, what="time"):
@@ -67,7 +87,9 @@ class ModelFile:
                                      cue_input=self.cue_input, tolerance=self.tolerance, progress=progress)
         result.attrs["model"] = self.name
         result.attrs["model_file"] = str(self.path)
-        result.attrs["title"] = f"{self.name}: {self.network.feature_lagrangian!r} / {self.network.memory_lagrangian!r}"
+        circuit = f" ({result.attrs['circuit']})" if "circuit" in result.attrs else ""
+        result.attrs["title"] = (f"{self.name}{circuit}: {self.network.feature_lagrangian!r} / "
+                                 f"{self.network.memory_lagrangian!r}")
         return result
 
 
@@ -128,7 +150,73 @@ def load_model(path) -> ModelFile:
         raise ValueError(f"{path}: [cue] kind must be 'flip', 'occlude' or 'random_mask', got {ckind!r}")
 
     record = run.get("record_every", "0.5 ms")
-    network = DenseAssociativeMemory(
+    if "circuit" in cfg:
+        network = _build_circuit(cfg, path, patterns, feat, mem, run, record)
+    else:
+        network = _two_layer(patterns, feat, mem, run, record)
+    return ModelFile(str(path), cfg, network, patterns, cue, known, target,
+                     parse_time(run.get("duration", "100 ms"), "[run] duration"),
+                     cue_cfg.get("cue_input", 0.0), run.get("tolerance", 0))
+
+
+def _common(feat, mem, run, record):
+    return dict(tau_f=parse_time(feat["tau"], "[features] tau"), tau_h=parse_time(mem["tau"], "[memories] tau"),
+                dt=parse_time(run.get("dt", "0.1 ms"), "[run] dt"),
+                record_every=None if record == "none" else parse_time(record, "[run] record_every"),
+                codegen_target=run.get("codegen_target", "cython"))
+
+
+def _build_circuit(cfg, path, patterns, feat, mem, run, record):
+    """A CA3 circuit, its spiking variant or the EC-CA1 loop from the [circuit] table."""
+    from .circuits import CA3Circuit, ECCA1Loop
+    from .spiking import SpikingCA3
+
+    circ = cfg["circuit"]
+    kind = circ.get("kind")
+    if kind not in _CIRCUIT_KEYS:
+        raise ValueError(f"{path}: [circuit] kind must be one of {sorted(_CIRCUIT_KEYS)}, got {kind!r}")
+    bad = set(circ) - _CIRCUIT_KEYS[kind]
+    if bad:
+        raise ValueError(f"{path}: [circuit] key(s) {sorted(bad)} do not apply to kind {kind!r}; "
+                         f"allowed: {sorted(_CIRCUIT_KEYS[kind])}")
+    for table, section in (("features", feat), ("memories", mem)):
+        if "region" in section:
+            raise ValueError(f"{path}: [{table}] region is fixed by the circuit {kind!r}; remove it")
+    common = _common(feat, mem, run, record)
+    extra = {}
+    if "max_rate" in circ:
+        extra["max_rate"] = parse_rate(circ["max_rate"], "[circuit] max_rate")
+    lv, lh = make_lagrangian(feat["lagrangian"]), make_lagrangian(mem["lagrangian"])
+    if kind in ("ca3", "ca3_spiking"):
+        if lh.name != "log_sum_exp":
+            raise ValueError(f"{path}: a CA3 circuit's interneurons realise a softmax: [memories] lagrangian "
+                             f"must be log_sum_exp, got {lh!r}")
+        if kind == "ca3":
+            tau_i = circ.get("interneuron_tau", "fast")
+            extra["interneuron_tau"] = None if tau_i == "fast" else parse_time(tau_i, "[circuit] interneuron_tau")
+            if "n_interneurons" in circ:
+                extra["n_interneurons"] = circ["n_interneurons"]
+            return CA3Circuit(patterns, lv, beta=lh.params["beta"], **common, **extra)
+        if "copies" in circ:
+            extra["copies"] = circ["copies"]
+        if "tau_syn" in circ:
+            extra["tau_syn"] = parse_time(circ["tau_syn"], "[circuit] tau_syn")
+        return SpikingCA3(patterns, feature_lagrangian=lv, beta=lh.params["beta"], seed=circ.get("seed", 0),
+                          **common, **extra)
+    if "relay_tau" in circ:
+        extra["relay_tau"] = parse_time(circ["relay_tau"], "[circuit] relay_tau")
+    for key in ("relay_gain", "direct_fraction"):
+        if key in circ:
+            extra[key] = float(circ[key])
+    noise = float(circ.get("relay_weight_noise", 0.0))
+    if noise:
+        rng = np.random.default_rng(circ.get("seed", 0))
+        extra["relay_weights"] = patterns.T + noise * rng.normal(size=patterns.T.shape)
+    return ECCA1Loop(patterns, lv, lh, **common, **extra)
+
+
+def _two_layer(patterns, feat, mem, run, record):
+    return DenseAssociativeMemory(
         patterns,
         make_lagrangian(feat["lagrangian"]),
         make_lagrangian(mem["lagrangian"]),
@@ -143,6 +231,3 @@ def load_model(path) -> ModelFile:
         feature_region=feat.get("region"),
         memory_region=mem.get("region"),
     )
-    return ModelFile(str(path), cfg, network, patterns, cue, known, target,
-                     parse_time(run.get("duration", "100 ms"), "[run] duration"),
-                     cue_cfg.get("cue_input", 0.0), run.get("tolerance", 0))

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 import numpy as np
-from brian2 import Network, StateMonitor, device, get_device, ms, prefs, second, set_device
+from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
 from brian2.devices.device import reset_device
 
 from .dense import DenseSymmetricProjection, check_weight_dtype

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_recall"]
+__all__ = ["plot_recall", "plot_circuit", "plot_circuit_result"]
 
 
 def plot_recall(result, path=None, title=None):
@@ -49,3 +49,82 @@ def plot_recall_grid(results, path=None, subtitle=True):
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return fig
+
+
+def plot_circuit(results, path=None, rates=None, spikes=None, title=None):
+    """Activity by region, energy and overlaps of circuit recalls.
+
+    Parameters
+    ----------
+    results : dict label -> RecallResult
+        The first one is shown by region (top row); all share the energy panel.
+    rates : dict region label -> (t_ms, array (T, n), unit), optional
+        Traces shown as images, one per region (e.g. memory rates in Hz).
+    spikes : (unit index, times s), optional
+        A raster of memory-cell spikes for the first result.
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = rates or {}
+    n_top = len(rates) + (spikes is not None)
+    fig = plt.figure(figsize=(4.0 * max(n_top, 2), 7.2), constrained_layout=True)
+    grid = fig.add_gridspec(2, max(n_top, 2))
+    for k, (label, (t, trace, unit)) in enumerate(rates.items()):
+        ax = fig.add_subplot(grid[0, k])
+        im = ax.imshow(np.asarray(trace).T, aspect="auto", origin="lower", interpolation="nearest",
+                       extent=[t[0], t[-1], -0.5, trace.shape[1] - 0.5], cmap="viridis")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("neuron")
+        fig.colorbar(im, ax=ax, label=unit)
+    if spikes is not None:
+        ax = fig.add_subplot(grid[0, len(rates)])
+        unit_idx, times = spikes
+        ax.plot(np.asarray(times) * 1e3, unit_idx, "|", color="k", ms=4)
+        ax.set_title("memory-cell spikes (by memory unit)", fontsize=10)
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("memory unit")
+    half = max(n_top, 2) // 2
+    ax_e = fig.add_subplot(grid[1, :half])
+    ax_m = fig.add_subplot(grid[1, half:])
+    for k, (label, r) in enumerate(results.items()):
+        ax_e.plot(r.energy_t * 1e3, r.energy, lw=1.5, color=f"C{k}", label=label)
+        tgt = int(r.quality.target)
+        t = r.t * 1e3 if r.v is not None else r.energy_t[-1:] * 1e3
+        m = r.overlaps
+        if k == 0:
+            ax_m.plot(t, np.delete(m, tgt, axis=1), color="0.8", lw=0.5)
+        ax_m.plot(t, m[:, tgt], color=f"C{k}", lw=1.8, label=f"{label}: target {tgt}")
+    ax_e.set_xlabel("time (ms)")
+    ax_e.set_ylabel("energy E(v, h)")
+    ax_e.legend(fontsize=7)
+    ax_m.set_xlabel("time (ms)")
+    ax_m.set_ylabel(r"overlap $m_\mu$ (grey: other patterns)")
+    ax_m.set_ylim(-1.05, 1.05)
+    ax_m.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+def plot_circuit_result(result, path=None):
+    """:func:`plot_circuit` of one circuit recall: recorded states by region, energy, overlaps."""
+    a = result.attrs
+    rates = {}
+    if result.v is not None:
+        t = result.t * 1e3
+        rates[f"{a.get('feature_region') or 'features'}: feature potentials v"] = (t, result.v, "v")
+        rates[f"{a.get('memory_region') or 'memories'}: memory potentials h"] = (t, result.h, "h")
+        for name, pop in result.extra.items():
+            if pop.get("trace") is not None:
+                rates[f"{pop.get('region') or name}: {name} ({pop.get('state')})"] = (t, pop["trace"], pop.get("state"))
+    spikes = getattr(result, "spikes", None)
+    return plot_circuit({a.get("circuit", "recall"): result}, path, rates=rates,
+                        spikes=None if spikes is None else spikes[:2], title=a.get("title"))

@@ -34,7 +34,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 from .lagrangians import Lagrangian, make_lagrangian
 
-__all__ = ["Population", "SymmetricProjection", "check_tau"]
+__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau"]
 
 ORDER_LAYER = -29  # layer group: its summed updaters run at -30
 ORDER_ACTIVATION = -20
@@ -211,7 +211,15 @@ class SymmetricProjection:
     """
 
     def __init__(self, pre: Population, post: Population, weights, name="coupling"):
-        weights = np.asarray(weights, dtype=float)
+        if pre.batch != 1 or post.batch != 1:
+            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
+                             "use the dense projection (coupling='dense') for a batch")
+        self._attach(pre, post, weights, name, np.float64)
+        self.synapses = None
+
+    def _attach(self, pre, post, weights, name, dtype):
+        """Check ``xi`` against the populations and add the input ``u_<name>`` to both."""
+        weights = np.asarray(weights)
         if weights.shape != (post.n, pre.n):
             raise ValueError(
                 f"projection {name!r}: weights must have shape (N_post, N_pre) = "
@@ -219,14 +227,12 @@ class SymmetricProjection:
             )
         if not np.all(np.isfinite(weights)):
             raise ValueError(f"projection {name!r}: weights contain NaN or inf")
-        if pre.batch != 1 or post.batch != 1:
-            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
-                             "use the dense projection (coupling='dense') for a batch")
-        self.pre, self.post, self.weights, self.name = pre, post, weights, name
+        self.pre, self.post, self.name = pre, post, name
+        # the only copy of xi the simulation reads (no copy if already C-contiguous in dtype)
+        self.weights = np.ascontiguousarray(weights, dtype=dtype)
         self.input_name = f"u_{name}"
         pre.inputs.append(self.input_name)
         post.inputs.append(self.input_name)
-        self.synapses = None
 
     def build(self):
         """Create the Synapses (after both populations are built)."""
@@ -240,5 +246,59 @@ class SymmetricProjection:
         i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
         syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
         syn.w = self.weights.T.ravel()  # synapse k = (i, j) in C order of (pre, post)
+        self.synapses = syn
+        return [syn]
+
+
+class Projection:
+    """A one-way projection ``u_post[j] = sum_i w[j, i] a_pre[i]`` (one ``Synapses`` object).
+
+    The building block of circuits whose loops are not closed by one shared
+    matrix (the EC-CA1 loop, spiking memories): symmetry is then a property of
+    the weights passed in, not of the object. Compare :class:`SymmetricProjection`.
+
+    Parameters
+    ----------
+    pre, post : Population (or any object with ``name``, ``n``, ``group``, ``inputs``)
+    weights : array (post.n, pre.n), or scalar / array (n,) when ``one_to_one``
+    name : str
+    pre_variable : str, optional
+        Variable of the pre group that is transmitted (default: its activation).
+    one_to_one : bool
+        Connect neuron ``i`` to neuron ``i`` only (``pre.n == post.n``).
+    """
+
+    def __init__(self, pre, post, weights, name, pre_variable=None, one_to_one=False):
+        weights = np.asarray(weights, dtype=float)
+        if one_to_one:
+            if pre.n != post.n:
+                raise ValueError(f"projection {name!r}: one-to-one needs equal sizes, got {pre.n} and {post.n}")
+            weights = np.broadcast_to(weights, (pre.n,)).copy() if weights.ndim <= 1 and weights.size in (1, pre.n) \
+                else None
+            if weights is None:
+                raise ValueError(f"projection {name!r}: one-to-one weights must be a scalar or have shape ({pre.n},)")
+        elif weights.shape != (post.n, pre.n):
+            raise ValueError(f"projection {name!r}: weights must have shape (N_post, N_pre) = "
+                             f"({post.n}, {pre.n}), got {weights.shape}")
+        if not np.all(np.isfinite(weights)):
+            raise ValueError(f"projection {name!r}: weights contain NaN or inf")
+        self.pre, self.post, self.weights, self.name = pre, post, weights, name
+        self.pre_variable = pre_variable or pre.activation
+        self.one_to_one = bool(one_to_one)
+        self.input_name = f"u_{name}"
+        post.inputs.append(self.input_name)
+        self.synapses = None
+
+    def build(self):
+        """Create the Synapses (after both groups are built)."""
+        model = f"w : 1 (constant)\n{self.input_name}_post = w*{self.pre_variable}_pre : 1 (summed)"
+        syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
+        if self.one_to_one:
+            syn.connect(j="i")
+            syn.w = self.weights
+        else:
+            i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
+            syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
+            syn.w = self.weights.T.ravel()
         self.synapses = syn
         return [syn]

@@ -30,6 +30,8 @@ class RecallResult:
     quality : RecallQuality   of the final state
     overlaps : array (T, K)   overlaps over time (final state only if not recorded)
     attrs : dict              Lagrangians, time constants, dt, regions, wall time...
+    extra : dict              further populations of a circuit (interneurons, relays), by
+                              Brian2 name: ``{'region', 'state', 'trace' (T, n) or None, 'final' (n,)}``
     """
 
     t: np.ndarray
@@ -44,6 +46,7 @@ class RecallResult:
     known: np.ndarray
     quality: RecallQuality
     attrs: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
 
     @property
     def batched(self) -> bool:
@@ -129,6 +132,13 @@ class RecallResult:
             data["overlap"] = (b + ("time", "pattern"), self.overlaps)
         if self.h is not None:
             data["h"] = (b + ("time", "memory"), self.h)
+        for name, pop in self.extra.items():  # circuit populations, each with its own region
+            dim = f"{name}_neuron"
+            coords[dim] = np.arange(len(pop["final"]))
+            coords[f"{name}_region"] = (dim, np.full(len(pop["final"]), pop.get("region") or ""))
+            data[f"{name}_final"] = (dim, np.asarray(pop["final"]))
+            if pop.get("trace") is not None and self.v is not None:
+                data[name] = (("time", dim), np.asarray(pop["trace"]), {"state": pop.get("state", "")})
         q = self.quality
         attrs = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in a.items() if v is not None}
         per_cue = {"target": q.target, "retrieved": q.retrieved, "hamming": q.hamming,

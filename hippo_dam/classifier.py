@@ -1,0 +1,220 @@
+"""A Dense Associative Memory used as a classifier (Krotov & Hopfield, NeurIPS 2016).
+
+The network has ``N`` visible (feature) neurons ``v_i`` and ``C`` label
+(classification) neurons ``c_alpha``. Each of the ``K`` memories is one vector
+``xi_mu`` over all ``N + C`` neurons; the energy is ``E = -sum_mu F(xi_mu . x)``
+with the rectified polynomial ``F(x) = max(x, 0)^n``.
+
+Classification clamps the visible neurons to the image and asks each label
+neuron how much flipping it from off (-1) to on (+1) lowers the energy, with
+the other label neurons held at ``others`` (-1, "off", in the authors'
+published code; 0 gives the form ``F(xi_mu . v +- xi_mu,alpha)``). One step of
+the paper's update (its eq. 9), with ``beta = 1 / T^n``::
+
+    B_mu,alpha = sum_i xi_mu,i v_i + others * sum_{gamma != alpha} xi_mu,gamma
+    c_alpha    = tanh( beta sum_mu [ F(B_mu,alpha + xi_mu,alpha) - F(B_mu,alpha - xi_mu,alpha) ] )
+
+Training (what is implemented here, after the paper's Sec. 3 and Appendix A):
+minibatch gradient descent on ``L = sum_samples sum_alpha (c_alpha - t_alpha)^(2m)``
+(targets ``t = +1`` for the true class, -1 otherwise; ``m = 1`` is the plain
+squared error) with momentum ``p``, the update of each memory rescaled so its
+largest entry moves by the learning rate ``eps`` (annealed as
+``eps0 * decay^epoch``), and the memories clipped to ``[-1, 1]``. Initial
+memories are Gaussian (mean -0.3, std 0.3 by default, as in the paper).
+
+The duality of the paper: with a small power ``n`` the memories learn
+*features* (the class is decided by many memories together), with a large
+``n`` they become *prototypes* (each looks like one image of one class),
+because only the memories closest to an input contribute to ``F``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DAMClassifier", "digits_dataset", "prototype_score"]
+
+
+def _check_inputs(X, n_features=None):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a 2-D array (samples x features) with at least one sample, got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, the classifier was trained on {n_features}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or inf")
+    if X.min() < -1 - 1e-12 or X.max() > 1 + 1e-12:
+        raise ValueError(f"visible neurons live in [-1, 1]; X spans [{X.min():g}, {X.max():g}] (rescale it)")
+    return X
+
+
+class DAMClassifier:
+    """Dense Associative Memory classifier with ``F(x) = max(x,0)^n`` (Krotov & Hopfield 2016).
+
+    Parameters
+    ----------
+    n_memories : int
+        ``K``, number of memories.
+    degree : float
+        ``n``, power of the rectified polynomial (>= 2).
+    temperature : float, optional
+        ``T`` in ``beta = 1/T^n`` (dimensionless, on the scale of ``xi . x``);
+        default: see ``temperature_per_neuron``.
+    temperature_per_neuron : float
+        Used when ``temperature`` is None: ``T = temperature_per_neuron * (N + C)``
+        (the authors used T = 540 for N + C = 794 at n = 2, i.e. about 0.68).
+    loss_power : int
+        ``m`` in the loss ``(c - t)^(2m)`` (1: squared error).
+    n_epochs, batch_size : int
+    learning_rate, lr_decay, momentum : float
+        ``eps0``, the factor per epoch, and ``p``.
+    init_mean, init_std : float
+        Gaussian initial memories (clipped to [-1, 1]).
+    others : float
+        State of the label neurons not being asked (-1: off, the authors' code; 0: absent).
+    seed : int
+        Seed of the initial memories and minibatch order.
+    """
+
+    def __init__(self, n_memories=100, degree=3.0, temperature=None, temperature_per_neuron=0.5, loss_power=30,
+                 n_epochs=300, batch_size=100, learning_rate=0.04, lr_decay=0.998, momentum=0.6, init_mean=-0.3,
+                 init_std=0.3, others=-1.0, seed=0):
+        if int(n_memories) < 1:
+            raise ValueError(f"n_memories must be >= 1, got {n_memories}")
+        if not degree >= 2:
+            raise ValueError(f"degree n must be >= 2 (F = max(x,0)^n), got {degree}")
+        if int(loss_power) < 1 or int(loss_power) != loss_power:
+            raise ValueError(f"loss_power m must be a positive integer, got {loss_power}")
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        for name, value in (("n_epochs", n_epochs), ("batch_size", batch_size)):
+            if int(value) < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self.n_memories, self.degree = int(n_memories), float(degree)
+        self.temperature, self.temperature_per_neuron = temperature, float(temperature_per_neuron)
+        self.loss_power, self.n_epochs, self.batch_size = int(loss_power), int(n_epochs), int(batch_size)
+        self.learning_rate, self.lr_decay, self.momentum = float(learning_rate), float(lr_decay), float(momentum)
+        self.init_mean, self.init_std, self.others, self.seed = float(init_mean), float(init_std), float(others), seed
+
+    # -- the network -----------------------------------------------------------
+    def _forward(self, X, memories):
+        """Label activities ``c`` (B, C) and the scaled arguments ``P = (B+xi)_+/T``, ``M = (B-xi)_+/T``."""
+        N = X.shape[1]
+        vis, lab = memories[:, :N], memories[:, N:]                       # (K, N), (K, C)
+        base = X @ vis.T                                                  # (B, K)
+        B = base[:, :, None] + self.others * (lab.sum(1)[None, :, None] - lab[None])   # (B, K, C)
+        T = self.temperature_
+        P = np.maximum(B + lab[None], 0.0) / T
+        M = np.maximum(B - lab[None], 0.0) / T
+        Pn1, Mn1 = P ** (self.degree - 1), M ** (self.degree - 1)          # reused by the gradient
+        D = (Pn1 * P - Mn1 * M).sum(axis=1)                               # beta * sum_mu [F(+) - F(-)]
+        return np.tanh(D), Pn1, Mn1
+
+    def _loss_grad(self, X, targets, memories):
+        """Loss ``sum (c - t)^(2m)`` and its gradient with respect to the memories (K, N + C)."""
+        c, Pn1, Mn1 = self._forward(X, memories)
+        m, n, T = self.loss_power, self.degree, self.temperature_
+        err = c - targets
+        loss = float(np.sum(err ** (2 * m)))
+        G = 2 * m * err ** (2 * m - 1) * (1 - c ** 2)                     # dL/dD, (B, C)
+        Gp = G[:, None, :] * (n / T) * Pn1                                # dL/dB through F(B + xi)
+        Gm = G[:, None, :] * (n / T) * Mn1                                # ... through F(B - xi)
+        delta = Gp - Gm                                                   # dL/dB_mu,alpha  (B, K, C)
+        g_vis = np.einsum("bkc,bi->ki", delta, X)
+        g_lab = (Gp + Gm).sum(0) + self.others * (delta.sum(axis=(0, 2))[:, None] - delta.sum(0))
+        return loss, np.concatenate([g_vis, g_lab], axis=1)
+
+    # -- training ----------------------------------------------------------------
+    def fit(self, X, y, X_test=None, y_test=None):
+        """Train the memories on images ``X`` (samples x N, entries in [-1, 1]) and labels ``y``.
+
+        Records ``history_`` (per epoch: the loss summed over minibatches and,
+        if ``X_test`` is given, the test accuracy). Returns self.
+        """
+        X = _check_inputs(X)
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"y must have one label per sample ({X.shape[0]}), got shape {y.shape}")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError("need at least two classes")
+        N, C = X.shape[1], len(self.classes_)
+        self.n_features_ = N
+        self.temperature_ = self.temperature if self.temperature is not None else self.temperature_per_neuron * (N + C)
+        targets = np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
+        rng = np.random.default_rng(self.seed)
+        memories = np.clip(rng.normal(self.init_mean, self.init_std, (self.n_memories, N + C)), -1, 1)
+        velocity = np.zeros_like(memories)
+        self.history_ = {"loss": [], "test_accuracy": []}
+        for epoch in range(self.n_epochs):
+            eps = self.learning_rate * self.lr_decay ** epoch
+            order = rng.permutation(len(X))
+            loss = 0.0
+            for start in range(0, len(X), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                batch_loss, grad = self._loss_grad(X[idx], targets[idx], memories)
+                loss += batch_loss
+                velocity = self.momentum * velocity - grad
+                # Each memory moves by at most eps in its largest entry (the paper's normalised update).
+                scale = np.maximum(np.abs(velocity).max(axis=1, keepdims=True), 1e-30)
+                memories = np.clip(memories + eps * velocity / scale, -1.0, 1.0)
+            self.memories_ = memories
+            self.history_["loss"].append(loss)
+            if X_test is not None:
+                self.history_["test_accuracy"].append(self.score(X_test, y_test))
+        self.memories_ = memories
+        return self
+
+    # -- using it -------------------------------------------------------------------
+    def label_activities(self, X):
+        """``c_alpha`` in (-1, 1) for every sample (samples x classes)."""
+        X = _check_inputs(X, getattr(self, "n_features_", None))
+        if not hasattr(self, "memories_"):
+            raise ValueError("the classifier is not trained yet: call fit first")
+        return self._forward(X, self.memories_)[0]
+
+    def predict(self, X):
+        """The class whose label neuron is most active."""
+        c = self.label_activities(X)
+        return self.classes_[np.argmax(c, axis=1)]
+
+    def score(self, X, y):
+        """Fraction of samples classified correctly."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    @property
+    def visible_memories(self):
+        """The memories' visible part (K, N): images, for image data."""
+        return self.memories_[:, :self.n_features_]
+
+    @property
+    def label_memories(self):
+        """The memories' label part (K, C)."""
+        return self.memories_[:, self.n_features_:]
+
+
+def prototype_score(memories, images):
+    """Mean over memories of the largest Pearson correlation with any image.
+
+    Near 1 when every memory looks like one stored image (prototype regime),
+    lower when memories are parts or features of images.
+    """
+    a = np.asarray(memories, float)
+    b = np.asarray(images, float)
+    a = (a - a.mean(1, keepdims=True)) / np.maximum(a.std(1, keepdims=True), 1e-12)
+    b = (b - b.mean(1, keepdims=True)) / np.maximum(b.std(1, keepdims=True), 1e-12)
+    return float(np.mean(np.max(a @ b.T / a.shape[1], axis=1)))
+
+
+def digits_dataset(test_size=0.25, seed=0):
+    """scikit-learn's 8x8 digits rescaled to [-1, 1] (``2 x / 16 - 1``), split stratified.
+
+    Returns ``X_train, X_test, y_train, y_test`` (1797 images of 64 pixels).
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    X = 2.0 * data.data / 16.0 - 1.0
+    return train_test_split(X, data.target, test_size=test_size, random_state=seed, stratify=data.target)

@@ -1,0 +1,691 @@
+"""Parameter sweeps on Dask: a grid of parameters x seeds, resumable, to xarray.
+
+:func:`run_sweep` calls ``function(seed=s, **params)`` once for every point of
+the Cartesian product ``grid x seeds`` and gathers the returned dicts into one
+:class:`xarray.Dataset` with one dimension per grid parameter plus ``seed``.
+
+Where the points run
+--------------------
+Every point is a Dask task. By default a :class:`distributed.LocalCluster` of
+processes with one thread each (``n_workers`` = number of cores) is started
+and closed again; ``scheduler`` may instead be a scheduler address
+(``"tcp://host:8786"``, e.g. of a ``dask-jobqueue`` SLURM or PBS cluster), a
+cluster object with a ``scheduler_address`` (``SLURMCluster(...)``) or an
+existing :class:`distributed.Client`. A Brian2 simulation owns its process
+(device, preferences), so points run one at a time per worker process (a
+lock), whatever its thread count: start workers with ``--nthreads 1``.
+
+Brian2 in Dask workers: a worker plugin imports brian2 in each worker's
+main thread at start-up (a first import in a task thread can fail where
+brian2 installs a signal handler, which only the main thread may do; with
+brian2 2.8.0 and distributed 2026.8 we saw it succeed either way), and gives
+each worker its own directory (``~/.cache/hippo_dam/workers/<host>-<worker
+name>``, or under ``$HIPPO_DAM_WORKER_CACHE``) holding its Cython cache
+(``prefs.codegen.runtime.cython.cache_dir``), seeded with the extensions
+already compiled on the machine, and its C++ standalone projects
+(:func:`worker_directory`). Scripts that call :func:`run_sweep` with the
+default LocalCluster need the ``if __name__ == "__main__":`` guard, as for
+:mod:`multiprocessing` (workers are spawned processes).
+
+The store: resuming and failures
+--------------------------------
+Each finished point is written at once to ``store/points/<key>.json``
+(written to a temporary file, then renamed: a point file is complete or
+absent), ``key`` being a hash of the parameters and the seed. A sweep that is
+killed loses only the points still running; rerunning it with the same store
+skips every finished point, so no point is computed or stored twice.
+``store/manifest.json`` records the function and the grid; a store made by a
+different sweep is refused.
+
+A point whose function raises is stored with status ``"error"``, the
+exception and its traceback; the other points go on. In the dataset its data
+variables are NaN (integer and boolean variables become float for that
+reason), the variable ``error`` holds the exception text (``""`` where the
+point succeeded), ``attrs["n_failed"]`` counts them and a ``RuntimeWarning``
+names the first. A rerun with the same store tries failed points again.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import functools
+import hashlib
+import importlib
+import inspect
+import itertools
+import json
+import math
+import numbers
+import os
+import pickle
+import platform
+import socket
+import tempfile
+import threading
+import time
+import tomllib
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory"]
+
+_FORMAT = 1
+_WORKER_DIR_ENV = "HIPPO_DAM_WORKER_DIR"
+_MAX_ARRAY = 100_000  # entries; a point returns scalars and *small* arrays
+# One point at a time per process, even on workers with several threads: a Brian2
+# simulation owns its process's device and preferences.
+_PROCESS_LOCK = threading.Lock()
+
+
+# -- the function -----------------------------------------------------------------
+def _function_name(function):
+    """``'module:qualname'`` of an importable, picklable callable (or partial of one)."""
+    base = function.func if isinstance(function, functools.partial) else function
+    if not callable(base):
+        raise TypeError(f"function must be callable, got {type(function).__name__}")
+    module, qualname = getattr(base, "__module__", None), getattr(base, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<" in qualname:
+        raise TypeError(
+            f"function {module}.{qualname} cannot be imported by the Dask workers: a sweep runs a "
+            "module-level function defined in an importable module (not a lambda, a nested "
+            "function or one defined in __main__ or a notebook)"
+        )
+    try:
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as err:
+        raise TypeError(f"function {module}:{qualname} is not importable ({err})") from None
+    if obj is not base:
+        raise TypeError(f"{module}:{qualname} does not name the function passed (it was redefined?)")
+    try:
+        pickle.dumps(function)
+    except Exception as err:  # noqa: BLE001 - any pickling failure means the same thing here
+        raise TypeError(f"function {module}:{qualname} (with its bound arguments) is not picklable: {err}") from None
+    return f"{module}:{qualname}"
+
+
+def _import_function(spec):
+    """``'package.module:name'`` -> the callable."""
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise ValueError(f"function must be given as 'module:name', got {spec!r}")
+    module, name = spec.split(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"function {spec!r} cannot be imported ({err})") from None
+    if not callable(obj):
+        raise ValueError(f"function {spec!r} is not callable")
+    return obj
+
+
+def _plain(value, what):
+    """A grid value as a plain Python bool/int/float/str."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise ValueError(f"{what}: values must be finite, got {value}")
+        return float(value)
+    raise TypeError(f"{what}: values must be numbers or strings, got {value!r} ({type(value).__name__})")
+
+
+def _check_grid(grid):
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict mapping parameter names to lists of values, got {type(grid).__name__}")
+    if not grid:
+        raise ValueError("grid is empty: give at least one parameter with a list of values")
+    out = {}
+    for name, values in grid.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"grid parameter name {name!r} is not a valid identifier")
+        if name == "seed":
+            raise ValueError("'seed' is not a grid parameter: pass the seeds as seeds=[...]")
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"grid[{name!r}] must be a list of values, got {values!r}")
+        values = [_plain(v, f"grid[{name!r}]") for v in values]
+        if not values:
+            raise ValueError(f"grid[{name!r}] is empty")
+        if len({(type(v) is str) for v in values}) > 1:
+            raise TypeError(f"grid[{name!r}] mixes strings and numbers: {values}")
+        if len({json.dumps(v) for v in values}) != len(values):
+            raise ValueError(f"grid[{name!r}] has repeated values: {values}")
+        out[name] = values
+    return out
+
+
+def _check_seeds(seeds):
+    if isinstance(seeds, numbers.Integral):
+        seeds = [seeds]
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
+    seeds = list(seeds)
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in seeds):
+        raise TypeError(f"seeds must be integers, got {seeds!r}")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds are repeated: {seeds}")
+    return seeds
+
+
+def _check_signature(function, grid, name):
+    try:
+        sig = inspect.signature(function)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(seed=0, **{k: v[0] for k, v in grid.items()})
+    except TypeError as err:
+        raise ValueError(f"{name} cannot be called as function(seed=..., {', '.join(grid)}=...): {err}") from None
+
+
+def _point_key(params, seed):
+    text = json.dumps({"params": params, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+# -- running one point (in a worker) -------------------------------------------------
+def _jsonable_result(result):
+    """Check a point's returned dict; scalars stay, arrays become {'shape', 'data'}."""
+    if not isinstance(result, dict) or not result:
+        raise TypeError(f"the point function must return a non-empty dict of scalars, got {type(result).__name__}")
+    out = {}
+    for key, value in result.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise TypeError(f"returned key {key!r} is not a valid variable name")
+        if key in ("error", "point_wall_time_s", "seed"):
+            raise TypeError(f"returned key {key!r} is reserved by the sweep")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (bool, int, float)):
+            out[key] = value
+        elif isinstance(value, (np.ndarray, list, tuple)):
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"returned array {key!r} must be numeric, got dtype {arr.dtype}")
+            if arr.size > _MAX_ARRAY:
+                raise TypeError(f"returned array {key!r} has {arr.size} entries; a sweep point returns "
+                                f"small arrays (at most {_MAX_ARRAY})")
+            out[key] = {"shape": list(arr.shape), "dtype": arr.dtype.kind, "data": arr.ravel().tolist()}
+        else:
+            raise TypeError(f"returned value {key!r} = {value!r} is not a number, bool or numeric array")
+    return out
+
+
+def _run_point(function, params, seed, key):
+    """Task body: run one point and return a record (never raises)."""
+    start = time.perf_counter()
+    record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname()}
+    try:
+        with _PROCESS_LOCK:
+            result = function(seed=seed, **params)
+        record["result"] = _jsonable_result(result)
+        record["status"] = "ok"
+    except Exception as err:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
+        record["status"] = "error"
+        record["error"] = f"{type(err).__name__}: {err}"
+        record["traceback"] = traceback.format_exc()
+    record["wall_time_s"] = time.perf_counter() - start
+    record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return record
+
+
+# -- the workers ---------------------------------------------------------------------
+def worker_directory():
+    """This Dask worker's private directory, or None outside a sweep worker.
+
+    Set by the worker plugin (:class:`hippo_dam._dask_worker.BrianWorkerPlugin`);
+    point functions put per-process files here, e.g. C++ standalone projects
+    (``DenseAssociativeMemory(..., standalone_dir=worker_directory())``). Its
+    ``cython/`` subfolder is the worker's Brian2 Cython cache.
+    """
+    return os.environ.get(_WORKER_DIR_ENV)
+
+
+@contextlib.contextmanager
+def _client(scheduler, n_workers):
+    from distributed import Client, LocalCluster
+
+    _check_scheduler(scheduler, n_workers)
+    if scheduler is None:
+        n = (os.cpu_count() or 1) if n_workers is None else n_workers
+        import logging
+
+        with LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=":0",
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+        return
+    if isinstance(scheduler, Client):
+        yield scheduler
+    else:
+        with Client(scheduler) as client:
+            yield client
+
+
+def _check_scheduler(scheduler, n_workers):
+    if n_workers is not None and (not isinstance(n_workers, numbers.Integral) or isinstance(n_workers, bool)
+                                  or n_workers < 1):
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    if scheduler is None:
+        return
+    if n_workers is not None:
+        raise ValueError("n_workers applies only to the default LocalCluster; size your own cluster instead")
+    from distributed import Client
+
+    if not (isinstance(scheduler, (str, Client)) or hasattr(scheduler, "scheduler_address")):
+        raise TypeError("scheduler must be None (a LocalCluster), a scheduler address string, a cluster "
+                        f"object or a distributed.Client, got {type(scheduler).__name__}")
+
+
+# -- the store ---------------------------------------------------------------------------
+def _write_atomic(path, text):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _function_record(function, name):
+    record = {"function": name}
+    if isinstance(function, functools.partial):
+        record["bound_args"] = json.loads(json.dumps(
+            {"args": list(function.args), "keywords": function.keywords}, default=repr, sort_keys=True))
+    return record
+
+
+def _open_store(store, fn_record, grid, seeds):
+    store = Path(store)
+    (store / "points").mkdir(parents=True, exist_ok=True)
+    manifest_path = store / "manifest.json"
+    manifest = {"format": _FORMAT, **fn_record, "grid": grid, "seeds": seeds}
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"store {store}: manifest.json is not valid JSON ({err})") from None
+        for field_ in ("function", "bound_args", "grid"):
+            if old.get(field_) != manifest.get(field_):
+                raise ValueError(
+                    f"store {store} belongs to a different sweep: its {field_} is {old.get(field_)!r}, this "
+                    f"sweep's is {manifest.get(field_)!r}; use another store directory"
+                )
+        manifest["seeds"] = sorted(set(old.get("seeds", [])) | set(seeds))
+        manifest["created"] = old.get("created")
+    else:
+        manifest["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    _write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
+    return store
+
+
+def _load_records(store, keys):
+    records = {}
+    for key in keys:
+        path = store / "points" / f"{key}.json"
+        if path.exists():
+            records[key] = json.loads(path.read_text())
+    return records
+
+
+# -- assembling the dataset ----------------------------------------------------------------
+def _assemble(grid, seeds, points, records, units, attrs):
+    import xarray as xr
+
+    dims = list(grid) + ["seed"]
+    shape = tuple(len(v) for v in grid.values()) + (len(seeds),)
+    index = {name: {json.dumps(v): i for i, v in enumerate(values)} for name, values in grid.items()}
+    seed_index = {s: i for i, s in enumerate(seeds)}
+    where = {key: tuple(index[n][json.dumps(p[n])] for n in grid) + (seed_index[s],) for key, (p, s) in points.items()}
+
+    kinds, shapes = {}, {}
+    for key, rec in records.items():
+        if rec.get("status") != "ok":
+            continue
+        for name, value in rec["result"].items():
+            kind = value["dtype"] if isinstance(value, dict) else \
+                ("b" if isinstance(value, bool) else "i" if isinstance(value, int) else "f")
+            kinds.setdefault(name, set()).add(kind)
+            vshape = tuple(value["shape"]) if isinstance(value, dict) else ()
+            if shapes.setdefault(name, vshape) != vshape:
+                raise ValueError(f"variable {name!r} changes shape between points: {shapes[name]} vs {vshape} "
+                                 f"(point {rec['params']}, seed {rec['seed']})")
+    complete = all(records.get(k, {}).get("status") == "ok" and set(records[k]["result"]) == set(kinds)
+                   for k in points)
+    data_vars = {}
+    for name, kset in kinds.items():
+        dtype = {"b": bool, "i": np.int64, "u": np.int64}.get(next(iter(kset))) if len(kset) == 1 and complete \
+            else np.float64
+        dtype = dtype or np.float64
+        arr = np.full(shape + shapes[name], np.nan if dtype is np.float64 else 0, dtype=dtype)
+        for key, rec in records.items():
+            if rec.get("status") == "ok" and name in rec["result"]:
+                value = rec["result"][name]
+                arr[where[key]] = np.reshape(value["data"], value["shape"]) if isinstance(value, dict) else value
+        extra = [f"{name}_dim{k}" for k in range(len(shapes[name]))]
+        data_vars[name] = (dims + extra, arr, {"units": units.get(name, "1")})
+    error = np.full(shape, "", dtype=object)
+    wall = np.full(shape, np.nan)
+    for key, rec in records.items():
+        error[where[key]] = rec.get("error", "") if rec.get("status") != "ok" else ""
+        wall[where[key]] = rec.get("wall_time_s", np.nan)
+    for key in points:
+        if key not in records:
+            error[where[key]] = "not run"
+    data_vars["error"] = (dims, error.astype(str), {"description": "exception of a failed point, '' if it succeeded"})
+    data_vars["point_wall_time_s"] = (dims, wall, {"units": "s", "description": "wall time of the point function"})
+    coords = {name: (name, np.asarray(values), {"units": units.get(name, "1")}) for name, values in grid.items()}
+    coords["seed"] = ("seed", np.asarray(seeds, dtype=np.int64), {"units": "1"})
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _versions():
+    import brian2
+    import dask
+    import distributed
+
+    from . import __version__
+
+    return {"hippo_dam": __version__, "brian2": brian2.__version__, "numpy": np.__version__,
+            "dask": dask.__version__, "distributed": distributed.__version__, "python": platform.python_version()}
+
+
+def _check_attrs(attrs):
+    out = {}
+    for key, value in (attrs or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"attrs keys must be strings, got {key!r}")
+        if isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value if isinstance(value, (str, int, float)) and not isinstance(value, bool) \
+            else json.dumps(value, default=repr)
+    return out
+
+
+def _check_units(units, grid):
+    units = dict(units or {})
+    for key, value in units.items():
+        if not isinstance(value, str):
+            raise TypeError(f"units[{key!r}] must be a string such as 'ms' or '1', got {value!r}")
+    return units
+
+
+# -- the sweep -----------------------------------------------------------------------------
+def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=None, units=None, attrs=None,
+              progress=True):
+    """Run ``function(seed=s, **params)`` on every point of ``grid x seeds`` with Dask.
+
+    Parameters
+    ----------
+    function : callable
+        Module-level, importable function (or ``functools.partial`` of one)
+        returning a dict of scalars (float, int, bool) and optionally small
+        numeric arrays of a fixed shape.
+    grid : dict
+        Parameter name -> list of values (numbers or strings); the sweep is
+        the Cartesian product of the lists.
+    seeds : sequence of int
+        Seeds passed as ``seed=``; one more dimension of the result.
+    store : path, optional
+        Directory holding one JSON file per finished point and a manifest;
+        rerunning with the same store resumes (finished points are skipped).
+        Default: a temporary directory, deleted at the end.
+    scheduler : None, str, cluster or distributed.Client
+        None starts a ``LocalCluster`` (processes, 1 thread each); a string is
+        a scheduler address; a cluster object or a Client is used as given.
+    n_workers : int, optional
+        Workers of the default LocalCluster (default: number of cores).
+    units : dict, optional
+        Name -> unit string for parameters and returned variables ("1" when
+        not given), stored as each coordinate's/variable's ``units``.
+    attrs : dict, optional
+        Extra attributes of the dataset.
+    progress : bool
+        tqdm progress bar over points.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``grid names + ('seed',)`` (+ ``NAME_dimK`` for array outputs);
+        one data variable per returned key, plus ``error`` (text of a failed
+        point's exception, ``""`` otherwise) and ``point_wall_time_s``;
+        attrs: function, grid, seeds, units, package versions, date, counts.
+        Save it with ``ds.to_netcdf(path)``.
+    """
+    name = _function_name(function)
+    grid = _check_grid(grid)
+    seeds = _check_seeds(seeds)
+    _check_signature(function, grid, name)
+    units = _check_units(units, grid)
+    user_attrs = _check_attrs(attrs)
+    _check_scheduler(scheduler, n_workers)
+    points = {}
+    for values in itertools.product(*grid.values()):
+        params = dict(zip(grid, values))
+        for seed in seeds:
+            points[_point_key(params, seed)] = (params, seed)
+
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        temporary = store is None
+        if temporary:
+            store = stack.enter_context(tempfile.TemporaryDirectory(prefix="hippo_dam_sweep_"))
+        store = _open_store(store, _function_record(function, name), grid, seeds)
+        records = _load_records(store, points)
+        pending = [k for k in points if records.get(k, {}).get("status") != "ok"]
+        n_resumed = len(points) - len(pending)
+        if pending:
+            _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_resumed)
+        wall = time.perf_counter() - start
+        failed = [rec for rec in records.values() if rec.get("status") != "ok"]
+        ds_attrs = {
+            "function": name,
+            **{f"function_{k}": json.dumps(v) for k, v in _function_record(function, name).items() if k != "function"},
+            "grid": json.dumps(grid),
+            "seeds": json.dumps(seeds),
+            "units": json.dumps(units),
+            "n_points": len(points),
+            "n_failed": len(failed),
+            "n_resumed": n_resumed,
+            "wall_time_s": wall,
+            "store": "" if temporary else str(Path(store).resolve()),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            **{f"version_{k}": v for k, v in _versions().items()},
+            **user_attrs,
+        }
+        ds = _assemble(grid, seeds, points, records, units, ds_attrs)
+    if failed:
+        warnings.warn(f"{len(failed)} of {len(points)} sweep points failed; first: params {failed[0]['params']}, "
+                      f"seed {failed[0]['seed']}: {failed[0]['error']} (see the 'error' variable)",
+                      RuntimeWarning, stacklevel=2)
+    return ds
+
+
+def _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_done):
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    with _client(scheduler, n_workers) as client, \
+            tqdm(total=len(points), initial=n_done, unit="point", desc="hippo_dam sweep",
+                 disable=not progress) as bar:
+        from ._dask_worker import BrianWorkerPlugin
+
+        client.register_plugin(BrianWorkerPlugin(), name=BrianWorkerPlugin.name)
+        futures = [client.submit(_run_point, function, points[k][0], points[k][1], k, key=f"hippo-dam-point-{k}",
+                                 pure=False) for k in pending]
+        try:
+            for future in as_completed(futures):
+                if future.status == "error":  # the task itself broke (e.g. the worker died repeatedly)
+                    exc = future.exception()
+                    key = future.key.split("hippo-dam-point-")[-1]
+                    params, seed = points[key]
+                    record = {"key": key, "params": params, "seed": seed, "status": "error",
+                              "error": f"{type(exc).__name__}: {exc}", "traceback": ""}
+                else:
+                    record = future.result()
+                records[record["key"]] = record
+                _write_atomic(store / "points" / f"{record['key']}.json", json.dumps(record) + "\n")
+                bar.update(1)
+                future.release()
+        finally:
+            for f in futures:
+                f.cancel()
+
+
+# -- a built-in point function ----------------------------------------------------------
+def recall_point(seed, beta=1.0, flip=0.2, model="B", degree=3.0, n_features=64, n_patterns=16,
+                 duration_ms=60.0, tau_f_ms=20.0, tau_h_ms=2.0, dt_ms=0.1, codegen_target="cython"):
+    """One Brian2 recall of a random pattern from a cue with ``flip`` of its bits flipped.
+
+    ``seed`` draws the ``n_patterns x n_features`` random +-1 patterns, the
+    target and the flipped bits. ``model`` is 'A' (sign / ``max(h,0)^degree``),
+    'B' (identity / softmax with ``beta``) or 'C' (divisive normalisation /
+    ``max(h,0)^degree``), simulated with ``tau_f_ms``, ``tau_h_ms``, ``dt_ms``
+    (milliseconds) for ``duration_ms``.
+
+    Returns
+    -------
+    dict
+        ``success`` (retrieved the target with no wrong bit), ``hamming``
+        (wrong bits), ``target_overlap`` (``m = xi_target . sign v / N``),
+        ``retrieved`` (index of the largest overlap), ``energy_drop``
+        (``E(0) - E(end)``, >= 0).
+    """
+    from brian2 import ms
+
+    from .models import model_a, model_b, model_c
+    from .patterns import flip_cue, random_patterns
+
+    rng = np.random.default_rng(seed)
+    patterns = random_patterns(int(n_patterns), int(n_features), seed=rng)
+    target = int(rng.integers(len(patterns)))
+    cue, known = flip_cue(patterns[target], flip, seed=rng)
+    common = dict(tau_f=tau_f_ms * ms, tau_h=tau_h_ms * ms, dt=dt_ms * ms, record_every=None,
+                  codegen_target=codegen_target, standalone_dir=worker_directory())
+    if model == "A":
+        net = model_a(patterns, degree=degree, **common)
+    elif model == "B":
+        net = model_b(patterns, beta=beta, **common)
+    elif model == "C":
+        net = model_c(patterns, degree=degree, **common)
+    else:
+        raise ValueError(f"model must be 'A', 'B' or 'C', got {model!r}")
+    result = net.recall(cue, known, duration=duration_ms * ms, target=target, progress=False)
+    q = result.quality
+    return {"success": bool(q.success), "hamming": int(q.hamming), "target_overlap": float(q.target_overlap),
+            "retrieved": int(q.retrieved), "energy_drop": result.energy_drop}
+
+
+# -- sweep files (TOML) ----------------------------------------------------------------------
+_SWEEP_KEYS = {"name": str, "description": str, "function": str, "seeds": list, "store": str, "output": str,
+               "scheduler": str, "n_workers": int, "progress": bool}
+_TABLES = ("sweep", "grid", "fixed", "units")
+
+
+@dataclass
+class SweepFile:
+    """A loaded sweep file: function, grid, seeds, fixed arguments and where to run and write."""
+
+    path: str
+    name: str
+    function: object
+    grid: dict
+    seeds: list
+    fixed: dict
+    units: dict
+    store: str | None
+    output: str | None
+    scheduler: str | None
+    n_workers: int | None
+    progress: bool
+    description: str = ""
+
+    def run(self, scheduler=None, n_workers=None, progress=None):
+        """Run the sweep (arguments override the file); writes ``output`` if set; returns the Dataset."""
+        scheduler = scheduler if scheduler is not None else self.scheduler
+        n_workers = n_workers if n_workers is not None else (None if scheduler else self.n_workers)
+        function = functools.partial(self.function, **self.fixed) if self.fixed else self.function
+        ds = run_sweep(function, self.grid, self.seeds, store=self.store, scheduler=scheduler, n_workers=n_workers,
+                       units=self.units, progress=self.progress if progress is None else progress,
+                       attrs={"sweep": self.name, "sweep_file": self.path, "description": self.description,
+                              "fixed": json.dumps(self.fixed)})
+        if self.output:
+            Path(self.output).parent.mkdir(parents=True, exist_ok=True)
+            ds.to_netcdf(self.output)
+        return ds
+
+
+def load_sweep(path) -> SweepFile:
+    """Load a sweep file (TOML).
+
+    Tables: ``[sweep]`` (``function = "module:name"`` required; ``seeds``,
+    ``store``, ``output``, ``scheduler``, ``n_workers``, ``progress``,
+    ``name``, ``description``), ``[grid]`` (name = list of values, required),
+    ``[fixed]`` (constant keyword arguments of the function) and ``[units]``.
+    Paths are relative to the current directory. Unknown tables or keys are
+    errors naming them.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        try:
+            cfg = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path}: not valid TOML ({err})") from None
+    unknown = set(cfg) - set(_TABLES)
+    if unknown:
+        raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; allowed: {list(_TABLES)}")
+    for table in _TABLES:
+        if not isinstance(cfg.get(table, {}), dict):
+            raise ValueError(f"{path}: [{table}] must be a table")
+    sweep = cfg.get("sweep", {})
+    bad = set(sweep) - set(_SWEEP_KEYS)
+    if bad:
+        raise ValueError(f"{path}: unknown key(s) {sorted(bad)} in [sweep]; allowed: {sorted(_SWEEP_KEYS)}")
+    for key, kind in _SWEEP_KEYS.items():
+        if key in sweep and (not isinstance(sweep[key], kind) or (kind is int and isinstance(sweep[key], bool))):
+            raise ValueError(f"{path}: [sweep] {key} = {sweep[key]!r} has the wrong type (expected {kind.__name__})")
+    if "function" not in sweep:
+        raise ValueError(f"{path}: [sweep] needs the key 'function' (e.g. 'hippo_dam.sweep:recall_point')")
+    if not cfg.get("grid"):
+        raise ValueError(f"{path}: [grid] is missing or empty")
+    function = _import_function(sweep["function"])
+    try:
+        grid = _check_grid(cfg["grid"])
+        seeds = _check_seeds(sweep.get("seeds", [0]))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: {err}") from None
+    fixed = cfg.get("fixed", {})
+    clash = set(fixed) & (set(grid) | {"seed"})
+    if clash:
+        raise ValueError(f"{path}: [fixed] key(s) {sorted(clash)} are also swept (or 'seed')")
+    try:
+        sig = inspect.signature(function)
+        sig.bind(seed=0, **{k: v[0] for k, v in grid.items()}, **fixed)
+    except TypeError as err:
+        raise ValueError(f"{path}: {sweep['function']} does not take the [grid]/[fixed] keys: {err}") from None
+    units = cfg.get("units", {})
+    for key, value in units.items():
+        if key not in grid and key != "seed" and not isinstance(value, str):
+            raise ValueError(f"{path}: [units] {key} must be a string")
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: [units] {key} = {value!r} must be a string")
+    return SweepFile(str(path), sweep.get("name", path.stem), function, grid, seeds, fixed, units,
+                     sweep.get("store"), sweep.get("output"), sweep.get("scheduler"), sweep.get("n_workers"),
+                     sweep.get("progress", True), sweep.get("description", ""))
