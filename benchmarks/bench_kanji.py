@@ -13,10 +13,8 @@ neurons, ``N_h = K`` memory neurons), cues ``n_cues`` of them (evenly spaced
 indices; default all K) with their top half, and runs
 :func:`hippo_dam.kanji_completion` with
 
-* ``brian2``: the Brian2 network, runtime Cython. When the installed
-  ``DenseAssociativeMemory`` takes a batch of cues (``coupling='dense'``),
-  cues run in chunks of ``--chunk``; otherwise one Brian2 run per cue (the
-  column ``backend`` says which);
+* ``brian2``: the Brian2 network, runtime Cython, ``DenseAssociativeMemory``
+  with ``coupling='dense'``, cues run in batches of ``--chunk`` per Brian2 run;
 * ``reference``: :func:`hippo_dam.euler_reference`, numpy float64, the batch of
   cues at once (chunks of ``--chunk``).
 
