@@ -59,7 +59,7 @@ def _sweep(args):
         sweep.store = args.store
     ds = sweep.run(scheduler=args.scheduler, n_workers=args.n_workers, progress=args.progress)
     print(f"sweep            {sweep.name} ({args.sweep}): {sweep.function.__module__}:{sweep.function.__qualname__}")
-    print(f"grid             " + ", ".join(f"{k} x {len(v)}" for k, v in sweep.grid.items())
+    print("grid             " + ", ".join(f"{k} x {len(v)}" for k, v in sweep.grid.items())
           + f", seeds x {len(sweep.seeds)}")
     print(f"points           {ds.attrs['n_points']} ({ds.attrs['n_resumed']} already in the store, "
           f"{ds.attrs['n_failed']} failed)")

@@ -192,7 +192,7 @@ def reduction(outdir="figures", n_features=128, n_patterns=16, flip=0.3, beta=1.
             ax.plot(t, ve[: len(vm), i], color="k", lw=0.9, ls="--", label="effective (h = xi g(v))" if k == 0 else None)
         ax.set_title(rf"$\tau_h/\tau_f$ = {r:g}: error {brian['errors'][list(ratios).index(r)]:.2g}", fontsize=10)
         ax.set_xlabel("time (ms)")
-    axes[0].set_ylabel(f"feature states $v_i$ (3 flipped bits, 1 kept)")
+    axes[0].set_ylabel("feature states $v_i$ (3 flipped bits, 1 kept)")
     axes[0].legend(fontsize=8, loc="lower right")
     ax = axes[-1]
     ax.loglog(ref["ratios"], ref["errors"], "o-", color="0.4", label="numpy reference two-layer")
@@ -296,13 +296,7 @@ def capacity(outdir="figures", n_probe=500, seed=0, n_hidden=1000, n_workers=1, 
     """
     import time
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from .capacity import _sweep_engine, capacity_point, capacity_search, capacity_theory, fit_exponent
+    from .capacity import _sweep_engine, capacity_point, capacity_search
 
     start = time.perf_counter()
     curves = CAPACITY_CURVES if curves is None else curves

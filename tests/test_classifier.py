@@ -12,7 +12,7 @@ XOR_Y = np.array([0, 1, 1, 0])
 
 def _forward_by_definition(clf, X, memories):
     """c_alpha = tanh(beta sum_mu [F(xi_mu . x_alpha^+) - F(xi_mu . x_alpha^-)]), written out neuron by neuron."""
-    N, C = X.shape[1], memories.shape[1] - X.shape[1]
+    C = memories.shape[1] - X.shape[1]
     beta, n = 1.0 / clf.temperature_ ** clf.degree, clf.degree
     F = lambda x: np.maximum(x, 0.0) ** n  # noqa: E731
     out = np.zeros((len(X), C))
