@@ -102,13 +102,6 @@ class _CircuitMixin:
     def _extra_populations(self):
         return []
 
-    def _add_monitors(self, objects):
-        for pop in self._extra_populations():
-            if self.record_every is not None:
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
-                                   name=f"{pop.name}_monitor")
-                self._monitors[pop.state] = mon
-                objects.append(mon)
 
     def _collect_states(self):
         return DenseAssociativeMemory._collect(self, 1)
@@ -226,13 +219,7 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
                 mon = StateMonitor(pop.group, pop.state, record=True, dt=self.dt, name=f"{pop.name}_every_step")
                 self._monitors[pop.state + "_every_step"] = mon
                 objects.append(mon)
-        if self.record_every is not None:
-            for pop in (self.features, self.memories):
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
-                                   name=f"{pop.name}_monitor")
-                self._monitors[pop.state] = mon
-                objects.append(mon)
-        self._add_monitors(objects)
+        objects += self._record_states([self.features, self.memories] + self._extra_populations())
         return Network(*objects)
 
     def _extra_populations(self):
@@ -455,13 +442,7 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
                                           name="EC_CA1_energy")
         objects += self.online_energy.build()
         self._monitors = {}
-        if self.record_every is not None:
-            for pop in (self.features, self.memories):
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
-                                   name=f"{pop.name}_monitor")
-                self._monitors[pop.state] = mon
-                objects.append(mon)
-        self._add_monitors(objects)
+        objects += self._record_states([self.features, self.memories] + self._extra_populations())
         return Network(*objects)
 
     def _extra_populations(self):

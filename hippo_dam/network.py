@@ -166,13 +166,19 @@ class DenseAssociativeMemory:
         self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling], dt=self.energy_every)
         objects += self.online_energy.build()
         self._monitors = {}
+        objects += self._record_states([self.features, self.memories])
+        return Network(*objects)
+
+    def _record_states(self, populations):
+        """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
+        monitors = []
         if self.record_every is not None:
-            for pop in (self.features, self.memories):
+            for pop in populations:
                 mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
                                    name=f"{pop.name}_monitor")
                 self._monitors[pop.state] = mon
-                objects.append(mon)
-        return Network(*objects)
+                monitors.append(mon)
+        return monitors
 
     # -- recall ----------------------------------------------------------------
     def _initial_state(self, cue, known, h0, cue_input):

@@ -26,7 +26,7 @@ compare its average over a window with the rate model's.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, linked_var, ms
+from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, Synapses, linked_var, ms
 from brian2 import seed as brian_seed
 
 from .circuits import CA3Circuit, check_rate
@@ -123,12 +123,7 @@ class SpikingCA3(CA3Circuit):
                                           name="CA3_energy")
         objects += self.online_energy.build()
         self._monitors = {}
-        if self.record_every is not None:
-            for pop in (self.features, self.memories):
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
-                                   name=f"{pop.name}_monitor")
-                self._monitors[pop.state] = mon
-                objects.append(mon)
+        objects += self._record_states([self.features, self.memories])
         return Network(*objects)
 
     def _set_initial(self, v0, h0, I):
