@@ -18,6 +18,7 @@ seed=0)``, cast to the row's dtype) and the cue ``flip_cue(xi[0], 0.2, seed=1)``
 * ``hippo_dam_default``         ``DenseAssociativeMemory(...)`` with its defaults (dense projection,
                                 runtime Cython, BLAS through scipy's cython_blas);
 * ``hippo_dam_cpp_standalone``  the same under C++ standalone, compiled once, one binary run per recall;
+* ``hippo_dam_cpp_standalone_omp``  the same with one OpenMP thread per core (``openmp_threads``);
 * ``numpy_B``, ``hippo_dam_default_B``  model B (features 'identity', memories log_sum_exp(beta=1)).
 
 Every (path, size, dtype) runs in its own fresh subprocess (this script called with
@@ -71,6 +72,8 @@ PATHS = {  # path name -> (engine, model, options)
     "brian2_synapses": ("brian2", "A", {"coupling": "synapses"}),
     "hippo_dam_default": ("brian2", "A", {}),
     "hippo_dam_cpp_standalone": ("brian2", "A", {"codegen_target": "cpp_standalone"}),
+    "hippo_dam_cpp_standalone_omp": ("brian2", "A", {"codegen_target": "cpp_standalone",
+                                                     "openmp_threads": os.cpu_count() or 1}),
     "numpy_B": ("numpy", "B", {}),
     "hippo_dam_default_B": ("brian2", "B", {}),
 }
@@ -355,7 +358,8 @@ Cython; `hippo_dam_default` = `DenseAssociativeMemory(...)` with its defaults: t
 projection (`coupling='dense'`, BLAS through scipy's cython_blas), runtime Cython;
 `hippo_dam_cpp_standalone` = the dense projection under C++ standalone (fused single pass
 over xi, compiled once; one run of the binary per recall, its start-up and the loading of
-xi included in `ms_per_step`). Sizes N_f x N_h. The Synapses path is skipped above
+xi included in `ms_per_step`); `hippo_dam_cpp_standalone_omp` = the same with one OpenMP
+thread per core (the rows of xi shared out). Sizes N_f x N_h. The Synapses path is skipped above
 {MAX_SYNAPSES} synapses.
 
 Columns: `ms_per_step` = median over the repeats of (recall wall time / n_steps), warm-up
@@ -402,7 +406,7 @@ def plot(rows, info, path):
 
     sizes = sorted({(r["n_features"], r["n_memories"], r["dtype"]) for r in rows}, key=lambda k: (k[0] * k[1], k[2]))
     paths = [p for p in PATHS if any(r["path"] == p for r in rows)]
-    colors = dict(zip(PATHS, ["#4c72b0", "#c44e52", "#dd8452", "#55a868", "#8fb0dd", "#f2b88c"]))
+    colors = dict(zip(PATHS, ["#4c72b0", "#c44e52", "#dd8452", "#55a868", "#2d6a3e", "#8fb0dd", "#f2b88c"]))
     get = {(r["path"], r["n_features"], r["n_memories"], r["dtype"]): r for r in rows}
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     width = 0.8 / len(paths)

@@ -86,14 +86,19 @@ class DenseSymmetricProjection(SymmetricProjection):
 
     def build(self):
         """Create the Brian2 objects (after both populations are built)."""
-        if get_device().__class__.__name__ == "CUDAStandaloneDevice":
+        device = get_device().__class__.__name__
+        if device == "CUDAStandaloneDevice":
             return self._build_per_neuron()
-        fn_name, fn = self._product_function()
-        group = NeuronGroup(1, "dense_calls : 1", name=self.name, dt=self.pre.group.clock.dt,
-                            namespace={fn_name: fn})
-        group.run_regularly(f"dense_calls = {fn_name}(t)", when="groups", order=ORDER_COUPLING,
-                            name=f"{self.name}_product")
-        self._fn = fn
+        # C++ with OpenMP: one "neuron" per thread, each computing its share of the rows,
+        # so that Brian2's own parallel loop spreads the product over the threads.
+        threads = prefs.devices.cpp_standalone.openmp_threads if device == "CPPStandaloneDevice" else 0
+        parts = max(1, int(threads))
+        functions = self._product_functions(parts)
+        group = NeuronGroup(parts, "dense_calls : 1", name=self.name, dt=self.pre.group.clock.dt,
+                            namespace=dict(functions))
+        for k, (fn_name, _) in enumerate(functions):
+            group.run_regularly(f"dense_calls = {fn_name}(t, i)", when="groups",
+                                order=ORDER_COUPLING - len(functions) + 1 + k, name=f"{self.name}_product_{k}")
         self.group = group
         return [group]
 
@@ -108,21 +113,22 @@ class DenseSymmetricProjection(SymmetricProjection):
             "u_post": post.variables[u],
         }
 
-    def _product_function(self):
+    def _product_functions(self, parts=1):
+        """``[(name, Function)]``: the product (and, split in ``parts`` > 1, the sum of the parts)."""
         name = f"hippo_dense_{self.name}"
         live = self._arrays()
         xi = self.weights
         n_post, n_pre, batch = self.post.n, self.pre.n, self.batch
 
-        def numpy_product(t):
+        def numpy_product(t, part):
             G = live["g"].get_value().reshape(batch, n_pre)
             F = live["f"].get_value().reshape(batch, n_post)
             live["u_post"].get_value()[:] = (G.astype(xi.dtype, copy=False) @ xi.T).ravel()
             live["u_pre"].get_value()[:] = (F.astype(xi.dtype, copy=False) @ xi).ravel()
             return np.zeros_like(t, dtype=float)
 
-        fn = Function(numpy_product, arg_units=[second], return_unit=1, arg_names=["t"], stateless=False,
-                      auto_vectorise=False)
+        fn = Function(numpy_product, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
+                      arg_types=["any", "integer"], stateless=False, auto_vectorise=False)
         fn.implementations.add_numpy_implementation(numpy_product, discard_units=True)
         cython_ns = {f"{name}_xi": xi.ravel(), f"{name}_dims": np.array([n_pre, n_post, batch], dtype=np.int32)}
         cython_ns.update({f"{name}_{k}": v.get_value() for k, v in live.items()})
@@ -133,16 +139,20 @@ class DenseSymmetricProjection(SymmetricProjection):
             CythonCodeObject, _cython_code(name, xi.dtype), namespace=cython_ns, name=name
         )
         device = get_device()
-        cpp_names = {k: "brian::" + device.get_array_name(v, access_data=False) for k, v in live.items()} \
-            if device.__class__.__name__ == "CPPStandaloneDevice" else {}
-        if cpp_names:
-            fn.implementations.add_implementation(
-                CPPStandaloneCodeObject,
-                _cpp_code(name, n_pre, n_post, batch, xi.dtype, cpp_names,
-                          threads=prefs.devices.cpp_standalone.openmp_threads),
-                namespace={f"{name}_xi": xi.ravel()}, name=name,
-            )
-        return name, fn
+        if device.__class__.__name__ != "CPPStandaloneDevice":
+            return [(name, fn)]
+        arrays = {k: "brian::" + device.get_array_name(v, access_data=False) for k, v in live.items()}
+        # per-part partial sums of u_pre, a static array shared by the product and the sum
+        namespace = {f"{name}_xi": xi.ravel(), f"{name}_parts": np.zeros(parts * batch * n_pre if parts > 1 else 1)}
+        product, total = _cpp_code(name, n_pre, n_post, batch, xi.dtype, arrays, parts)
+        fn.implementations.add_implementation(CPPStandaloneCodeObject, product, namespace=namespace, name=name)
+        if parts == 1:
+            return [(name, fn)]
+        sum_fn = Function(None, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
+                          arg_types=["any", "integer"], stateless=False)
+        sum_fn.implementations.add_implementation(CPPStandaloneCodeObject, total, namespace=namespace,
+                                                  name=f"{name}_sum")
+        return [(name, fn), (f"{name}_sum", sum_fn)]
 
     def _build_per_neuron(self):
         """brian2cuda: one GPU thread per neuron computes its own input.
@@ -224,7 +234,7 @@ def _cython_code(name, dtype):
     return f"""
 from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
 
-cdef double {name}(double t):
+cdef double {name}(double t, int part):
     cdef int n_pre = {ns}_dims[0], n_post = {ns}_dims[1], batch = {ns}_dims[2], one = 1
     cdef {ctype} alpha = 1.0, zero = 0.0
     cdef char trans_n = b'N', trans_t = b'T'
@@ -241,78 +251,67 @@ cdef double {name}(double t):
 """
 
 
-def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, threads=0):
+def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1):
     """C++ standalone: the product on the live arrays of the two groups.
 
-    Serial: one fused pass over ``xi`` per cue, each row read once for both
-    directions (half the memory traffic of two matrix-vector products).
-    With OpenMP (``threads`` > 0): rows are shared out for ``u_post`` and
-    column blocks for ``u_pre``, so no two threads write the same element.
-    The call sits inside Brian2's one-neuron loop, hence the nested region.
+    One fused pass over ``xi``: each row is read once for both directions (half
+    the memory traffic of two matrix-vector products). Split in ``parts`` (one
+    per OpenMP thread, run by Brian2's parallel loop over the coupling group):
+    part ``p`` takes a contiguous share of the rows, writes its ``u_post``
+    entries and sums its share of ``u_pre`` into its own slice of the static
+    array ``parts``; a second function (next slot) adds the slices. Returns the
+    code of the product and of that sum.
     """
     ctype = "double" if dtype == np.float64 else "float"
-    ns = f"_namespace{name}_xi"
-    parallel = "" if not threads else f"""
-    omp_set_max_active_levels(2);
-    const int n_blocks = (n_pre + 511) / 512;
-    #pragma omp parallel num_threads({threads})
-    {{
-        #pragma omp for schedule(static)
-        for (int bm = 0; bm < batch * n_post; bm++) {{
-            const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
-            const double* gb = g + (size_t)(bm / n_post) * n_pre;
-            double acc = 0.0;
-            #pragma omp simd reduction(+:acc)
-            for (int i = 0; i < n_pre; i++)
-                acc += row[i] * gb[i];
-            u_post[bm] = acc;
-        }}
-        #pragma omp for schedule(static)
-        for (int blk = 0; blk < batch * n_blocks; blk++) {{
-            const int b = blk / n_blocks, i0 = (blk % n_blocks) * 512;
-            const int i1 = i0 + 512 < n_pre ? i0 + 512 : n_pre;
-            double* ub = u_pre + (size_t)b * n_pre;
-            for (int i = i0; i < i1; i++) ub[i] = 0.0;
-            for (int mu = 0; mu < n_post; mu++) {{
-                const double fm = f[(size_t)b * n_post + mu];
-                if (fm == 0.0) continue;
-                const {ctype}* row = xi + (size_t)mu * n_pre;
-                #pragma omp simd
-                for (int i = i0; i < i1; i++)
-                    ub[i] += fm * row[i];
-            }}
-        }}
-    }}
-    return 0.0;"""
-    return f"""
+    ns = f"_namespace{name}"
+    rows = batch * n_post
+    n_acc = batch * n_pre
+    target = "u_pre" if parts == 1 else f"{ns}_parts + (size_t)part * {n_acc}"
+    product = f"""
 #include <cstring>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-double {name}(const double t)
+double {name}(const double t, const int part)
 {{
-    const int n_pre = {n_pre}, n_post = {n_post}, batch = {batch};
+    const int n_pre = {n_pre}, n_post = {n_post};
     const double* __restrict g = {arrays['g']};
     const double* __restrict f = {arrays['f']};
-    double* __restrict u_pre = {arrays['u_pre']};
     double* __restrict u_post = {arrays['u_post']};
-    const {ctype}* __restrict xi = {ns};{parallel}
-    std::memset(u_pre, 0, sizeof(double) * n_pre * batch);
-    for (int b = 0; b < batch; b++) {{
+    double* __restrict u_pre = {arrays['u_pre']};
+    double* __restrict acc_pre = {target};
+    const {ctype}* __restrict xi = {ns}_xi;
+    const int chunk = ({rows} + {parts} - 1) / {parts};
+    const int first = part * chunk, last = first + chunk < {rows} ? first + chunk : {rows};
+    std::memset(acc_pre, 0, sizeof(double) * {n_acc});
+    for (int bm = first; bm < last; bm++) {{
+        const int b = bm / n_post;
+        const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
         const double* gb = g + (size_t)b * n_pre;
-        double* ub = u_pre + (size_t)b * n_pre;
-        for (int mu = 0; mu < n_post; mu++) {{
-            const {ctype}* row = xi + (size_t)mu * n_pre;
-            const double fm = f[(size_t)b * n_post + mu];
-            double acc = 0.0;
-            #pragma omp simd reduction(+:acc)
-            for (int i = 0; i < n_pre; i++) {{
-                acc += row[i] * gb[i];
-                ub[i] += fm * row[i];
-            }}
-            u_post[(size_t)b * n_post + mu] = acc;
+        double* ub = acc_pre + (size_t)b * n_pre;
+        const double fm = f[bm];
+        double acc = 0.0;
+        #pragma omp simd reduction(+:acc)
+        for (int i = 0; i < n_pre; i++) {{
+            acc += row[i] * gb[i];
+            ub[i] += fm * row[i];
         }}
+        u_post[bm] = acc;
+    }}
+    (void)u_pre;
+    return 0.0;
+}}
+"""
+    total = f"""
+double {name}_sum(const double t, const int part)
+{{
+    double* __restrict u_pre = {arrays['u_pre']};
+    const double* __restrict partial = {ns}_parts;
+    const int chunk = ({n_acc} + {parts} - 1) / {parts};
+    const int first = part * chunk, last = first + chunk < {n_acc} ? first + chunk : {n_acc};
+    for (int k = first; k < last; k++) {{
+        double sum = 0.0;
+        for (int p = 0; p < {parts}; p++) sum += partial[(size_t)p * {n_acc} + k];
+        u_pre[k] = sum;
     }}
     return 0.0;
 }}
 """
+    return product, total

@@ -24,7 +24,7 @@ from .energy import OnlineEnergy
 from .lagrangians import make_lagrangian
 from .patterns import check_patterns
 from .populations import Population, SymmetricProjection, check_tau
-from .recall import recall_quality
+from .recall import recall_quality, retrieved_index
 from .results import RecallResult
 
 __all__ = ["DenseAssociativeMemory", "CODEGEN_TARGETS"]
@@ -75,7 +75,9 @@ class DenseAssociativeMemory:
                  tau_h=2 * ms, dt=0.1 * ms, record_every=0.5 * ms, energy_every=None,
                  codegen_target="cython", feature_region=None, memory_region=None,
                  standalone_dir=None, coupling="dense", dtype="float64", openmp_threads=0):
-        self.patterns = check_patterns(patterns)
+        self.dtype = check_weight_dtype(dtype)
+        # held in the coupling's dtype: the dense coupling then reads this very array (no second copy)
+        self.patterns = check_patterns(patterns, dtype=self.dtype if coupling == "dense" else float)
         self.n_memories, self.n_features = self.patterns.shape
         self.feature_lagrangian = make_lagrangian(feature_lagrangian)
         self.memory_lagrangian = make_lagrangian(
@@ -93,7 +95,6 @@ class DenseAssociativeMemory:
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
         self.coupling_kind = coupling
-        self.dtype = check_weight_dtype(dtype)
         if coupling == "synapses" and self.dtype != np.float64:
             raise ValueError("the 'synapses' coupling stores float64 weights; use coupling='dense' for float32")
         self.openmp_threads = int(openmp_threads)
@@ -247,7 +248,7 @@ class DenseAssociativeMemory:
         cue, known, v0, h0, I, batched = self._initial_state(cue, known, h0, cue_input)
         batch = len(cue)
         if target is None:
-            target = np.argmax(np.sign(v0) @ self.patterns.T, axis=1)
+            target = retrieved_index(self.patterns, v0)
         target = np.asarray(target)
         if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
             raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
@@ -347,7 +348,7 @@ class DenseAssociativeMemory:
         compiled code is cached); C++ standalone writes the new ``xi`` into its
         project and runs the same binary.
         """
-        patterns = check_patterns(patterns)
+        patterns = check_patterns(patterns, dtype=self.patterns.dtype)
         if patterns.shape != self.patterns.shape:
             raise ValueError(f"new patterns must have the shape {self.patterns.shape} of the compiled network, "
                              f"got {patterns.shape}")

@@ -17,9 +17,12 @@ def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def check_patterns(patterns, name="patterns"):
-    """Return patterns as a float (K, N) array, or raise naming the problem."""
-    patterns = np.asarray(patterns, dtype=float)
+def check_patterns(patterns, name="patterns", dtype=float):
+    """Return patterns as a float (K, N) array of ``dtype``, or raise naming the problem.
+
+    No copy is made when ``patterns`` already has that dtype.
+    """
+    patterns = np.asarray(patterns, dtype=dtype)
     if patterns.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (K patterns x N features), got shape {patterns.shape}")
     if patterns.shape[0] == 0:

@@ -25,8 +25,11 @@ def overlaps(patterns, states):
     -------
     array (..., K), in [-1, 1].
     """
-    patterns = np.asarray(patterns, dtype=float)
-    return np.sign(np.asarray(states, dtype=float)) @ patterns.T / patterns.shape[1]
+    patterns = np.asarray(patterns)
+    if patterns.dtype.kind != "f":
+        patterns = patterns.astype(float)
+    # states are cast to the patterns' dtype (not the reverse): no copy of a large pattern set
+    return np.sign(np.asarray(states, dtype=float)).astype(patterns.dtype) @ patterns.T / patterns.shape[1]
 
 
 def hamming(a, b):
@@ -74,7 +77,9 @@ def recall_quality(patterns, states, target, tolerance=0):
 
     ``tolerance`` is the number of wrong bits still counted as success (0: exact).
     """
-    patterns = np.asarray(patterns, dtype=float)
+    patterns = np.asarray(patterns)
+    if patterns.dtype.kind != "f":
+        patterns = patterns.astype(float)
     states = np.asarray(states, dtype=float)
     target = np.asarray(target, dtype=int)
     if np.any(target < 0) or np.any(target >= len(patterns)):
