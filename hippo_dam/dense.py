@@ -17,16 +17,17 @@ target         implementation
 cython         BLAS ``?gemv`` / ``?gemm`` through ``scipy.linalg.cython_blas``
 numpy          ``numpy.matmul`` (BLAS)
 cpp_standalone one fused pass over ``xi``: each row is read once for both
-               directions, vectorised by the compiler, OpenMP threads if
-               ``prefs.devices.cpp_standalone.openmp_threads`` > 0
+               directions, vectorised by the compiler; with OpenMP threads
+               (``openmp_threads`` > 0) the rows are split, one part per thread
 cuda_standalone one thread per neuron (brian2cuda), coalesced column reads
 ============== ===========================================================
 
-On the CPU targets the product runs once per step in a one-neuron group
-(``when='groups'``, order -1, exactly where the summed variables of the plain
-path run), writing into the populations' input variables ``u_<name>``, so the
-rest of the network (activations, reductions, energy, Euler step) is the same
-for both paths and the result is the same explicit Euler scheme.
+On the CPU targets the product runs once per step in a small coupling group
+(one neuron, or one per OpenMP thread; ``when='groups'`` just before order 0,
+where the summed variables of the plain path run), writing into the
+populations' input variables ``u_<name>``, so the rest of the network
+(activations, reductions, energy, Euler step) is the same for both paths and
+the result is the same explicit Euler scheme.
 """
 from __future__ import annotations
 
