@@ -70,12 +70,13 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
-from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
+from brian2.units.fundamentalunits import Quantity
 
 from .energy import OnlineEnergy, energy
 from .lagrangians import identity, log_sum_exp, make_lagrangian
 from .network import DenseAssociativeMemory
-from .populations import ORDER_STATE_UPDATE, Population, Projection, SymmetricProjection, check_tau
+from .populations import (ORDER_STATE_UPDATE, Population, Projection, SymmetricProjection, check_positive_quantity,
+                          check_tau)
 
 __all__ = ["CA3Circuit", "ECCA1Loop", "check_rate"]
 
@@ -85,15 +86,7 @@ ORDER_RELAY_GROUP = -10  # instantaneous relay: summed at -11 (after activations
 
 def check_rate(rate, what="max_rate"):
     """Return ``rate`` as a positive finite Brian2 frequency, or raise naming the problem."""
-    if not isinstance(rate, Quantity):
-        raise TypeError(f"{what} needs units of Hz, e.g. {what}=20*Hz; got {rate!r}")
-    try:
-        fail_for_dimension_mismatch(rate, Hz)
-    except DimensionMismatchError:
-        raise TypeError(f"{what} must be a rate (e.g. 20*Hz), got {rate!r}") from None
-    if not np.isfinite(float(rate / Hz)) or float(rate / Hz) <= 0:
-        raise ValueError(f"{what} must be > 0 and finite, got {rate!r}")
-    return rate
+    return check_positive_quantity(rate, Hz, what, "rate", "20*Hz")
 
 
 class _CircuitMixin:

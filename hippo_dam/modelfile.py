@@ -112,6 +112,15 @@ def _validate(cfg, path):
                 raise ValueError(f"{path}: [{table}] needs the key {key!r}")
 
 
+def read_toml(path):
+    """The tables of a TOML file; ``ValueError`` naming the file if it is not valid TOML."""
+    with open(path, "rb") as fh:
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path}: not valid TOML ({err})") from None
+
+
 def load_model(path) -> ModelFile:
     """Load a model file and build its network (one call).
 
@@ -119,11 +128,7 @@ def load_model(path) -> ModelFile:
     Lagrangians, bad units or impossible values.
     """
     path = Path(path)
-    with open(path, "rb") as fh:
-        try:
-            cfg = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: not valid TOML ({err})") from None
+    cfg = read_toml(path)
     _validate(cfg, path)
     feat, mem, pat = cfg["features"], cfg["memories"], cfg["patterns"]
     cue_cfg, run = cfg.get("cue", {}), cfg.get("run", {})

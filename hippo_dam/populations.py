@@ -52,21 +52,30 @@ class _OrderWarningFilter(logging.Filter):
 logging.getLogger("brian2.codegen.generators.base").addFilter(_OrderWarningFilter())
 
 
+def check_positive_quantity(value, unit, what, kind, example):
+    """Return ``value`` if it is a positive, finite Brian2 quantity of ``unit``'s dimension (a ``kind``).
+
+    Raises ``TypeError`` for a missing or wrong unit and ``ValueError`` for a
+    value <= 0, inf or NaN (scalar or one value per neuron), naming ``what``.
+    """
+    if not isinstance(value, Quantity):
+        raise TypeError(f"{what} needs {kind} units, e.g. {what}={example}; got {value!r}")
+    try:
+        fail_for_dimension_mismatch(value, unit)
+    except DimensionMismatchError:
+        raise TypeError(f"{what} must be a {kind} (e.g. {example}), got {value!r}") from None
+    values = np.asarray(value / unit, dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"{what} must be > 0 and finite, got {value!r}")
+    return value
+
+
 def check_tau(tau, what="tau"):
     """Return ``tau`` as a positive Brian2 time quantity, or raise naming the problem.
 
     ``tau`` may be a scalar or one value per neuron.
     """
-    if not isinstance(tau, Quantity):
-        raise TypeError(f"{what} needs time units, e.g. {what}=20*ms; got {tau!r}")
-    try:
-        fail_for_dimension_mismatch(tau, second)
-    except DimensionMismatchError:
-        raise TypeError(f"{what} must be a time (e.g. 20*ms), got {tau!r}") from None
-    values = np.asarray(tau / second, dtype=float)
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"{what} must be > 0 and finite, got {tau!r}")
-    return tau
+    return check_positive_quantity(tau, second, what, "time", "20*ms")
 
 
 class Population:

@@ -63,7 +63,6 @@ import socket
 import tempfile
 import threading
 import time
-import tomllib
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -642,12 +641,10 @@ def load_sweep(path) -> SweepFile:
     Paths are relative to the current directory. Unknown tables or keys are
     errors naming them.
     """
+    from .modelfile import read_toml
+
     path = Path(path)
-    with open(path, "rb") as fh:
-        try:
-            cfg = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"{path}: not valid TOML ({err})") from None
+    cfg = read_toml(path)
     unknown = set(cfg) - set(_TABLES)
     if unknown:
         raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; allowed: {list(_TABLES)}")
