@@ -94,9 +94,7 @@ def _function_name(function):
             "function or one defined in __main__ or a notebook)"
         )
     try:
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = _lookup(module, qualname)
     except (ImportError, AttributeError) as err:
         raise TypeError(f"function {module}:{qualname} is not importable ({err})") from None
     if obj is not base:
@@ -108,15 +106,21 @@ def _function_name(function):
     return f"{module}:{qualname}"
 
 
+def _lookup(module, qualname):
+    """The object ``module.qualname`` (ImportError / AttributeError if there is none)."""
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def _import_function(spec):
     """``'package.module:name'`` -> the callable."""
     if not isinstance(spec, str) or spec.count(":") != 1:
         raise ValueError(f"function must be given as 'module:name', got {spec!r}")
     module, name = spec.split(":")
     try:
-        obj = importlib.import_module(module)
-        for part in name.split("."):
-            obj = getattr(obj, part)
+        obj = _lookup(module, name)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"function {spec!r} cannot be imported ({err})") from None
     if not callable(obj):
