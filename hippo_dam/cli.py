@@ -114,6 +114,9 @@ def main(argv=None):
     except RuntimeError as err:  # a sweep whose cluster jobs all ended: rerun resumes it
         print(f"hippo-dam: stopped: {err}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("hippo-dam: interrupted (a sweep's finished points are in its store; rerun to resume)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

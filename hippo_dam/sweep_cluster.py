@@ -43,8 +43,10 @@ import numbers
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -205,11 +207,7 @@ class ClusterSpec:
 
     def make_cluster(self):
         """Start (not yet scale) the dask_jobqueue cluster; ImportError naming the extra without it."""
-        try:
-            import dask_jobqueue
-        except ImportError:
-            raise ImportError("sweeps on a batch scheduler need dask-jobqueue: pip install 'hippo_dam[cluster]'") \
-                from None
+        dask_jobqueue = _import_dask_jobqueue()
         (self.shared_path / "cython").mkdir(parents=True, exist_ok=True)
         (self.shared_path / "logs").mkdir(parents=True, exist_ok=True)
         return getattr(dask_jobqueue, JOBQUEUE_KINDS[self.kind])(**self.cluster_kwargs())
@@ -221,6 +219,25 @@ class ClusterSpec:
             return cluster.job_script()
         finally:
             cluster.close()
+
+
+def _import_dask_jobqueue():
+    """``import dask_jobqueue``, keeping Ctrl-C a KeyboardInterrupt.
+
+    dask_jobqueue (0.9) replaces the SIGINT handler at import with one that
+    calls ``sys.exit()``: an interrupted sweep would exit with status 0 as if
+    it had succeeded. The handler in place before the import is put back.
+    """
+    before = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ImportError("sweeps on a batch scheduler need dask-jobqueue: pip install 'hippo_dam[cluster]'") \
+            from None
+    finally:
+        if before is not None and signal.getsignal(signal.SIGINT) is not before:
+            signal.signal(signal.SIGINT, before)
+    return dask_jobqueue
 
 
 def _positive_int(name, value):
@@ -303,7 +320,7 @@ class _JobWatch:
         jobs = []
         failed_dir = Path(store) / "cluster" / "failed_jobs"
         for name, job_id in sorted(self.jobs.items(), key=lambda kv: int(kv[1]) if kv[1].isdigit() else 0):
-            files = sorted(logs.glob(f"{self.spec.job_name}-{job_id}*")) if logs.is_dir() else []
+            files = _job_logs(logs, job_id)
             if name in self._live_at_end:
                 state = "running at the end of the sweep"
             elif name in self.seen:
@@ -335,6 +352,14 @@ class _JobWatch:
     _live_at_end = frozenset()
     started = ""
     job_script = ""
+
+
+def _job_logs(logs, job_id):
+    """The log files of one job: names holding its id between separators (``name-123.err``, ``123.out``)."""
+    if not logs.is_dir():
+        return []
+    pattern = re.compile(rf"(^|[-_.]){re.escape(job_id)}([-_.]|$)")
+    return sorted(f for f in logs.iterdir() if f.is_file() and pattern.search(f.name))
 
 
 def _now():
