@@ -355,10 +355,10 @@ class _JobWatch:
 
 
 def _job_logs(logs, job_id):
-    """The log files of one job: names holding its id between separators (``name-123.err``, ``123.out``)."""
+    """The log files of one job: names holding its id as a whole number (``name-123.err``, ``name.o123``)."""
     if not logs.is_dir():
         return []
-    pattern = re.compile(rf"(^|[-_.]){re.escape(job_id)}([-_.]|$)")
+    pattern = re.compile(rf"(^|\D){re.escape(job_id)}(\D|$)")
     return sorted(f for f in logs.iterdir() if f.is_file() and pattern.search(f.name))
 
 

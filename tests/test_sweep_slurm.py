@@ -302,3 +302,12 @@ def test_worker_publishes_compiled_extensions_to_the_shared_cache(tmp_path):
     assert sorted(p.name for p in shared.iterdir()) == ["new.so"] and (shared / "new.so").read_bytes() == b"compiled here"
     assert _publish_cache(cache, shared, skip={"seeded.so"}) == []  # already there
     assert _publish_cache(cache, None) == []
+
+
+def test_failed_job_logs_are_found_by_job_id(tmp_path):
+    from hippo_dam.sweep_cluster import _job_logs
+
+    for name in ("sweep-12.err", "sweep-12.out", "sweep.o12", "sweep-123.out", "x-112.err"):
+        (tmp_path / name).write_text("log")
+    assert [f.name for f in _job_logs(tmp_path, "12")] == ["sweep-12.err", "sweep-12.out", "sweep.o12"]
+    assert _job_logs(tmp_path / "missing", "12") == []
