@@ -17,6 +17,10 @@ single-threaded worker processes:
 * ``local``: ``run_sweep(..., n_workers=2)`` (a ``distributed.LocalCluster``
   started and closed inside the time).
 
+The SLURM jobs' shells renice themselves to this process's niceness (slurmd
+starts them at 0), so that under ``nice -n 10`` both get the same share of the
+shared machine.
+
 Each repeat runs both, in alternating order, with a fresh store (nothing
 resumed) and warm Cython caches (one warm-up point first). ``wall_s`` is the
 time around ``run_sweep``; ``point_s_sum`` the summed wall time of the point
@@ -59,7 +63,8 @@ def _run(backend, jobs, scratch):
     if backend == "slurm":
         spec = hd.ClusterSpec(jobs=jobs, cores=1, memory="2GB", walltime="00:30:00", queue="debug", interface="lo",
                               job_name="hd-bench-slurm", shared_directory=os.path.join(scratch, "shared"),
-                              local_directory=os.path.join(scratch, "local"))
+                              local_directory=os.path.join(scratch, "local"),
+                              prologue=[f"renice -n {os.nice(0)} -p $$ >/dev/null"])  # as niced as local workers
         kwargs = {"cluster": spec}
     else:
         kwargs = {"n_workers": jobs}
@@ -124,7 +129,8 @@ def main(argv=None):
     meta = {"command": command.strip(), "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "total_s": round(time.perf_counter() - t0, 1), "cpus": os.cpu_count(), "python": platform.python_version(),
             "slurm": slurm_version, "grid": GRID, "seeds": SEEDS, "fixed": FIXED,
-            "machine": "shared 2-core machine (other engineers' jobs ran at the same time)"}
+            "machine": "shared 2-core machine (other engineers' jobs ran at the same time)",
+            "niceness": os.nice(0)}
     os.makedirs(args.out, exist_ok=True)
     fields = ["repeat", "backend", "workers", "n_points", "wall_s", "point_s_sum", "point_s_median", "overhead_s",
               "n_success", "load_1min", "job_ids"]

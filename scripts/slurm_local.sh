@@ -144,8 +144,15 @@ stop_daemons() {
     done
 }
 
+lock() {  # one start/stop at a time (parallel test workers may call start together)
+    mkdir -p "$ROOT/run"
+    exec 9>"$ROOT/run/.script.lock"
+    flock -w 120 9
+}
+
 start() {
     need_root start
+    lock
     for cmd in slurmctld slurmd sbatch munged; do
         command -v "$cmd" >/dev/null || { echo "slurm_local.sh: $cmd not installed (run: $0 install)" >&2; exit 1; }
     done
@@ -188,6 +195,7 @@ status() {
 
 stop() {
     need_root stop
+    lock
     stop_daemons
     echo "slurm_local.sh: slurmctld and slurmd stopped (munged left running)"
 }

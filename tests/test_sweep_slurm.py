@@ -15,7 +15,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import hippo_dam as hd
@@ -183,7 +182,7 @@ def test_scancel_midway_then_resume_loses_and_repeats_nothing(slurm):
             time.sleep(0.1)
         assert proc.poll() is None, "the sweep ended before it could be cancelled"
         subprocess.run(["scancel", "--name", name], check=True)
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
