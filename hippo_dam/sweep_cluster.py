@@ -218,6 +218,11 @@ class ClusterSpec:
         try:
             return cluster.job_script()
         finally:
+            from distributed.core import Status
+
+            for job in cluster.workers.values():
+                if not getattr(job, "job_id", None):  # refused by the submit command: mark it so close() accepts it
+                    job.status = Status.failed
             cluster.close()
 
 
@@ -366,6 +371,36 @@ def _now():
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _check_submitted(spec, cluster, script, timeout_s=120.0):
+    """Wait until every job is submitted; RuntimeError if a submission was refused (bad queue, account, limits).
+
+    dask-jobqueue submits in its event loop and only logs a refused
+    submission, after which the sweep would wait for workers for ever. A
+    refused SLURM job script is passed to ``sbatch --test-only`` for
+    SLURM's own message.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        jobs = list(cluster.workers.values())
+        if len(jobs) >= spec.jobs:
+            break
+        time.sleep(0.1)
+    missing = [name for name, job in cluster.workers.items() if not getattr(job, "job_id", None)]
+    if not missing and len(cluster.workers) >= spec.jobs:
+        return
+    why = "the submit command's error is logged above"
+    if spec.kind == "slurm" and shutil.which("sbatch"):
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".sh") as fh:
+            fh.write(script)
+            fh.flush()
+            out = subprocess.run(["sbatch", "--test-only", fh.name], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            why = (out.stderr or out.stdout).strip()
+    raise RuntimeError(f"{len(missing) or spec.jobs} of {spec.jobs} {spec.kind.upper()} job submissions failed: {why}")
+
+
 @contextlib.contextmanager
 def _jobqueue_client(spec, store):
     """Start the spec's cluster, scale it, yield ``(client, watch)``; always report and close it."""
@@ -377,6 +412,7 @@ def _jobqueue_client(spec, store):
     try:
         script = cluster.job_script()
         cluster.scale(jobs=spec.jobs)
+        _check_submitted(spec, cluster, script)
         with Client(cluster) as client:
             watch = _JobWatch(spec, cluster, client)
             watch.started, watch.job_script = started, script
@@ -390,4 +426,9 @@ def _jobqueue_client(spec, store):
             if watch is not None:
                 watch.report(store)
         finally:
+            from distributed.core import Status
+
+            for job in cluster.workers.values():
+                if not getattr(job, "job_id", None):  # refused by the submit command: mark it so close() accepts it
+                    job.status = Status.failed
             cluster.close()

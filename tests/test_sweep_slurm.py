@@ -243,6 +243,18 @@ def test_interrupted_sweep_cancels_its_jobs(slurm):
     assert len(runs) == 1 and len(runs[0]["jobs"]) == 1
 
 
+def test_refused_submission_is_an_error_not_a_hang(slurm, capsys):
+    """A partition SLURM does not have: sbatch refuses, the sweep stops with SLURM's message."""
+    from hippo_dam.cli import main
+
+    path = _sweep_file(slurm, "hd-test-refused", slurm / "store_refused")
+    path.write_text(path.read_text().replace('partition = "debug"', 'partition = "no_such_partition"'))
+    start = time.time()
+    assert main(["sweep", str(path), "--slurm", "--no-progress"]) == 3
+    assert "job submissions failed" in capsys.readouterr().err and time.time() - start < 60
+    assert not (slurm / "store_refused" / "points").exists() or not any((slurm / "store_refused" / "points").iterdir())
+
+
 def test_cluster_table_errors(tmp_path):
     base = _sweep_file(tmp_path, "errs", tmp_path / "store").read_text()
     cases = {
