@@ -220,9 +220,7 @@ class ClusterSpec:
         finally:
             from distributed.core import Status
 
-            for job in cluster.workers.values():
-                if not getattr(job, "job_id", None):  # refused by the submit command: mark it so close() accepts it
-                    job.status = Status.failed
+            _mark_refused(cluster.workers, Status.failed)
             cluster.close()
 
 
@@ -401,6 +399,19 @@ def _check_submitted(spec, cluster, script, timeout_s=120.0):
     raise RuntimeError(f"{len(missing) or spec.jobs} of {spec.jobs} {spec.kind.upper()} job submissions failed: {why}")
 
 
+def _mark_refused(jobs, failed):
+    """Mark jobs the submit command refused (no job id) as failed, so that closing the cluster accepts them.
+
+    A function of its own so that no loop variable keeps a Job alive in the
+    caller: the cluster checks the status of every Job still referenced when
+    it closes, and dask-jobqueue's ``Job.close`` cancels the job without
+    setting it.
+    """
+    for job in jobs.values():
+        if not getattr(job, "job_id", None):
+            job.status = failed
+
+
 @contextlib.contextmanager
 def _jobqueue_client(spec, store):
     """Start the spec's cluster, scale it, yield ``(client, watch)``; always report and close it."""
@@ -428,7 +439,5 @@ def _jobqueue_client(spec, store):
         finally:
             from distributed.core import Status
 
-            for job in cluster.workers.values():
-                if not getattr(job, "job_id", None):  # refused by the submit command: mark it so close() accepts it
-                    job.status = Status.failed
+            _mark_refused(cluster.workers, Status.failed)
             cluster.close()
