@@ -69,19 +69,18 @@ Energy: where it is a Lyapunov function and where not
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
+from brian2 import Hz, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
 from brian2.units.fundamentalunits import Quantity
 
-from .energy import OnlineEnergy, energy
+from .energy import energy
+from .graph import EnergyGraph
 from .lagrangians import identity, log_sum_exp, make_lagrangian
 from .network import DenseAssociativeMemory
-from .populations import (ORDER_STATE_UPDATE, Population, Projection, SymmetricProjection, check_positive_quantity,
-                          check_tau)
+from .populations import Population, Projection, SymmetricProjection, check_positive_quantity, check_tau
+from .schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
 
 __all__ = ["CA3Circuit", "ECCA1Loop", "check_rate"]
 
-ORDER_INHIBITION = -29  # one-neuron pool-mean group: its summed updater runs at -30, before activations
-ORDER_RELAY_GROUP = -10  # instantaneous relay: summed at -11 (after activations), copied at -5
 
 
 def check_rate(rate, what="max_rate"):
@@ -182,7 +181,7 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
     def fast_inhibition(self):
         return self.interneuron_tau is None
 
-    def _build(self, batch=1):
+    def _graph(self, batch=1):
         self._check_batch(batch)
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
                                    "v", "g", "CA3")
@@ -195,25 +194,24 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
             self.memories = _InhibitedMemories("CA3_memories", self.n_memories, self.memory_lagrangian,
                                                self.tau_h, "h", "f", "CA3")
         self.coupling = SymmetricProjection(self.features, self.memories, self.patterns, name="CA3_recurrent")
-        objects = self.features.build(self.dt) + self.memories.build(self.dt) + self.coupling.build()
-        self._monitors = {}
+        pops = [self.features, self.memories]
         if self.fast_inhibition:
             self.interneurons = None
-            self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling],
-                                              dt=self.energy_every, name="CA3_energy")
-            objects += self.online_energy.build()
-        else:
-            self.interneurons = _Interneurons("CA3_interneurons", self.n_interneurons, self.beta,
-                                              self.interneuron_tau, "CA3")
-            objects += self.interneurons.build(self.dt, self.memories)
-            self.online_energy = None
-            # The energy of the fast limit, evaluated offline from every step's state.
-            for pop in (self.features, self.memories):
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.dt, name=f"{pop.name}_every_step")
-                self._monitors[pop.state + "_every_step"] = mon
-                objects.append(mon)
-        objects += self._record_states([self.features, self.memories] + self._extra_populations())
-        return Network(*objects)
+            return EnergyGraph(pops, [self.coupling], energy_name="CA3_energy")
+        self.interneurons = _Interneurons("CA3_interneurons", self.n_interneurons, self.beta,
+                                          self.interneuron_tau, "CA3")
+        return EnergyGraph(pops, [self.coupling], extras=[lambda: self.interneurons.build(self.dt, self.memories),
+                                                          self._every_step_monitors],
+                           energy=False, recorded=pops + [self.interneurons])
+
+    def _every_step_monitors(self):
+        """Every step's (v, h): the energy of the fast limit, evaluated offline."""
+        monitors = []
+        for pop in (self.features, self.memories):
+            mon = StateMonitor(pop.group, pop.state, record=True, dt=self.dt, name=f"{pop.name}_every_step")
+            self._monitors[pop.state + "_every_step"] = mon
+            monitors.append(mon)
+        return monitors
 
     def _extra_populations(self):
         return [] if self.interneurons is None else [self.interneurons]
@@ -288,7 +286,7 @@ class _InhibitedMemories(Population):
         group.tau = self.tau
         group.beta = self.lagrangian.params["beta"]
         act = group.run_regularly(f"{self.activation} = exp(beta*({self.state} - y_inh))", when="groups",
-                                  order=-20, name=f"{self.name}_activation")
+                                  order=ORDER_ACTIVATION, name=f"{self.name}_activation")
         self.group = group
         return [group, act]
 
@@ -335,7 +333,8 @@ class _InstantRelay:
         eqs = "\n".join([f"{self.state} : 1", "u = " + " + ".join(self.inputs) + " : 1"]
                         + [f"{u} : 1" for u in self.inputs])
         group = NeuronGroup(self.n, eqs, name=self.name, order=ORDER_RELAY_GROUP, dt=dt)
-        copy = group.run_regularly(f"{self.state} = u", when="groups", order=-5, name=f"{self.name}_copy")
+        copy = group.run_regularly(f"{self.state} = u", when="groups", order=ORDER_RELAY_COPY,
+                                   name=f"{self.name}_copy")
         self.group = group
         return [group, copy]
 
@@ -411,7 +410,7 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
         return (self.relay_tau is None and self.relay_gain == 1.0
                 and np.array_equal(self.relay_weights, self.patterns.T))
 
-    def _build(self, batch=1):
+    def _graph(self, batch=1):
         self._check_batch(batch)
         self.features = Population("EC_III", self.n_features, self.feature_lagrangian, self.tau_f, "v", "g", "EC-III")
         self.memories = Population("CA1", self.n_memories, self.memory_lagrangian, self.tau_h, "h", "f", "CA1")
@@ -421,22 +420,17 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
             self.relay = Population("EC_V", self.n_features, identity(), self.relay_tau, "z", "r", "EC-V")
         p = self.direct_fraction
         self.coupling = Projection(self.features, self.memories, self.patterns, name="EC_III_to_CA1")
-        projections = [Projection(self.memories, self.relay, self.relay_weights, name="CA1_to_EC_V"),
-                       Projection(self.relay, self.features, (1 - p) * self.relay_gain, name="EC_V_to_EC_III",
-                                  one_to_one=True)]
+        relays = [Projection(self.memories, self.relay, self.relay_weights, name="CA1_to_EC_V"),
+                  Projection(self.relay, self.features, (1 - p) * self.relay_gain, name="EC_V_to_EC_III",
+                             one_to_one=True)]
         if p > 0:
-            projections.append(Projection(self.memories, self.features, p * self.patterns.T, name="CA1_to_EC_III"))
-        objects = self.features.build(self.dt) + self.memories.build(self.dt) + self.relay.build(self.dt)
-        for proj in [self.coupling] + projections:
-            objects += proj.build()
-        self.projections = [self.coupling] + projections
-        # E of the two-layer model (v, h, xi): the Lyapunov function of the symmetric loop
-        self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling], dt=self.energy_every,
-                                          name="EC_CA1_energy")
-        objects += self.online_energy.build()
-        self._monitors = {}
-        objects += self._record_states([self.features, self.memories] + self._extra_populations())
-        return Network(*objects)
+            relays.append(Projection(self.memories, self.features, p * self.patterns.T, name="CA1_to_EC_III"))
+        self.projections = [self.coupling] + relays
+        # E of the two-layer model (v, h, xi): the Lyapunov function of the symmetric loop; the relay
+        # population and its projections are not energy terms.
+        return EnergyGraph([self.features, self.memories], [self.coupling], flows=relays,
+                           others=[self.relay], energy_name="EC_CA1_energy",
+                           recorded=[self.features, self.memories, self.relay])
 
     def _extra_populations(self):
         return [self.relay]

@@ -12,15 +12,8 @@ both ``u_mu = sum_i xi[mu,i] g_i`` (to the post side) and
 ``u_i = sum_mu xi[mu,i] f_mu`` (to the pre side) as two summed variables of
 that one object, so the two directions cannot drift apart.
 
-Order of operations in one time step (Brian2 schedule slot, order)::
-
-    before_groups  0,1   layer maxima          (non-additive Lagrangians)
-    groups        -30    layer sums            (summed variables into the layer group)
-    groups        -20    activations a = dL/dx from the current state
-    groups         -1    coupling inputs u     (summed variables of the projection)
-    groups          4    online energy terms   (see hippo_dam.energy)
-    groups         10    Euler step of every state
-
+The order of operations in one time step (layer reductions, activations,
+coupling, energy, Euler step) is the schedule of :mod:`hippo_dam.schedule`,
 so the Brian2 run is exactly the explicit Euler scheme of the reference
 integrator in :mod:`hippo_dam.reference`.
 """
@@ -36,9 +29,8 @@ from .lagrangians import Lagrangian, make_lagrangian
 
 __all__ = ["Population", "SymmetricProjection", "Projection", "check_tau"]
 
-ORDER_LAYER = -29  # layer group: its summed updaters run at -30
-ORDER_ACTIVATION = -20
-ORDER_STATE_UPDATE = 10
+from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: F401  (re-exported)
+                       ORDER_LAYER_MAX_RESET, ORDER_STATE_UPDATE)
 
 
 class _OrderWarningFilter(logging.Filter):
@@ -101,9 +93,15 @@ class Population:
         Number of independent copies simulated side by side (one per cue of a
         batched recall): the group holds ``batch * n`` neurons, copy ``b`` at
         indices ``b*n ... b*n + n - 1``, and layer reductions are per copy.
+    clampable : bool
+        Give every neuron a flag ``clamped`` (0 or 1) that holds its state
+        fixed: ``tau dx/dt = (1 - clamped) (u - x + I)``. A clamped neuron
+        still drives the others; the energy stays a Lyapunov function (its
+        ``x'`` is 0).
     """
 
-    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1):
+    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1,
+                 clampable=False):
         n, batch = int(n), int(batch)
         if n < 1:
             raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
@@ -117,6 +115,7 @@ class Population:
         self.state = state
         self.activation = activation
         self.region = region
+        self.clampable = bool(clampable)
         self.inputs: list[str] = []  # summed-input variables, one per projection
         self.group = None
         self.layer = None
@@ -129,13 +128,15 @@ class Population:
     def equations(self) -> str:
         x, a = self.state, self.activation
         lines = [
-            f"d{x}/dt = (u + I - {x})/tau : 1",
+            f"d{x}/dt = (1 - clamped)*(u + I - {x})/tau : 1" if self.clampable else f"d{x}/dt = (u + I - {x})/tau : 1",
             "I : 1  # external input current",
             "tau : second (constant)",
             f"{a} : 1  # activation dL/d{x}, refreshed each step",
         ]
         lines.append(("u = " + " + ".join(self.inputs) + " : 1") if self.inputs else "u : 1 (constant)")
         lines += [f"{name} : 1" for name in self.inputs]
+        if self.clampable:
+            lines.append("clamped : 1 (constant)  # 1: state held fixed")
         lines += [f"{p} : 1 (shared, constant)" for p in self.lagrangian.params]
         lines += [f"{r} : 1 (linked)" for r in self.reduction_names]
         return "\n".join(lines)
@@ -188,14 +189,14 @@ class Population:
         objects = [layer, syn]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
             objects.append(layer.run_regularly(
-                f"{red.name} = -inf", when="before_groups", order=0, name=f"{self.name}_max_{red.name}_reset"
-            ))
+                f"{red.name} = -inf", when="before_groups", order=ORDER_LAYER_MAX_RESET,
+                name=f"{self.name}_max_{red.name}_reset"))
             # A sequential loop over the N synapses: order independent (max is
             # commutative), which code generation for Cython/C++ guarantees.
             expr = lag.brian_expression(red.expr, self.state, "_pre", "_post")
             objects.append(syn.run_regularly(
                 f"{red.name}_post = clip({expr}, {red.name}_post, inf)",
-                when="before_groups", order=1 + k, name=f"{self.name}_max_{red.name}",
+                when="before_groups", order=ORDER_LAYER_MAX + k, name=f"{self.name}_max_{red.name}",
             ))
         for r in self.reduction_names:
             setattr(group, r, linked_var(layer, r, index=copy_of))
@@ -223,6 +224,8 @@ class SymmetricProjection:
         if pre.batch != 1 or post.batch != 1:
             raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
                              "use the dense projection (coupling='dense') for a batch")
+        if pre is post:
+            raise ValueError(f"projection {name!r}: a recurrent block needs the dense projection")
         self._attach(pre, post, weights, name, np.float64)
         self.synapses = None
 
@@ -241,7 +244,18 @@ class SymmetricProjection:
         self.weights = np.ascontiguousarray(weights, dtype=dtype)
         self.input_name = f"u_{name}"
         pre.inputs.append(self.input_name)
-        post.inputs.append(self.input_name)
+        if post is not pre:
+            post.inputs.append(self.input_name)
+
+    @property
+    def recurrent(self):
+        """True for a block on the diagonal of a general network's ``W`` (``pre is post``)."""
+        return self.pre is self.post
+
+    @property
+    def energy_factor(self):
+        """``c_P`` of the coupling term ``-c_P a_post . W a_pre``: 1/2 for a recurrent block (``W`` symmetric)."""
+        return 0.5 if self.recurrent else 1.0
 
     def build(self):
         """Create the Synapses (after both populations are built)."""
