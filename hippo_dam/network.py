@@ -172,9 +172,10 @@ class DenseAssociativeMemory(AssociativeMemory):
         Anatomical labels carried into results and plots.
     coupling : {'dense', 'synapses'}
         ``'dense'`` (default): :class:`~hippo_dam.dense.DenseSymmetricProjection`,
-        ``xi`` stored once and read as BLAS matrix products; batched recall
-        needs it. ``'synapses'``: one generic Brian2 ``Synapses`` object (the
-        path for sparse or plastic connectivity; one cue at a time).
+        ``xi`` stored once and read as BLAS matrix products (the fast path for
+        batches). ``'synapses'``: one generic Brian2 ``Synapses`` object (the
+        path for sparse or plastic connectivity; a batch holds one block of
+        synapses per cue).
     dtype : {'float64', 'float32'}
         Storage of ``xi`` in the dense coupling.
     openmp_threads : int
@@ -243,8 +244,6 @@ class DenseAssociativeMemory(AssociativeMemory):
     # -- construction ----------------------------------------------------------
     def _graph(self, batch=1):
         """The two-layer energy graph: features and memories joined by ``xi`` (``batch`` copies)."""
-        if batch > 1 and self.coupling_kind != "dense":
-            raise ValueError("a batch of cues needs coupling='dense'; the 'synapses' path runs one cue at a time")
         self.features = Population("features", self.n_features, self.feature_lagrangian, self.tau_f,
                                    "v", "g", self.feature_region, batch=batch)
         self.memories = Population("memories", self.n_memories, self.memory_lagrangian, self.tau_h,

@@ -27,7 +27,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 from .lagrangians import Lagrangian, make_lagrangian
 
-__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau"]
+__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau", "connect_within_copies"]
 
 from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: F401  (re-exported)
                        ORDER_LAYER_MAX_RESET, ORDER_STATE_UPDATE)
@@ -209,7 +209,8 @@ class SymmetricProjection:
 
     ``u_post[mu] = sum_i xi[mu, i] a_pre[i]`` and
     ``u_pre[i] = sum_mu xi[mu, i] a_post[mu]``, from one ``Synapses`` object
-    whose weight ``w`` is the only copy of ``xi``.
+    whose weight ``w`` is the only copy of ``xi`` (per copy of a batch: the
+    copies are joined block-diagonally, so each cue sees only its own copy).
 
     Parameters
     ----------
@@ -221,9 +222,8 @@ class SymmetricProjection:
     """
 
     def __init__(self, pre: Population, post: Population, weights, name="coupling"):
-        if pre.batch != 1 or post.batch != 1:
-            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
-                             "use the dense projection (coupling='dense') for a batch")
+        if pre.batch != post.batch:
+            raise ValueError(f"projection {name!r}: batch sizes differ ({pre.batch} vs {post.batch})")
         if pre is post:
             raise ValueError(f"projection {name!r}: a recurrent block needs the dense projection")
         self._attach(pre, post, weights, name, np.float64)
@@ -266,9 +266,7 @@ class SymmetricProjection:
             f"{u}_pre = w*{self.post.activation}_post : 1 (summed)"
         )
         syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
-        i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
-        syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
-        syn.w = self.weights.T.ravel()  # synapse k = (i, j) in C order of (pre, post)
+        _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, getattr(self.pre, "batch", 1))
         self.synapses = syn
         return [syn]
 
@@ -316,12 +314,29 @@ class Projection:
         """Create the Synapses (after both groups are built)."""
         model = f"w : 1 (constant)\n{self.input_name}_post = w*{self.pre_variable}_pre : 1 (summed)"
         syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
+        batch = getattr(self.pre, "batch", 1)
         if self.one_to_one:
             syn.connect(j="i")
-            syn.w = self.weights
+            syn.w = np.tile(self.weights, batch)
         else:
-            i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
-            syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
-            syn.w = self.weights.T.ravel()
+            _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, batch)
         self.synapses = syn
         return [syn]
+
+
+def connect_within_copies(syn, n_pre, n_post, batch=1):
+    """Connect every pre neuron to every post neuron of the same copy of a batch (block diagonal).
+
+    Synapse order: copy, then (pre, post) in C order, so one copy's weight
+    matrix ``W`` (n_post x n_pre) is ``W.T.ravel()``.
+    """
+    i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    offsets = np.arange(batch)[:, None]
+    syn.connect(i=(i.ravel() + n_pre * offsets).ravel().astype(np.int32),
+                j=(j.ravel() + n_post * offsets).ravel().astype(np.int32))
+
+
+def _connect_all_to_all(syn, n_pre, n_post, weights, batch=1):
+    """All-to-all synapses with ``w[i -> j] = weights[j, i]``, within each of ``batch`` copies."""
+    connect_within_copies(syn, n_pre, n_post, batch)
+    syn.w = np.tile(weights.T.ravel(), batch)

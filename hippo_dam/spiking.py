@@ -95,11 +95,10 @@ class SpikingCA3(CA3Circuit):
         self._n_recalls = 0
 
     def _graph(self, batch=1):
-        self._check_batch(batch)
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
-                                   "v", "g", "CA3")
+                                   "v", "g", "CA3", batch=batch)
         self.memories = _SpikingMemories("CA3_memories", self.n_memories, self.memory_lagrangian, self.tau_h,
-                                         "h", "f", "CA3")
+                                         "h", "f", "CA3", batch=batch)
         # forward: rates of features; backward: the spike-driven synaptic current s
         self.coupling = Projection(self.features, self.memories, self.patterns, name="CA3_to_memories")
         back = Projection(self.memories, self.features, self.patterns.T, name="CA3_spikes_to_features",
@@ -111,11 +110,12 @@ class SpikingCA3(CA3Circuit):
     def _spiking_cells(self):
         """``copies`` Poisson cells per memory unit and their synapses onto the unit's trace ``s``."""
         self.memories.group.tau_syn = self.tau_syn
-        n_cells = self.n_memories * self.copies
+        units = self.n_memories * self.memories.batch  # memory units of every copy of a batch
+        n_cells = units * self.copies
         cells = NeuronGroup(n_cells, "p : 1 (linked)\nrate_max : Hz (shared, constant)",
                             threshold="rand() < rate_max*p*dt", name="CA3_memory_cells", dt=self.dt,
                             codeobj_class=_rand_codeobj_class(self.codegen_target))
-        cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(self.n_memories), self.copies))
+        cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(units), self.copies))
         cells.rate_max = self.max_rate
         q = 1.0 / float(self.copies * self.max_rate * self.tau_syn)
         syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses", dt=self.dt)
@@ -133,8 +133,11 @@ class SpikingCA3(CA3Circuit):
         self._n_recalls += 1
         result = super().recall(*args, **kwargs)
         cells = np.array(self.spike_monitor.i[:])
-        # (memory unit, time in s, cell index) of every spike
-        result.spikes = (cells // self.copies, np.array(self.spike_monitor.t[:] / ms) * 1e-3, cells)
+        units = cells // self.copies
+        # (memory unit, time in s, cell index) of every spike; a batch adds the cue index
+        result.spikes = (units % self.n_memories, np.array(self.spike_monitor.t[:] / ms) * 1e-3, cells)
+        if result.batched:
+            result.spikes += (units // self.n_memories,)
         result.attrs.update(n_spikes=int(self.spike_monitor.num_spikes))
         return result
 
