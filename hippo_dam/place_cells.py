@@ -52,6 +52,7 @@ from .populations import check_tau
 from .space import Arena, SpatialCode, Trajectory, check_length
 
 __all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_statistics", "decode_position",
+           "compare_conditions", "CONDITIONS", "imprint_memories", "ImprintResult", "environment_capacity",
            "MEMORY_KINDS"]
 
 MEMORY_KINDS = ("dam", "classical")
@@ -111,6 +112,11 @@ class PlaceRun:
     dissipated : array (T,)
         ``D = E + int g . dI``: energy minus the input's work (never rises).
     silenced : array (N_f,) of bool
+    completion : array (T,)
+        Pattern completion of the silenced features: the fraction of them
+        whose state has the sign of the stored-pattern bit of the true
+        position, ``mean_{i silenced} [sign(v_i) == xi_i(x(t))]`` (0.5 = chance;
+        NaN when nothing is silenced).
     attrs : dict
     """
 
@@ -122,14 +128,16 @@ class PlaceRun:
     energy: np.ndarray
     dissipated: np.ndarray
     silenced: np.ndarray
+    completion: np.ndarray
     attrs: dict = field(default_factory=dict)
 
     def summary(self, skip=0.2 * second):
-        """Median, mean and 90th percentile of the decoding error in cm (after ``skip``)."""
+        """Median, mean and 90th percentile of the decoding error in cm, and the mean completion (after ``skip``)."""
         keep = self.t >= float(skip / second)
         e = self.error[keep] * 100
         return {"median_cm": float(np.median(e)), "mean_cm": float(np.mean(e)),
-                "p90_cm": float(np.percentile(e, 90))}
+                "p90_cm": float(np.percentile(e, 90)),
+                "completion": float(np.mean(self.completion[keep])) if self.silenced.any() else float("nan")}
 
 
 class PlaceCellNetwork:
@@ -230,6 +238,11 @@ class PlaceCellNetwork:
         silenced = np.zeros(code.n, bool) if silenced is None else np.asarray(silenced, bool)
         inputs = code.inputs(trajectory.xy, silenced)
         res, v, h, E, D = self._run(inputs, trajectory.dt)
+        if silenced.any():
+            truth = code.patterns(trajectory.xy)[:, silenced]
+            completion = np.mean(np.where(v[:, silenced] >= 0, 1.0, -1.0) == truth, axis=1)
+        else:
+            completion = np.full(len(v), np.nan)
         rates = self.memory_rates(h)
         decoded = decode_position(rates, self.locations)
         error = np.linalg.norm(decoded - trajectory.xy, axis=1)
@@ -240,7 +253,7 @@ class PlaceCellNetwork:
                  "input_dt_ms": float(trajectory.dt / ms), "duration_s": float(trajectory.duration / second),
                  "n_silenced": int(silenced.sum()), "wall_time_s": res.attrs["wall_time_s"],
                  "max_rate_Hz": float(self.max_rate / Hz), "environment": code.environment.name}
-        return PlaceRun(trajectory.t, trajectory.xy, rates, decoded, error, E, D, silenced, attrs)
+        return PlaceRun(trajectory.t, trajectory.xy, rates, decoded, error, E, D, silenced, completion, attrs)
 
     def hold(self, xy, duration=200 * ms, silenced=None, dt_input=10 * ms):
         """Hold the animal at ``xy`` (length, (2,)): constant input, so ``E`` is a Lyapunov function.
@@ -455,3 +468,201 @@ def compare_conditions(code: SpatialCode, locations, trajectory: Trajectory, kin
     if keep_runs:
         out["runs"] = runs
     return out
+
+
+@dataclass
+class ImprintResult:
+    """Memories written during one exploratory run by the in-simulation recruitment rule.
+
+    Attributes
+    ----------
+    patterns : array (M, N_f)
+        Weights of the recruited units (their synapses after the run), in recruitment order.
+    locations : array (M, 2)
+        Position of the animal when each unit was recruited (m), recorded inside the run.
+    times : array (M,)
+        Recruitment times (s).
+    n_units : int
+        Units available (free + recruited).
+    attrs : dict
+    """
+
+    patterns: np.ndarray
+    locations: np.ndarray
+    times: np.ndarray
+    n_units: int
+    attrs: dict = field(default_factory=dict)
+
+
+def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, match_threshold=0.5,
+                     check_every=50 * ms, codegen_target="cython") -> ImprintResult:
+    """Write place memories while the animal explores, with a local rule running inside Brian2.
+
+    Populations and rule (all Brian2 objects; nothing is computed outside the run)::
+
+        input cells     I_i(t) = place_input(t, i),  s_i = +1 if I_i >= 0 else -1   (the current input pattern)
+        memory units    m_mu = (1/N_f) sum_i w[mu,i] s_i        (summed synapses: the unit's match)
+                        used_mu in {0, 1}
+        controller      n_match = sum_mu used_mu [m_mu > theta],  n_used = sum_mu used_mu
+        every check_every:
+            go      = [n_match == 0] [n_used < K]     (no stored memory matches: max_mu m_mu <= theta)
+            recruit_mu = go [mu == n_used]            (the next free unit)
+            w[mu,i] += recruit_mu (s_i - w[mu,i])     (its synapses take the input pattern; local: pre s_i, post flag)
+            used_mu += recruit_mu;  x_mu, t_mu = position and time of the animal (recorded in the unit)
+
+    **Assumptions**: during exploration the match is computed from the
+    feedforward input (recurrent feedback off during encoding, as in
+    Hasselmo's acetylcholine account of encoding vs retrieval); the rule is
+    checked every ``check_every`` (a theta-like cadence); units are recruited
+    in a fixed order.
+
+    Parameters
+    ----------
+    code : SpatialCode
+    trajectory : Trajectory
+    n_units : int
+        Memory units available (``K``).
+    match_threshold : float
+        ``theta`` in (-1, 1): overlap above which a stored memory "matches".
+    check_every : Quantity
+        Cadence of the rule: every object of this network runs on a clock of
+        this step (the input is sampled, the matches summed and the decision
+        taken once per step).
+
+    Returns
+    -------
+    ImprintResult
+    """
+    from brian2 import NeuronGroup, Network, Synapses, prefs, linked_var
+
+    n_units = int(n_units)
+    if n_units < 1:
+        raise ValueError(f"n_units must be >= 1, got {n_units}")
+    if not -1 < match_threshold < 1:
+        raise ValueError(f"match_threshold must lie in (-1, 1), got {match_threshold}")
+    check_every = dt = check_tau(check_every, "check_every")
+    if check_every < trajectory.dt:
+        raise ValueError(f"check_every={check_every} must be >= the trajectory's dt={trajectory.dt}")
+    prefs.codegen.target = codegen_target
+    n = code.n
+    inputs = code.inputs(trajectory.xy)
+    ns = {"place_input": TimedArray(inputs, dt=trajectory.dt),
+          "pos_x": TimedArray(trajectory.xy[:, 0], dt=trajectory.dt),
+          "pos_y": TimedArray(trajectory.xy[:, 1], dt=trajectory.dt)}
+    inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", dt=dt, namespace=ns)
+    inp.run_regularly("I = place_input(t, i)\ns = 2*int(I >= 0) - 1", when="start", name="imprint_input_update")
+    mem = NeuronGroup(n_units, """m : 1
+                                  used : 1
+                                  recruit : 1
+                                  x_rec : 1
+                                  y_rec : 1
+                                  t_rec : second
+                                  go : 1 (linked)
+                                  next_unit : 1 (linked)""", name="imprint_memories", dt=dt, namespace=ns)
+    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt)
+    syn = Synapses(inp, mem, f"w : 1\nm_post = w*s_pre/{n} : 1 (summed)", name="imprint_synapses", dt=dt)
+    syn.connect()
+    count = Synapses(mem, ctrl, f"n_match_post = used_pre*int(m_pre > {float(match_threshold)!r}) : 1 (summed)\n"
+                     "n_used_post = used_pre : 1 (summed)", name="imprint_count", dt=dt)
+    count.connect()
+    mem.go = linked_var(ctrl, "go", index=np.zeros(n_units, int))
+    mem.next_unit = linked_var(ctrl, "next_unit", index=np.zeros(n_units, int))
+    decide = ctrl.run_regularly(f"go = int(n_match < 0.5)*int(n_used < {n_units} - 0.5)\nnext_unit = n_used",
+                                when="end", order=0, name="imprint_decide")
+    flag = mem.run_regularly("recruit = go*int(abs(i - next_unit) < 0.5)\n"
+                             "x_rec = recruit*pos_x(t) + (1 - recruit)*x_rec\n"
+                             "y_rec = recruit*pos_y(t) + (1 - recruit)*y_rec\n"
+                             "t_rec = recruit*t + (1 - recruit)*t_rec\n"
+                             "used = used + recruit", when="end", order=1, name="imprint_flag")
+    write = syn.run_regularly("w = w + recruit_post*(s_pre - w)", when="end", order=2,
+                              name="imprint_write")
+    net = Network(inp, mem, ctrl, syn, count, decide, flag, write)
+    import time as _time
+
+    start = _time.perf_counter()
+    net.run(trajectory.duration, namespace={})
+    wall = _time.perf_counter() - start
+    used = np.asarray(mem.used[:]) > 0.5
+    order = np.argsort(np.asarray(mem.t_rec[:] / second)[used], kind="stable")
+    W = np.zeros((n_units, n))
+    W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.w[:])
+    idx = np.nonzero(used)[0][order]
+    locs = np.stack([np.asarray(mem.x_rec[:]), np.asarray(mem.y_rec[:])], axis=1)[idx]
+    return ImprintResult(W[idx], locs, np.asarray(mem.t_rec[:] / second)[idx], n_units,
+                         {"match_threshold": float(match_threshold), "check_every_ms": float(check_every / ms),
+                          "n_recruited": int(used.sum()), "wall_time_s": wall,
+                          "duration_s": float(trajectory.duration / second),
+                          "all_units_used": bool(used.all())})
+
+
+def environment_capacity(arena: Arena, modules, n_environments=(1, 2, 4, 8), spacings=None, kinds=MEMORY_KINDS,
+                         n_test=60, beta_n=10.0, duration=100 * ms, tau_f=20 * ms, tau_h=10 * ms, dt=1 * ms,
+                         n_landmarks=4, seed=0, gain=2.0):
+    """How many environments x locations one network holds before decoding fails.
+
+    For each lattice spacing (locations per environment ``L``) and number of
+    environments ``E``, the patterns of ``E * L`` locations (each environment
+    with its own landmarks and grid phase shifts, :func:`~hippo_dam.space.make_environments`)
+    are stored in one network. ``n_test`` random positions per environment are
+    presented as a constant input ``I(x)`` (initial state ``v = I``) for
+    ``duration``, all in one batched Brian2 run; a test succeeds when the most
+    active memory neuron belongs to the right environment and its stored
+    location lies within one lattice spacing of the true position.
+
+    Returns
+    -------
+    dict
+        ``rows``: one dict per (kind, spacing, E) with ``n_memories``,
+        ``load`` (``E L / N_f``), ``success``, ``env_correct``,
+        ``median_error_cm``; ``capacity``: per kind and spacing, the largest
+        ``E L`` tested with ``success >= 0.9``; ``theory``: the package's
+        capacity theory for ``N_f`` (random patterns; :func:`hippo_dam.capacity.capacity_theory`).
+    """
+    from brian2 import cm
+
+    from .capacity import capacity_theory
+    from .space import make_environments
+
+    spacings = [20 * cm, 10 * cm] if spacings is None else list(spacings)
+    envs = make_environments(max(n_environments), arena, n_modules=len(modules), n_landmarks=n_landmarks, seed=seed)
+    codes = [SpatialCode(arena, modules, env, gain=gain) for env in envs]
+    n = codes[0].n
+    rng = np.random.default_rng([int(seed), 17])
+    tests = rng.uniform(0, 1, size=(max(n_environments), int(n_test), 2)) * arena.size_m
+    rows = []
+    for spacing in spacings:
+        lattice = arena.grid_points(spacing)
+        sp = float(check_length(spacing, "spacing"))
+        per_env = [c.patterns(lattice) for c in codes]
+        for E in n_environments:
+            xi = np.concatenate(per_env[:E])
+            env_of = np.repeat(np.arange(E), len(lattice))
+            loc_of = np.tile(lattice, (E, 1))
+            cues = np.concatenate([codes[e].inputs(tests[e]) for e in range(E)])
+            true_env = np.repeat(np.arange(E), int(n_test))
+            true_xy = tests[:E].reshape(-1, 2)
+            for kind in kinds:
+                lag, w = (log_sum_exp(beta_n / n), xi) if kind == "dam" else (identity(), xi / np.sqrt(n))
+                net = DenseAssociativeMemory(w, tanh(), lag, tau_f=tau_f, tau_h=tau_h, dt=dt, record_every=None)
+                res = net.recall(cues, duration=duration, cue_input=1.0, target=np.zeros(len(cues), int))
+                win = np.argmax(lag.activation(res.h_final), axis=1)
+                env_ok = env_of[win] == true_env
+                err = np.linalg.norm(loc_of[win] - true_xy, axis=1)
+                ok = env_ok & (err <= sp)
+                rows.append({"kind": kind, "spacing_cm": sp * 100, "locations_per_env": len(lattice),
+                             "n_environments": int(E), "n_memories": int(len(xi)), "load": len(xi) / n,
+                             "success": float(ok.mean()), "env_correct": float(env_ok.mean()),
+                             "median_error_cm": float(np.median(err[env_ok]) * 100) if env_ok.any() else float("nan"),
+                             "wall_time_s": res.attrs["wall_time_s"]})
+    capacity = {}
+    for kind in kinds:
+        for spacing in spacings:
+            sp = float(check_length(spacing, "spacing")) * 100
+            good = [r["n_memories"] for r in rows if r["kind"] == kind and r["spacing_cm"] == sp and r["success"] >= 0.9]
+            capacity[f"{kind}_{sp:g}cm"] = max(good) if good else 0
+    theory = {"classical_retrieval_0.138N": float(capacity_theory("classical", n, "retrieval")),
+              "classical_stable_N_over_2lnN": float(capacity_theory("classical", n, "stable")),
+              "dam_exp_bound_min_Nh": "min(N_h, 2^(N/2)): every stored location (N_h = E L)"}
+    return {"rows": rows, "capacity": capacity, "theory": theory, "n_features": n, "n_test_per_env": int(n_test),
+            "criterion": "winner's environment right and its location within one lattice spacing; capacity: "
+                         "largest E*L tested with success >= 0.9"}
