@@ -547,8 +547,8 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
     n = code.n
     inputs = code.inputs(trajectory.xy)
     ns = {"place_input": TimedArray(inputs, dt=trajectory.dt),
-          "pos_x": TimedArray(trajectory.xy[:, 0], dt=trajectory.dt),
-          "pos_y": TimedArray(trajectory.xy[:, 1], dt=trajectory.dt)}
+          "pos_x": TimedArray(np.ascontiguousarray(trajectory.xy[:, 0]), dt=trajectory.dt),
+          "pos_y": TimedArray(np.ascontiguousarray(trajectory.xy[:, 1]), dt=trajectory.dt)}
     inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", dt=dt, namespace=ns)
     inp.run_regularly("I = place_input(t, i)\ns = 2*int(I >= 0) - 1", when="start", name="imprint_input_update")
     mem = NeuronGroup(n_units, """m : 1
@@ -559,7 +559,8 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
                                   t_rec : second
                                   go : 1 (linked)
                                   next_unit : 1 (linked)""", name="imprint_memories", dt=dt, namespace=ns)
-    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt)
+    # order 5: its sums (order 4) run after the memory units' matches (order -1) of the same step
+    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt, order=5)
     syn = Synapses(inp, mem, f"w : 1\nm_post = w*s_pre/{n} : 1 (summed)", name="imprint_synapses", dt=dt)
     syn.connect()
     count = Synapses(mem, ctrl, f"n_match_post = used_pre*int(m_pre > {float(match_threshold)!r}) : 1 (summed)\n"

