@@ -66,6 +66,10 @@ from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
 from .reference import ca3_reference, ec_ca1_reference, euler_reference
 from .spiking import SpikingCA3
+from .spiking_lif import LIFSpikingCA3
+from .space import Arena, Environment, GridModule, SpatialCode, Trajectory, grid_modules, make_environments, random_walk
+from .place_cells import (PlaceCellNetwork, PlaceRun, compare_conditions, decode_position, environment_capacity,
+                          field_statistics, imprint_memories, place_fields, rate_maps)
 from .results import RecallResult
 from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
 
@@ -91,4 +95,8 @@ __all__ = [
     # storage capacity
     "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
     "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
+    # space and place cells (issue 13)
+    "Arena", "Environment", "GridModule", "SpatialCode", "Trajectory", "grid_modules", "make_environments",
+    "random_walk", "PlaceCellNetwork", "PlaceRun", "compare_conditions", "decode_position", "environment_capacity",
+    "field_statistics", "imprint_memories", "place_fields", "rate_maps", "LIFSpikingCA3",
 ]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from brian2 import ms
 
+from .place_cells_figure import place_cells  # noqa: F401  (issue 13: registered in FIGURES)
+
 __all__ = ["make_figures", "recall_models_abc", "duality", "reduction", "capacity", "ca3", "ec_ca1", "spiking",
            "kanji"]
 
@@ -685,7 +687,8 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
 
 
 FIGURES = {"recall_models_abc": recall_models_abc, "duality": duality, "reduction": reduction,
-           "capacity": capacity, "ca3": ca3, "ec_ca1": ec_ca1, "spiking": spiking, "kanji": kanji}
+           "capacity": capacity, "ca3": ca3, "ec_ca1": ec_ca1, "spiking": spiking, "kanji": kanji,
+           "place_cells": place_cells}
 
 
 def make_figures(outdir="figures", names=None):

@@ -661,7 +661,7 @@ def environment_capacity(arena: Arena, modules, n_environments=(1, 2, 4, 8), spa
             sp = float(check_length(spacing, "spacing")) * 100
             good = [r["n_memories"] for r in rows if r["kind"] == kind and r["spacing_cm"] == sp and r["success"] >= 0.9]
             capacity[f"{kind}_{sp:g}cm"] = max(good) if good else 0
-    theory = {"classical_retrieval_0.138N": float(capacity_theory("classical", n, "retrieval")),
+    theory = {"classical_retrieval_0138N": float(capacity_theory("classical", n, "retrieval")),
               "classical_stable_N_over_2lnN": float(capacity_theory("classical", n, "stable")),
               "dam_exp_bound_min_Nh": "min(N_h, 2^(N/2)): every stored location (N_h = E L)"}
     return {"rows": rows, "capacity": capacity, "theory": theory, "n_features": n, "n_test_per_env": int(n_test),

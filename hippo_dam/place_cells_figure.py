@@ -18,11 +18,11 @@ from brian2 import Hz, cm, ms, second
 __all__ = ["place_cells", "PLACE_SETTINGS", "PLACE_SETTINGS_SMALL"]
 
 #: Settings of the published figure (about 10 minutes on one core).
-PLACE_SETTINGS = {"arena_cm": 100, "duration_s": 180, "mean_speed_cm_s": 25, "trajectory_seed": 1, "n_modules": 4,
+PLACE_SETTINGS = {"arena_cm": 100, "duration_s": 120, "mean_speed_cm_s": 25, "trajectory_seed": 1, "n_modules": 4,
                   "cells_per_module": 32, "n_landmarks": 4, "gain": 2.0, "lattice_cm": 10, "bin_cm": 5,
                   "beta_n": 10.0, "tau_f_ms": 20, "tau_h_ms": 10, "dt_ms": 1.0, "max_rate_Hz": 20, "seed": 0,
-                  "explore_duration_s": 180, "explore_seed": 2, "match_threshold": 0.6, "imprint_units": 200,
-                  "capacity_environments": [1, 2, 4, 8, 16], "capacity_spacings_cm": [20, 10], "capacity_tests": 60,
+                  "explore_duration_s": 120, "explore_seed": 2, "match_threshold": 0.6, "imprint_units": 200,
+                  "capacity_environments": [1, 2, 4, 8, 16], "capacity_spacings_cm": [20, 10], "capacity_tests": 30,
                   "spiking": True}
 #: Small settings (notebook under CI, smoke tests).
 PLACE_SETTINGS_SMALL = {**PLACE_SETTINGS, "duration_s": 20, "explore_duration_s": 30, "lattice_cm": 20,
@@ -215,7 +215,7 @@ def _plot(out, runs, path, spiking=None):
             rows = [r for r in cap["rows"] if r["kind"] == kind and r["spacing_cm"] == sp]
             ax.plot([r["n_memories"] for r in rows], [r["success"] for r in rows], ls, color=col, ms=4,
                     label=f"{kind}, {rows[0]['locations_per_env']}/env")
-    ax.axvline(cap["theory"]["classical_retrieval_0.138N"], color="tab:orange", lw=0.8, ls=":")
+    ax.axvline(cap["theory"]["classical_retrieval_0138N"], color="tab:orange", lw=0.8, ls=":")
     ax.set(xscale="log", xlabel="environments x locations stored", ylabel="decoding success",
            title="remapping capacity (dotted: 0.138 N)")
     ax.legend(fontsize=6)

@@ -175,7 +175,7 @@ def test_environment_capacity_small(world):
     # 4 environments, load 0.73 (classical theory 0.138): the DAM holds more of them than the classical net
     assert rows["dam", 4]["success"] >= 0.8 and rows["dam", 4]["success"] > rows["classical", 4]["success"]
     assert rows["dam", 4]["n_memories"] == 64
-    assert out["theory"]["classical_retrieval_0.138N"] == pytest.approx(0.138 * out["n_features"])
+    assert out["theory"]["classical_retrieval_0138N"] == pytest.approx(0.138 * out["n_features"])
 
 
 def test_place_model_file_runs_from_the_cli(tmp_path, capsys):
