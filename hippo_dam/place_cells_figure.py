@@ -22,12 +22,11 @@ PLACE_SETTINGS = {"arena_cm": 100, "duration_s": 120, "mean_speed_cm_s": 25, "tr
                   "cells_per_module": 32, "n_landmarks": 4, "gain": 2.0, "lattice_cm": 10, "bin_cm": 5,
                   "beta_n": 10.0, "tau_f_ms": 20, "tau_h_ms": 10, "dt_ms": 1.0, "max_rate_Hz": 20, "seed": 0,
                   "explore_duration_s": 120, "explore_seed": 2, "match_threshold": 0.6, "imprint_units": 200,
-                  "capacity_environments": [1, 2, 4, 8, 16], "capacity_spacings_cm": [20, 10], "capacity_tests": 30,
-                  "spiking": True}
+                  "capacity_environments": [1, 2, 4, 8, 16], "capacity_spacings_cm": [20, 10], "capacity_tests": 30}
 #: Small settings (notebook under CI, smoke tests).
 PLACE_SETTINGS_SMALL = {**PLACE_SETTINGS, "duration_s": 20, "explore_duration_s": 30, "lattice_cm": 20,
                         "capacity_environments": [1, 2], "capacity_spacings_cm": [20], "capacity_tests": 10,
-                        "cells_per_module": 16, "spiking": False}
+                        "cells_per_module": 16}
 
 
 def _versions():
@@ -124,7 +123,7 @@ def run_place_experiments(settings=None):
     return out, runs
 
 
-def _plot(out, runs, path, spiking=None):
+def _plot(out, runs, path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -237,12 +236,13 @@ def _plot(out, runs, path, spiking=None):
         i = out["imprinting"]
         ax.set(xticks=[], yticks=[], title=f"imprinted cell, next run\n{100 * i['imprinted']['fraction_one_field_at_location']:.0f}% one field at location")
     ax = fig.add_subplot(gs[3, 5])
-    if spiking is not None:
-        units, times = spiking["raster"]
-        ax.plot(times * 1e3, units, "|", ms=2, color="k")
-        ax.set(xlabel="t (ms)", ylabel="memory cell", title=spiking["title"])
-    else:
-        ax.axis("off")
+    rows = [r for r in out["capacity"]["rows"] if r["spacing_cm"] == min(r2["spacing_cm"] for r2 in out["capacity"]["rows"])]
+    for kind, col in (("dam", "tab:blue"), ("classical", "tab:orange")):
+        rr = [r for r in rows if r["kind"] == kind]
+        ax.plot([r["n_environments"] for r in rr], [r["env_correct"] for r in rr], "-o", color=col, ms=4, label=kind)
+    ax.set(xscale="log", xlabel="environments stored", ylabel="right environment decoded",
+           title="global remapping: which box?")
+    ax.legend(fontsize=7)
     fig.suptitle("Place cells as Dense Associative Memory neurons: grid + landmark inputs, moving animal", fontsize=13)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -253,17 +253,10 @@ def place_cells(outdir="figures", settings=None):
     s = {**(PLACE_SETTINGS_SMALL if os.environ.get("CI") == "true" and settings is None else PLACE_SETTINGS),
          **(settings or {})}
     out, runs = run_place_experiments(s)
-    spiking = None
-    if s.get("spiking"):
-        from .spiking_lif import spiking_curve
-
-        spk = spiking_curve()
-        out["spiking"] = spk["results"]
-        spiking = spk.get("plot")
     out["versions"] = _versions()
     path = Path(outdir) / "place_cells.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    _plot(out, runs, path, spiking)
+    _plot(out, runs, path)
     out["figure"] = path.name
     out["function"] = "hippo_dam.place_cells_figure.place_cells"
     path.with_suffix(".json").write_text(json.dumps(out, indent=2, default=_json_default) + "\n")

@@ -44,7 +44,7 @@ from .spiking import SpikingCA3, _SpikingMemories
 
 __all__ = ["LIFSpikingCA3", "spiking_curve"]
 
-_LIF = """dV/dt = (J - V)/tau_m : 1 (unless refractory)
+_LIF = """dV/dt = (J - V)/tau_m : 1
 J = 1/(1 - exp(-1/(p*rate_max*tau_m + 1e-9))) : 1
 rate_max : Hz (shared, constant)
 tau_m : second (shared, constant)
@@ -135,7 +135,7 @@ class LIFSpikingCA3(SpikingCA3):
         fsyn = Synapses(feat_cells, self.features.group, on_pre=f"s_post += pol_pre*{qf!r}",
                         name="CA3_feature_cell_synapses", dt=self.dt)
         fsyn.connect(i=idx.astype(np.int32), j=feat_of.astype(np.int32))
-        self._stagger = (np.tile(np.arange(C) / C, K), (idx % Cf) / Cf)
+        self._stagger = (np.tile((np.arange(C) + 0.5) / C, K), ((idx % Cf) + 0.5) / Cf)
         self.spike_monitor = SpikeMonitor(mem_cells, name="CA3_memory_spikes")
         self.feature_spike_monitor = SpikeMonitor(feat_cells, record=False, name="CA3_feature_spikes")
         self._cells = (mem_cells, feat_cells)
@@ -151,9 +151,17 @@ class LIFSpikingCA3(SpikingCA3):
 
     def _set_initial(self, v0, h0, I):
         super()._set_initial(v0, h0, I)
-        self.features.group.s = self.feature_lagrangian.activation(v0.ravel())  # the trace starts at g(v0)
-        for cells, v in zip(self._cells, self._stagger):
-            cells.V = v
+        # every population starts in its steady state at the initial activations: traces at their means,
+        # copies at phases (k + 1/2)/C of the LIF cycle at the initial rate
+        g0, f0 = self.feature_lagrangian.activation(v0.ravel()), self.memory_lagrangian.activation(h0.ravel())
+        self.features.group.s = g0
+        self.memories.group.s = f0
+        mem_cells, feat_cells = self._cells
+        C, Cf, nf = self.copies, self.feature_copies, self.n_features
+        mem_cells.V = _steady_phase(np.repeat(f0, C), self.max_rate, self.tau_m, self._stagger[0])
+        pol = np.where(np.arange(2 * nf * Cf) < nf * Cf, 1.0, -1.0)
+        p_feat = np.clip(pol * np.tile(np.repeat(g0, Cf), 2), 0, 1)
+        feat_cells.V = _steady_phase(p_feat, self.feature_rate, self.tau_m, self._stagger[1])
 
     def recall(self, *args, **kwargs):
         result = super().recall(*args, **kwargs)
@@ -168,8 +176,20 @@ class LIFSpikingCA3(SpikingCA3):
         return attrs
 
 
+def _steady_phase(p, rate, tau_m, phase):
+    """Potential of an LIF cell at ``phase`` in [0, 1) of its cycle at rate ``p * rate``.
+
+    With ``J = 1/(1 - exp(-1/(r tau_m)))`` the cycle is ``V(s) = J (1 - exp(-s/tau_m))`` for ``s`` in
+    ``[0, 1/r)``, i.e. ``V = J (1 - ((J - 1)/J)^phase)``; at ``r -> 0`` the cell sits at threshold.
+    """
+    x = np.asarray(p, float) * float(rate * tau_m)
+    with np.errstate(divide="ignore", over="ignore"):
+        J = 1.0 / (1.0 - np.exp(-1.0 / (x + 1e-9)))
+    return np.minimum(J * (1.0 - ((J - 1.0) / J) ** phase), 1.0)
+
+
 def spiking_curve(n_features=200, n_patterns=32, flip=0.35, n_cues=40, copies=(4, 8, 16, 32), rates=(20, 50),
-                  feature_copies=4, duration=150 * ms, seed=0, codegen_target="cython"):
+                  feature_copies=4, duration=150 * ms, dt=0.1 * ms, seed=0, codegen_target="cython"):
     """Retrieval success of :class:`LIFSpikingCA3` against the rate CA3 on the same cues.
 
     The setting of ``figures/spiking.json`` (random +-1 patterns, ``N_f = 200``,
@@ -191,7 +211,7 @@ def spiking_curve(n_features=200, n_patterns=32, flip=0.35, n_cues=40, copies=(4
 
     xi = _random(n_patterns, n_features, seed)
     cues = _cues(xi, n_cues, flip, seed + 1)
-    rate_net = CA3Circuit(xi, record_every=None, codegen_target=codegen_target)
+    rate_net = CA3Circuit(xi, record_every=None, codegen_target=codegen_target, dt=dt)
     start = time.perf_counter()
     rate_ok = float(np.mean([rate_net.recall(c, k, duration=duration, target=t).quality.success for t, c, k in cues]))
     rows = []
@@ -199,7 +219,7 @@ def spiking_curve(n_features=200, n_patterns=32, flip=0.35, n_cues=40, copies=(4
     for r in rates:
         for c in copies:
             net = LIFSpikingCA3(xi, max_rate=r * Hz, copies=c, feature_rate=r * Hz, feature_copies=feature_copies,
-                                record_every=None, codegen_target=codegen_target)
+                                record_every=None, codegen_target=codegen_target, dt=dt)
             t0 = time.perf_counter()
             res = [net.recall(cc, k, duration=duration, target=t) for t, cc, k in cues]
             ok = float(np.mean([x.quality.success for x in res]))
@@ -214,7 +234,8 @@ def spiking_curve(n_features=200, n_patterns=32, flip=0.35, n_cues=40, copies=(4
     best = min(good, key=lambda row: (row["copies"] * row["rate_Hz"], row["copies"])) if good else None
     return {"results": {"rate_success": rate_ok, "curve": rows, "target_met": best is not None, "best": best,
                         "n_cues": int(n_cues), "flip": flip, "n_features": n_features, "n_patterns": n_patterns,
-                        "duration_ms": float(duration / ms), "wall_time_s": time.perf_counter() - start},
+                        "duration_ms": float(duration / ms), "dt_ms": float(dt / ms), "copies": list(copies),
+                        "rates_Hz": list(rates), "wall_time_s": time.perf_counter() - start},
             "plot": plot}
 
 

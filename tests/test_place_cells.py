@@ -152,7 +152,7 @@ def test_rate_maps_and_fields_on_known_maps():
 
 def test_memories_imprinted_inside_brian2_take_the_input_pattern(world):
     arena, _, code = world
-    traj = random_walk(arena, 20 * second, mean_speed=25 * cm / second, seed=3)
+    traj = random_walk(arena, 12 * second, mean_speed=25 * cm / second, seed=3)
     imp = imprint_memories(code, traj, n_units=80, match_threshold=0.3)
     k = len(imp.locations)
     assert 5 <= k <= 80
@@ -202,3 +202,22 @@ def test_place_model_file_runs_from_the_cli(tmp_path, capsys):
     path.write_text(text.replace('memory = "dam"', 'memory = "hopfield"'))
     with pytest.raises(ValueError, match="memory must be one of"):
         hd.load_model(path)
+
+
+def test_lif_spiking_ca3_runs_on_cython_and_its_cells_fire_at_the_rate_model_rate():
+    """LIF cells with the inverse f-I drive fire at max_rate * f (closed form), without rand()."""
+    xi = hd.random_patterns(4, 40, seed=0)
+    net = hd.LIFSpikingCA3(xi, max_rate=50 * Hz, copies=8, feature_rate=50 * Hz, feature_copies=2, beta=1.0,
+                           record_every=None)
+    cue, known = hd.flip_cue(xi[1], 0.1, seed=1)
+    res = net.recall(cue, known, duration=300 * ms, target=1)
+    assert res.quality.success and res.attrs["codegen_target"] == "cython"
+    units, times, cells = res.spikes
+    late = times > 0.1
+    f = hd.log_sum_exp(1.0).activation(res.h_final)
+    # spikes of the retrieved unit's 8 cells in the last 200 ms vs 8 * 50 Hz * f * 0.2 s (+- one per cell)
+    n = np.sum(late & (units == 1))
+    assert abs(n - 8 * 50 * f[1] * 0.2) <= 8 + 1, (n, f)
+    assert res.attrs["n_feature_spikes"] > 0
+    with pytest.raises(ValueError, match="feature_copies"):
+        hd.LIFSpikingCA3(xi, feature_copies=0)
