@@ -133,7 +133,7 @@ def _plot(out, runs, path):
     size = arena.size_m * 100
     ext = [0, size[0], 0, size[1]]
     fig = plt.figure(figsize=(17, 13))
-    gs = fig.add_gridspec(4, 6, hspace=0.55, wspace=0.45)
+    gs = fig.add_gridspec(4, 6, hspace=0.6, wspace=0.5)
     # trajectory
     ax = fig.add_subplot(gs[0, 0:2])
     k = min(len(traj.xy), int(60 / float(traj.dt / second)))
@@ -166,7 +166,7 @@ def _plot(out, runs, path):
             ax = fig.add_subplot(gs[row, j])
             im = ax.imshow(maps[c].T, origin="lower", extent=ext, cmap="jet", vmin=0)
             ax.plot(*(lattice[c] * 100), "w+", ms=10, mew=2)
-            ax.set(xticks=[], yticks=[], title=f"{kind} cell {c}: peak {np.nanmax(maps[c]):.1f} Hz")
+            ax.set(xticks=[], yticks=[], title=f"{kind} {c}: {np.nanmax(maps[c]):.1f} Hz", )
         ax = fig.add_subplot(gs[row, 4])
         counts = np.array(out["conditions"][kind]["all_inputs"]["fields_per_cell"])
         ax.hist(counts, bins=np.arange(counts.max() + 2) - 0.5, color="tab:blue" if kind == "dam" else "tab:orange")
@@ -204,7 +204,7 @@ def _plot(out, runs, path):
     kk = int(5 / float(traj.dt / second))
     ax.plot(run.t[:kk], run.energy[:kk], label="E(v, h; I(t))", lw=0.8)
     ax.plot(run.t[:kk], run.dissipated[:kk], label="E + int g.dI (never rises)", lw=0.8)
-    ax.set(xlabel="t (s)", ylabel="energy", title="moving input (DAM)")
+    ax.set(xlabel="t (s)", ylabel="energy", title="moving input (DAM)\nE rises; E + int g.dI not")
     ax.legend(fontsize=6)
     # capacity
     ax = fig.add_subplot(gs[3, 2])
@@ -216,7 +216,7 @@ def _plot(out, runs, path):
                     label=f"{kind}, {rows[0]['locations_per_env']}/env")
     ax.axvline(cap["theory"]["classical_retrieval_0138N"], color="tab:orange", lw=0.8, ls=":")
     ax.set(xscale="log", xlabel="environments x locations stored", ylabel="decoding success",
-           title="remapping capacity (dotted: 0.138 N)")
+           title="remapping capacity\n(dotted: 0.138 N)")
     ax.legend(fontsize=6)
     # imprinting
     ax = fig.add_subplot(gs[3, 3])
@@ -226,7 +226,7 @@ def _plot(out, runs, path):
     if len(imp.locations):
         ax.scatter(imp.locations[:, 0] * 100, imp.locations[:, 1] * 100, c=imp.times, s=10, cmap="plasma")
     ax.set(xlim=ext[:2], ylim=ext[2:], aspect="equal", xticks=[], yticks=[],
-           title=f"{len(imp.locations)} memories imprinted\nin one run (colour: time)")
+           title=f"{len(imp.locations)} imprinted\n(colour: time)")
     if "imprinted" in runs:
         run, maps = runs["imprinted"]["imprinted"]
         ax = fig.add_subplot(gs[3, 4])
