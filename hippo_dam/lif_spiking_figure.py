@@ -15,7 +15,7 @@ from brian2 import ms
 __all__ = ["lif_spiking", "LIF_SETTINGS"]
 
 #: The measured setting (the CA3 spiking figure's task: N_f = 200, K = 32, 35% of the bits flipped).
-LIF_SETTINGS = {"n_features": 200, "n_patterns": 32, "flip": 0.35, "n_cues": 12, "copies": [8, 16, 32],
+LIF_SETTINGS = {"n_features": 200, "n_patterns": 32, "flip": 0.35, "n_cues": 24, "copies": [1, 8],
                 "rates": [20, 50], "feature_copies": 4, "duration_ms": 150, "dt_ms": 0.2, "seed": 0}
 LIF_SETTINGS_SMALL = {**LIF_SETTINGS, "n_features": 64, "n_patterns": 8, "n_cues": 2, "copies": [8],
                       "rates": [50]}

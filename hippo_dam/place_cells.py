@@ -546,7 +546,9 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
     prefs.codegen.target = codegen_target
     n = code.n
     inputs = code.inputs(trajectory.xy)
-    ns = {"place_input": TimedArray(inputs, dt=trajectory.dt),
+    # constants travel in the namespace (not in the code), so the compiled code is reused for any size/threshold
+    ns = {"n_features_": float(n), "theta_": float(match_threshold), "n_units_": float(n_units),
+          "place_input": TimedArray(inputs, dt=trajectory.dt),
           "pos_x": TimedArray(np.ascontiguousarray(trajectory.xy[:, 0]), dt=trajectory.dt),
           "pos_y": TimedArray(np.ascontiguousarray(trajectory.xy[:, 1]), dt=trajectory.dt)}
     inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", dt=dt, namespace=ns)
@@ -560,15 +562,17 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
                                   go : 1 (linked)
                                   next_unit : 1 (linked)""", name="imprint_memories", dt=dt, namespace=ns)
     # order 5: its sums (order 4) run after the memory units' matches (order -1) of the same step
-    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt, order=5)
-    syn = Synapses(inp, mem, f"w : 1\nm_post = w*s_pre/{n} : 1 (summed)", name="imprint_synapses", dt=dt)
+    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt, order=5,
+                       namespace=ns)
+    syn = Synapses(inp, mem, "w : 1\nm_post = w*s_pre/n_features_ : 1 (summed)", name="imprint_synapses", dt=dt,
+                   namespace=ns)
     syn.connect()
-    count = Synapses(mem, ctrl, f"n_match_post = used_pre*int(m_pre > {float(match_threshold)!r}) : 1 (summed)\n"
-                     "n_used_post = used_pre : 1 (summed)", name="imprint_count", dt=dt)
+    count = Synapses(mem, ctrl, "n_match_post = used_pre*int(m_pre > theta_) : 1 (summed)\n"
+                     "n_used_post = used_pre : 1 (summed)", name="imprint_count", dt=dt, namespace=ns)
     count.connect()
     mem.go = linked_var(ctrl, "go", index=np.zeros(n_units, int))
     mem.next_unit = linked_var(ctrl, "next_unit", index=np.zeros(n_units, int))
-    decide = ctrl.run_regularly(f"go = int(n_match < 0.5)*int(n_used < {n_units} - 0.5)\nnext_unit = n_used",
+    decide = ctrl.run_regularly("go = int(n_match < 0.5)*int(n_used < n_units_ - 0.5)\nnext_unit = n_used",
                                 when="end", order=0, name="imprint_decide")
     flag = mem.run_regularly("recruit = go*int(abs(i - next_unit) < 0.5)\n"
                              "x_rec = recruit*pos_x(t) + (1 - recruit)*x_rec\n"
