@@ -37,18 +37,23 @@ def lif_spiking(outdir="figures", settings=None):
                         copies=tuple(s["copies"]), rates=tuple(s["rates"]), feature_copies=s["feature_copies"],
                         duration=s["duration_ms"] * ms, dt=s["dt_ms"] * ms, seed=s["seed"])
     res = out["results"]
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
     for r in s["rates"]:
         rows = [row for row in res["curve"] if row["rate_Hz"] == r]
         ax[0].plot([row["copies"] for row in rows], [row["success"] for row in rows], "-o", label=f"LIF, {r} Hz")
+        ax[1].plot([row["copies"] for row in rows], [row["final_overlap"] for row in rows], "-o", label=f"LIF, {r} Hz")
     ax[0].axhline(res["rate_success"], color="k", ls="--", label="rate model")
     ax[0].axhline(0.95 * res["rate_success"], color="k", ls=":", label="95% of rate model")
-    ax[0].set(xscale="log", xlabel="LIF cells per memory", ylabel="retrieval success",
+    ax[0].set(xscale="log", xlabel="LIF cells per memory", ylabel="retrieval success (signs)",
               title=f"{res['n_cues']} cues, {int(100 * s['flip'])}% flipped, N={s['n_features']}, K={s['n_patterns']}")
     ax[0].legend(fontsize=8)
+    ax[1].axhline(res["rate_final_overlap"], color="k", ls="--", label="rate model")
+    ax[1].set(xscale="log", xlabel="LIF cells per memory", ylabel="mean tanh(v) . xi at the end",
+              title="graded recall")
+    ax[1].legend(fontsize=8)
     cells, times = out["plot"]["raster"]
-    ax[1].plot(np.asarray(times) * 1e3, cells, "|", ms=2, color="k")
-    ax[1].set(xlabel="t (ms)", ylabel="memory cell", title=out["plot"]["title"])
+    ax[2].plot(np.asarray(times) * 1e3, cells, "|", ms=2, color="k")
+    ax[2].set(xlabel="t (ms)", ylabel="memory cell", title=out["plot"]["title"])
     path = Path(outdir) / "lif_spiking.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
