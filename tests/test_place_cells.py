@@ -182,7 +182,7 @@ def test_place_model_file_runs_from_the_cli(tmp_path, capsys):
     from hippo_dam.cli import main
 
     text = (MODELS / "place_cells.toml").read_text()
-    text = text.replace('duration = "60 s"', 'duration = "3 s"').replace("cells_per_module = 32",
+    text = text.replace('duration = "120 s"', 'duration = "3 s"').replace("cells_per_module = 32",
                                                                          "cells_per_module = 8")
     path = tmp_path / "place.toml"
     path.write_text(text)
