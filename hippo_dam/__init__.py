@@ -72,6 +72,10 @@ from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
 from .reference import ca3_reference, ec_ca1_reference, euler_reference, graph_energy, graph_reference
 from .spiking import SpikingCA3
+from .spiking_lif import LIFSpikingCA3
+from .space import Arena, Environment, GridModule, SpatialCode, Trajectory, grid_modules, make_environments, random_walk
+from .place_cells import (PlaceCellNetwork, PlaceRun, compare_conditions, decode_position, environment_capacity,
+                          field_statistics, imprint_memories, place_fields, rate_maps)
 from .results import RecallResult
 from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
 from .sweep_cluster import ClusterSpec
@@ -103,4 +107,8 @@ __all__ = [
     "AssociativeMemory", "EnergyGraph", "describe_network", "GraphMemory", "Layer",
     "HierarchicalAssociativeMemory", "GeneralAssociativeMemory", "SCHEDULE", "schedule_table",
     "graph_reference", "graph_energy", "layer_norm",
+    # space and place cells
+    "Arena", "Environment", "GridModule", "SpatialCode", "Trajectory", "grid_modules", "make_environments",
+    "random_walk", "PlaceCellNetwork", "PlaceRun", "compare_conditions", "decode_position", "environment_capacity",
+    "field_statistics", "imprint_memories", "place_fields", "rate_maps", "LIFSpikingCA3",
 ]

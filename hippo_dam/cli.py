@@ -16,6 +16,8 @@ def _run(args):
 
     start = time.perf_counter()
     model = load_model(args.model)
+    if hasattr(model, "cli_run"):  # place-cell model files: rate maps and a decoded trajectory
+        return model.cli_run(args.out, args.codegen_target)
     if args.codegen_target:
         model.network.codegen_target = args.codegen_target
     result = model.run(progress=args.progress)

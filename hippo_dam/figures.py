@@ -13,6 +13,9 @@ from pathlib import Path
 
 from brian2 import ms
 
+from .lif_spiking_figure import lif_spiking  # noqa: F401  (issue 13: registered in FIGURES)
+from .place_cells_figure import place_cells  # noqa: F401  (issue 13: registered in FIGURES)
+
 __all__ = ["make_figures", "recall_models_abc", "duality", "reduction", "capacity", "ca3", "ec_ca1", "spiking",
            "kanji"]
 
@@ -685,7 +688,8 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
 
 
 FIGURES = {"recall_models_abc": recall_models_abc, "duality": duality, "reduction": reduction,
-           "capacity": capacity, "ca3": ca3, "ec_ca1": ec_ca1, "spiking": spiking, "kanji": kanji}
+           "capacity": capacity, "ca3": ca3, "ec_ca1": ec_ca1, "spiking": spiking, "kanji": kanji,
+           "place_cells": place_cells, "lif_spiking": lif_spiking}
 
 
 def make_figures(outdir="figures", names=None):

@@ -129,6 +129,10 @@ def load_model(path) -> ModelFile:
     """
     path = Path(path)
     cfg = read_toml(path)
+    if isinstance(cfg.get("circuit"), dict) and cfg["circuit"].get("kind") == "place_cells":
+        from .place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
+
+        return load_place_model(path, cfg)
     _validate(cfg, path)
     feat, mem, pat = cfg["features"], cfg["memories"], cfg["patterns"]
     cue_cfg, run = cfg.get("cue", {}), cfg.get("run", {})

@@ -1,7 +1,7 @@
 """The energy graph: the hierarchy, the general network, layer norm, and the two-layer model as their special case."""
 import numpy as np
 import pytest
-from brian2 import ms, second
+from brian2 import ms
 
 import hippo_dam as hd
 from conftest import SHIPPED
