@@ -52,6 +52,7 @@ from .modelfile import ModelFile, load_model
 from .models import model_a, model_b, model_c
 from .patterns import (
     CUE_REGIONS,
+    KANJI_SETS,
     correlated_patterns,
     flip_cue,
     load_digits_patterns,
@@ -78,6 +79,7 @@ __all__ = [
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
     "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS",
+    "KANJI_SETS",
     "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
     "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
