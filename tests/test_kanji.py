@@ -171,6 +171,21 @@ def test_nearest_neighbour_limit_counts_ties_as_failures():
     np.testing.assert_array_equal(nn["min_distance"], [0, 0, 1, 1])
 
 
+def test_nearest_neighbour_limit_of_noisy_cues_and_subsets():
+    p = np.array([[1, 1, 1, 1], [1, 1, -1, -1], [-1, -1, -1, -1]], dtype=float)
+    known = np.ones(4, bool)
+    # cue of pattern 0 with two flips: as close to pattern 1 (tie, unresolvable); one flip: resolvable
+    cue = np.array([[1, 1, -1, -1], [1, 1, 1, -1]], dtype=float)
+    nn = hd.nearest_neighbour_limit(p, known, cue=cue, targets=[0, 0])
+    np.testing.assert_array_equal(nn["own_distance"], [2, 1])
+    np.testing.assert_array_equal(nn["min_distance"], [0, 1])
+    assert nn["fraction"] == 0.0 and nn["n_ties"] == 2 and nn["ties"][0] == (0, 1)
+    clean = hd.nearest_neighbour_limit(p, known, targets=[2])
+    assert clean["fraction"] == 1.0 and clean["min_distance"].tolist() == [2]
+    with pytest.raises(ValueError, match="0 on unknown"):
+        hd.nearest_neighbour_limit(p, np.array([True, True, False, False]), cue=cue, targets=[0, 0])
+
+
 def test_nearest_neighbour_limit_matches_brute_force(kanji):
     patterns = kanji[0][:300]
     cue, known = hd.partial_cue(patterns, "random", fraction=0.1, seed=3)
