@@ -68,7 +68,8 @@ from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_
 from .reference import ca3_reference, ec_ca1_reference, euler_reference
 from .spiking import SpikingCA3
 from .results import RecallResult
-from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
+from .sweep import SweepFile, load_sweep, recall_point, recall_points, run_sweep, worker_directory
+from .grid import recall_grid
 
 __version__ = "0.1.0"
 
@@ -83,6 +84,7 @@ __all__ = [
     "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
     "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
+    "recall_points", "recall_grid",
     "DAMClassifier", "digits_dataset", "prototype_score",
     # effective (memory neurons integrated out) models
     "Interaction", "make_interaction", "hopfield_weights", "hopfield_energy", "hopfield_sync_step",

@@ -101,9 +101,16 @@ class Population:
         Number of independent copies simulated side by side (one per cue of a
         batched recall): the group holds ``batch * n`` neurons, copy ``b`` at
         indices ``b*n ... b*n + n - 1``, and layer reductions are per copy.
+        ``tau`` may then also hold one value per neuron of every copy
+        (``batch * n`` values, copy-major).
+    copy_params : mapping of str to array (batch,), optional
+        Lagrangian parameters that differ between copies (e.g. ``{'beta':
+        [...]}``): declared per neuron instead of shared, copy ``b`` using
+        value ``b``. The other parameters stay shared constants.
     """
 
-    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1):
+    def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1,
+                 copy_params=None):
         n, batch = int(n), int(batch)
         if n < 1:
             raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
@@ -120,6 +127,15 @@ class Population:
         self.inputs: list[str] = []  # summed-input variables, one per projection
         self.group = None
         self.layer = None
+        self.copy_params = {}
+        for key, values in dict(copy_params or {}).items():
+            values = np.asarray(values, dtype=float)
+            if key not in self.lagrangian.params:
+                raise ValueError(f"population {name!r}: {key!r} is not a parameter of {self.lagrangian!r}")
+            if values.shape != (batch,) or not np.all(np.isfinite(values)):
+                raise ValueError(f"population {name!r}: copy_params[{key!r}] must be {batch} finite values "
+                                 f"(one per copy), got shape {values.shape}")
+            self.copy_params[key] = values
 
     # Names of the layer-group variables used in other groups' code.
     @property
@@ -136,7 +152,8 @@ class Population:
         ]
         lines.append(("u = " + " + ".join(self.inputs) + " : 1") if self.inputs else "u : 1 (constant)")
         lines += [f"{name} : 1" for name in self.inputs]
-        lines += [f"{p} : 1 (shared, constant)" for p in self.lagrangian.params]
+        lines += [f"{p} : 1 (constant)" if p in self.copy_params else f"{p} : 1 (shared, constant)"
+                  for p in self.lagrangian.params]
         lines += [f"{r} : 1 (linked)" for r in self.reduction_names]
         return "\n".join(lines)
 
@@ -146,11 +163,11 @@ class Population:
         group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
         group.state_updater.order = ORDER_STATE_UPDATE
         tau = self.tau
-        if np.ndim(tau) and self.batch > 1:  # one value per neuron of a copy
+        if np.ndim(tau) and self.batch > 1 and np.size(tau) != self.n * self.batch:  # one value per neuron of a copy
             tau = np.tile(np.asarray(tau / second), self.batch) * second
         group.tau = tau
         for p, val in lag.params.items():
-            setattr(group, p, val)
+            setattr(group, p, np.repeat(self.copy_params[p], self.n) if p in self.copy_params else val)
         objects = [group]
         if not lag.additive:
             objects += self._build_layer(group)
