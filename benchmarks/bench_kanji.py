@@ -44,6 +44,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -69,6 +70,22 @@ def parse_cue(spec):
     return parts[0], fraction, noise
 
 
+def _slug(text):
+    """A key usable in a dotted path: 'B, beta=0.1' -> 'B_beta_0_1', 'random:0.5:0.1' -> 'random_0_5_0_1'."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+
+
+def _table(rows):
+    """Rows as ``{set_K: {backend_dtype: {model: {cue: {...}}}}}`` with slugged keys (for the docs' dotted paths)."""
+    table = {}
+    for r in rows:
+        cell = {k: r[k] for k in ("model", "cue", "n_cues", "success", "n_success", "nn_limit", "n_nn_resolvable",
+                                  "pixel_error", "wall_s", "dtype", "backend")}
+        table.setdefault(f"{r['set']}_{r['K']}", {}).setdefault(_slug(f"{r['backend']} {r['dtype']}"), {}) \
+            .setdefault(_slug(r["model"]), {})[_slug(r["cue"])] = cell
+    return table
+
+
 def _markdown(info):
     lines = ["# Kanji completion benchmark", "",
              "One row per (model, backend, cue type). `nn_limit`: nearest-neighbour limit on the same cues "
@@ -79,7 +96,40 @@ def _markdown(info):
     rows = sorted(info["rows"], key=lambda r: (r["set"], r["K"], r["cue"], r["model"], r["backend"]))
     lines += ["", "| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)]
     lines += ["| " + " | ".join(str(r.get(c, "")) for c in COLS) + " |" for r in rows]
+    for key, cues in info.get("nn_limit_all", {}).items():
+        lines += ["", f"Nearest-neighbour limit over all cues ({key}; `--nn-only`):", "",
+                  "| cue | K | fraction | n_resolvable | n_ties |", "|---|---|---|---|---|"]
+        lines += [f"| {c['cue']} | {c['K']} | {c['fraction']} | {c['n_resolvable']} | {c['n_ties']} |"
+                  for c in cues.values()]
     return "\n".join(lines) + "\n"
+
+
+def _nn_only(args):
+    """The nearest-neighbour limit of each cue type over all K stored kanji, merged into ``--append``."""
+    import hippo_dam as hd
+
+    if not args.append:
+        raise SystemExit("--nn-only needs --append PATH")
+    patterns, _ = hd.load_kanji(args.set, args.k)
+    side = int(round(np.sqrt(patterns.shape[1])))
+    info = json.loads(open(args.append).read()) if os.path.exists(args.append) else {"runs": [], "rows": []}
+    out = info.setdefault("nn_limit_all", {}).setdefault(f"{args.set}_{args.k}", {})
+    for region, fraction, noise in args.cues:
+        cue, known = hd.partial_cue(patterns, region, (side, side), fraction, noise, args.seed)
+        nn = hd.nearest_neighbour_limit(patterns, known, cue=cue)
+        name = f"{region}:{fraction:g}:{noise:g}"
+        out[_slug(name)] = {"cue": name, "K": args.k, "n_cues": args.k, "fraction": nn["fraction"],
+                            "n_resolvable": nn["n_resolvable"], "n_ties": nn["n_ties"], "seed": args.seed}
+        print(f"{args.set} K={args.k} {name}: NN limit {nn['fraction']:.4f} ({nn['n_resolvable']}/{args.k})")
+    info["table"] = _table(info["rows"])
+    info.setdefault("nn_runs", []).append(
+        {"command": "python benchmarks/bench_kanji.py " + shlex.join(sys.argv[1:]),
+         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    with open(args.append, "w") as fh:
+        json.dump(info, fh, indent=2, ensure_ascii=False)
+    with open(os.path.splitext(args.append)[0] + ".md", "w") as fh:
+        fh.write(_markdown(info))
+    return out
 
 
 def main(argv=None):
@@ -99,7 +149,12 @@ def main(argv=None):
     parser.add_argument("--tag", default="", help="suffix of the output files: results_kanji<tag>.json/.md")
     parser.add_argument("--out", default=HERE)
     parser.add_argument("--append", default=None, help="merge the rows into this JSON file (and its .md)")
+    parser.add_argument("--nn-only", action="store_true",
+                        help="no simulation: the nearest-neighbour limit of every cue type over all K cues, "
+                             "recorded under 'nn_limit_all' (needs --append)")
     args = parser.parse_args(argv)
+    if args.nn_only:
+        return _nn_only(args)
 
     import brian2
 
@@ -150,6 +205,7 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
         path = os.path.join(args.out, f"results_kanji{args.tag}.json")
         info = {**run, "runs": [run], "rows": rows}
+    info["table"] = _table(info["rows"])
     with open(path, "w") as fh:
         json.dump(info, fh, indent=2, ensure_ascii=False)
     with open(os.path.splitext(path)[0] + ".md", "w") as fh:

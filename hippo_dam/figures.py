@@ -689,7 +689,8 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
     ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 0.06))
     ax.set_title("all K kanji cued with their top half (numpy reference)", fontsize=10)
     if big_rows:
-        _kanji_large_panel(sub[2].subplots(), big_rows, (classical, "A, n=20", best), n_f)
+        _kanji_large_panel(sub[2].subplots(), big_rows, (classical, "A, n=20", best), n_f,
+                           {m: f"C{i}" for i, m in enumerate(models)})
     path = Path(outdir) / "kanji.png"
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -719,7 +720,7 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
     return path
 
 
-def _kanji_large_panel(ax, rows, models, n_f):
+def _kanji_large_panel(ax, rows, models, n_f, colours):
     """Bars: success per cue type and model at the largest K, each with its nearest-neighbour limit (black dash)."""
     import numpy as np
 
@@ -729,7 +730,6 @@ def _kanji_large_panel(ax, rows, models, n_f):
              "random:0.5:0.1": "random 50%,\n10% flipped"}
     models = [m for m in models if any(r["model"] == m for r in rows)]
     width = 0.8 / max(1, len(models))
-    colours = {"classical (A, n=2)": "C0", "A, n=20": "C3", "B, beta=0.1": "C4"}
     k = max(r["K"] for r in rows)
     for j, model in enumerate(models):
         for i, cue in enumerate(cues):
