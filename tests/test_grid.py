@@ -111,3 +111,12 @@ def test_sweep_runs_chunks_with_the_batched_form():
     # a bad point fails the batch: every point is then run alone and the error lands on the bad one only
     records = _run_points(fn, items + [({"beta": -1.0, "flip": 0.1}, 0, "bad")])
     assert [r["status"] for r in records] == ["ok", "ok", "error"] and "beta" in records[2]["error"]
+
+
+def test_population_copy_params_are_checked():
+    with pytest.raises(ValueError, match="not a parameter"):
+        hd.Population("m", 3, hd.log_sum_exp(1.0), 2 * ms, batch=2, copy_params={"degree": [2.0, 3.0]})
+    with pytest.raises(ValueError, match="one per copy"):
+        hd.Population("m", 3, hd.log_sum_exp(1.0), 2 * ms, batch=2, copy_params={"beta": [1.0, 2.0, 3.0]})
+    pop = hd.Population("m", 3, hd.log_sum_exp(1.0), 2 * ms, batch=2, copy_params={"beta": [1.0, 2.0]})
+    assert "beta : 1 (constant)" in pop.equations() and "(shared, constant)" not in pop.equations()
