@@ -676,7 +676,7 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
     ax.text(573 / n_f, 0.42, " 0.14 N = 573:\n classical capacity\n for random patterns", fontsize=7, color="0.4")
     if top_big:
         ax.axvline(1.0, color="0.7", lw=0.8, ls=":")
-        ax.text(1.0, 0.2, " K = N_f", fontsize=7, color="0.4")
+        ax.text(1.0, 0.5, " K = N_f", fontsize=7, color="0.4", ha="right", rotation=90)
         ax.text(max(k_big) / n_f, 0.62, "open: all 6,355\nJIS X 0208,\nBrian2", fontsize=7, ha="right", color="0.3")
     ticks = sorted({k for k in ks} | k_big)
     ax.set_xscale("log")
