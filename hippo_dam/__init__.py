@@ -37,6 +37,7 @@ from .lagrangians import (
     Reduction,
     euclidean_norm,
     exponential,
+    layer_norm,
     identity,
     log_sum_exp,
     make_lagrangian,
@@ -47,7 +48,12 @@ from .lagrangians import (
     softmax,
     tanh,
 )
-from .network import DenseAssociativeMemory
+from .network import AssociativeMemory, DenseAssociativeMemory
+from .graph import EnergyGraph, describe_network
+from .graph_memory import GraphMemory, Layer
+from .hierarchical import HierarchicalAssociativeMemory
+from .general import GeneralAssociativeMemory
+from .schedule import SCHEDULE, schedule_table
 from .modelfile import ModelFile, load_model
 from .models import model_a, model_b, model_c
 from .patterns import (
@@ -65,10 +71,11 @@ from .patterns import (
 from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_model, kanji_sweep, nearest_neighbour_limit
 from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
-from .reference import ca3_reference, ec_ca1_reference, euler_reference
+from .reference import ca3_reference, ec_ca1_reference, euler_reference, graph_energy, graph_reference
 from .spiking import SpikingCA3
 from .results import RecallResult
 from .sweep import SweepFile, load_sweep, recall_point, recall_points, run_sweep, worker_directory
+from .sweep_cluster import ClusterSpec
 from .grid import recall_grid
 
 __version__ = "0.1.0"
@@ -84,6 +91,7 @@ __all__ = [
     "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
     "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
+    "ClusterSpec",
     "recall_points", "recall_grid",
     "DAMClassifier", "digits_dataset", "prototype_score",
     # effective (memory neurons integrated out) models
@@ -95,4 +103,8 @@ __all__ = [
     # storage capacity
     "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
     "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
+    # the energy graph and the networks built on it
+    "AssociativeMemory", "EnergyGraph", "describe_network", "GraphMemory", "Layer",
+    "HierarchicalAssociativeMemory", "GeneralAssociativeMemory", "SCHEDULE", "schedule_table",
+    "graph_reference", "graph_energy", "layer_norm",
 ]

@@ -13,12 +13,45 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 WORKER_DIR_ENV = "HIPPO_DAM_WORKER_DIR"
+SHARED_CACHE_ENV = "HIPPO_DAM_SHARED_CACHE"  # set in jobqueue job scripts (hippo_dam.sweep_cluster)
 
 
 def _worker_base():
     root = os.environ.get("HIPPO_DAM_WORKER_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "hippo_dam", "workers")
     return Path(root)
+
+
+def _shared_cython_cache():
+    """``$HIPPO_DAM_SHARED_CACHE/cython`` (a cache on a filesystem every node sees), or None."""
+    root = os.environ.get(SHARED_CACHE_ENV)
+    return Path(root) / "cython" if root else None
+
+
+def _publish_cache(cache, shared, skip=()):
+    """Copy the extensions compiled in a private cache that the shared cache lacks (tmp + rename).
+
+    Called after each point, so the jobs submitted later start with them
+    even when this job is cancelled; ``skip`` names the files the cache was
+    seeded with (not compiled here). Returns the names copied.
+    """
+    copied = []
+    if shared is None or not cache.is_dir():
+        return copied
+    shared.mkdir(parents=True, exist_ok=True)
+    for so in cache.glob("*.so"):
+        target = shared / so.name
+        if so.name in skip or target.exists():
+            continue
+        try:
+            fd, tmp = tempfile.mkstemp(dir=shared, prefix=".publish-")
+            os.close(fd)
+            shutil.copy2(so, tmp)
+            os.replace(tmp, target)
+            copied.append(so.name)
+        except OSError:  # shared filesystem full or read-only: the jobs compile for themselves
+            continue
+    return copied
 
 
 def _seed_cache(cache, sources, min_age_s=30.0):
@@ -59,6 +92,13 @@ class BrianWorkerPlugin(WorkerPlugin):
     and a new worker's cache starts as a copy of the compiled extensions
     already on the machine (Brian2's default cache and the other workers').
     ``<base>`` is ``$HIPPO_DAM_WORKER_CACHE`` or ``~/.cache/hippo_dam/workers``.
+
+    In a batch job (SLURM, PBS, LSF, SGE) the directory is
+    ``<base>/<host>-job<JOB ID>-<worker name>``, so no two jobs share one, and
+    with ``$HIPPO_DAM_SHARED_CACHE`` set (jobqueue clusters,
+    :mod:`hippo_dam.sweep_cluster`) the cache is seeded first from that shared
+    cache, and the extensions this worker compiles are copied back to it after
+    every point.
     """
 
     name = "hippo-dam-brian2"
@@ -67,10 +107,14 @@ class BrianWorkerPlugin(WorkerPlugin):
     def setup(self, worker=None):
         import brian2
 
+        from .sweep import _batch_job_id
+
         wname = re.sub(r"[^A-Za-z0-9_.-]", "_", str(getattr(worker, "name", os.getpid())))
+        job = _batch_job_id()
+        job = "-job" + re.sub(r"[^A-Za-z0-9_.-]", "_", job) if job else ""
         base = _worker_base()
         for suffix in ("", f"-pid{os.getpid()}"):
-            directory = base / f"{socket.gethostname()}-{wname}{suffix}"
+            directory = base / f"{socket.gethostname()}{job}-{wname}{suffix}"
             directory.mkdir(parents=True, exist_ok=True)
             lock = open(directory / ".lock", "w")
             try:
@@ -85,9 +129,20 @@ class BrianWorkerPlugin(WorkerPlugin):
 
         default = get_cython_cache_dir()  # Brian2's shared cache, before it is redirected below
         siblings = [d / "cython" for d in base.iterdir() if d != directory]
+        self._shared = _shared_cython_cache()
+        self._cache = cache
+        if self._shared is not None:  # complete files only (published by rename): no age limit
+            _seed_cache(cache, [self._shared], min_age_s=0.0)
         _seed_cache(cache, ([Path(default)] if default else []) + siblings)
+        self._seeded = {so.name for so in cache.glob("*.so")} if self._shared is not None else set()
         brian2.prefs.codegen.runtime.cython.cache_dir = str(cache)
         os.environ[WORKER_DIR_ENV] = str(directory)
+
+    def transition(self, key, start, finish, **kwargs):
+        if self._shared is not None and finish == "memory" and str(key).startswith("hippo-dam-point-"):
+            self._seeded.update(_publish_cache(self._cache, self._shared, self._seeded))
+
+    _shared = None
 
     def teardown(self, worker=None):
         lock = getattr(self, "_lock", None)

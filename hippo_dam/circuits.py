@@ -69,19 +69,19 @@ Energy: where it is a Lyapunov function and where not
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
+from brian2 import Hz, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
 from brian2.units.fundamentalunits import Quantity
 
-from .energy import OnlineEnergy, energy
+from .energy import energy
+from .graph import EnergyGraph
 from .lagrangians import identity, log_sum_exp, make_lagrangian
 from .network import DenseAssociativeMemory
-from .populations import (ORDER_STATE_UPDATE, Population, Projection, SymmetricProjection, check_positive_quantity,
-                          check_tau)
+from .populations import (Population, Projection, SymmetricProjection, check_positive_quantity, check_tau,
+                          connect_within_copies)
+from .schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
 
 __all__ = ["CA3Circuit", "ECCA1Loop", "check_rate"]
 
-ORDER_INHIBITION = -29  # one-neuron pool-mean group: its summed updater runs at -30, before activations
-ORDER_RELAY_GROUP = -10  # instantaneous relay: summed at -11 (after activations), copied at -5
 
 
 def check_rate(rate, what="max_rate"):
@@ -95,27 +95,24 @@ class _CircuitMixin:
     def _extra_populations(self):
         return []
 
-
-    def _collect_states(self):
-        return DenseAssociativeMemory._collect(self, 1)
+    def _collect_states(self, batch=1):
+        return DenseAssociativeMemory._collect(self, batch)
 
     def _collect(self, batch=1):
-        out = self._collect_states()
+        out = self._collect_states(batch)
         extra = {}
         for pop in self._extra_populations():
             mon = self._monitors.get(pop.state)
-            extra[pop.name] = {
-                "region": pop.region, "state": pop.state,
-                "final": np.array(getattr(pop.group, pop.state)[:]),
-                "trace": None if mon is None else np.array(getattr(mon, pop.state).T),
-            }
+            final = np.array(getattr(pop.group, pop.state)[:]).reshape(batch, pop.n)
+            trace = None
+            if mon is not None:
+                rec = np.asarray(getattr(mon, pop.state))  # (B*n, T)
+                trace = rec.reshape(batch, pop.n, -1).transpose(0, 2, 1)
+            extra[pop.name] = {"region": pop.region, "state": pop.state,
+                               "final": final if batch > 1 else final[0],
+                               "trace": trace if batch > 1 or trace is None else trace[0]}
         self._last_extra = extra
         return out
-
-    def _check_batch(self, batch):
-        if batch != 1:
-            raise ValueError(f"{type(self).__name__} recalls one cue at a time (its projections are Synapses); "
-                             "loop over the cues or use DenseAssociativeMemory for a batch")
 
     def recall(self, *args, **kwargs):
         result = super().recall(*args, **kwargs)
@@ -182,38 +179,36 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
     def fast_inhibition(self):
         return self.interneuron_tau is None
 
-    def _build(self, batch=1):
-        self._check_batch(batch)
+    def _graph(self, batch=1):
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
-                                   "v", "g", "CA3")
+                                   "v", "g", "CA3", batch=batch)
         if self.fast_inhibition:
             # The interneuron pool in its fast limit is the softmax's reduction group
             # ('CA3_memories_layer': m = max h, Z = sum exp(beta (h - m))).
             self.memories = Population("CA3_memories", self.n_memories, self.memory_lagrangian, self.tau_h,
-                                       "h", "f", "CA3")
+                                       "h", "f", "CA3", batch=batch)
         else:
             self.memories = _InhibitedMemories("CA3_memories", self.n_memories, self.memory_lagrangian,
-                                               self.tau_h, "h", "f", "CA3")
+                                               self.tau_h, "h", "f", "CA3", batch=batch)
         self.coupling = SymmetricProjection(self.features, self.memories, self.patterns, name="CA3_recurrent")
-        objects = self.features.build(self.dt) + self.memories.build(self.dt) + self.coupling.build()
-        self._monitors = {}
+        pops = [self.features, self.memories]
         if self.fast_inhibition:
             self.interneurons = None
-            self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling],
-                                              dt=self.energy_every, name="CA3_energy")
-            objects += self.online_energy.build()
-        else:
-            self.interneurons = _Interneurons("CA3_interneurons", self.n_interneurons, self.beta,
-                                              self.interneuron_tau, "CA3")
-            objects += self.interneurons.build(self.dt, self.memories)
-            self.online_energy = None
-            # The energy of the fast limit, evaluated offline from every step's state.
-            for pop in (self.features, self.memories):
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.dt, name=f"{pop.name}_every_step")
-                self._monitors[pop.state + "_every_step"] = mon
-                objects.append(mon)
-        objects += self._record_states([self.features, self.memories] + self._extra_populations())
-        return Network(*objects)
+            return EnergyGraph(pops, [self.coupling], energy_name="CA3_energy")
+        self.interneurons = _Interneurons("CA3_interneurons", self.n_interneurons, self.beta,
+                                          self.interneuron_tau, "CA3", batch=batch)
+        return EnergyGraph(pops, [self.coupling], extras=[lambda: self.interneurons.build(self.dt, self.memories),
+                                                          self._every_step_monitors],
+                           energy=False, recorded=pops + [self.interneurons])
+
+    def _every_step_monitors(self):
+        """Every step's (v, h): the energy of the fast limit, evaluated offline."""
+        monitors = []
+        for pop in (self.features, self.memories):
+            mon = StateMonitor(pop.group, pop.state, record=True, dt=self.dt, name=f"{pop.name}_every_step")
+            self._monitors[pop.state + "_every_step"] = mon
+            monitors.append(mon)
+        return monitors
 
     def _extra_populations(self):
         return [] if self.interneurons is None else [self.interneurons]
@@ -221,25 +216,31 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
     def _set_initial(self, v0, h0, I):
         super()._set_initial(v0, h0, I)
         if self.interneurons is not None:
-            # interneurons start at their steady state for h0 (assumption)
-            self.interneurons.group.y = float(_lse(h0, self.beta))
+            # interneurons start at their steady state for h0 (assumption), per copy of a batch
+            self.interneurons.group.y = np.repeat(_lse(h0, self.beta), self.n_interneurons)
 
-    def _collect_states(self):
+    def _collect_states(self, batch=1):
         if self.fast_inhibition:
-            return DenseAssociativeMemory._collect(self, 1)
-        v = np.array(self._monitors["v_every_step"].v.T)
-        h = np.array(self._monitors["h_every_step"].h.T)
-        I = np.array(self.features.group.I[:])
-        out = {"v_final": np.array(self.features.group.v[:]), "h_final": np.array(self.memories.group.h[:]),
+            return DenseAssociativeMemory._collect(self, batch)
+
+        def per_copy(mon, x, n):  # (B*n, T) -> (B, T, n)
+            return np.asarray(getattr(mon, x)).reshape(batch, n, -1).transpose(0, 2, 1)
+
+        v = per_copy(self._monitors["v_every_step"], "v", self.n_features)
+        h = per_copy(self._monitors["h_every_step"], "h", self.n_memories)
+        I = np.array(self.features.group.I[:]).reshape(batch, 1, self.n_features)
+        out = {"v_final": np.array(self.features.group.v[:]).reshape(batch, self.n_features),
+               "h_final": np.array(self.memories.group.h[:]).reshape(batch, self.n_memories),
                "energy_t": np.array(self._monitors["v_every_step"].t / second),
-               "energy": energy(v, h, self.patterns, self.feature_lagrangian, self.memory_lagrangian, I)}
+               "energy": np.stack([energy(v[b], h[b], self.patterns, self.feature_lagrangian,
+                                          self.memory_lagrangian, I[b, 0]) for b in range(batch)])}
         if "v" in self._monitors:
             out["t"] = np.array(self._monitors["v"].t / second)
-            out["v"], out["h"] = np.array(self._monitors["v"].v.T), np.array(self._monitors["h"].h.T)
+            out["v"] = per_copy(self._monitors["v"], "v", self.n_features)
+            out["h"] = per_copy(self._monitors["h"], "h", self.n_memories)
         else:
             out["t"], out["v"], out["h"] = out["energy_t"][-1:], None, None
-        # the network's batch layout: a leading axis of one cue
-        return {k: (v if k in ("t", "energy_t") or v is None else v[None]) for k, v in out.items()}
+        return out
 
     def _circuit_attrs(self):
         return {"circuit": "CA3", "beta": self.beta, "max_rate_Hz": float(self.max_rate / Hz),
@@ -283,23 +284,27 @@ class _InhibitedMemories(Population):
         return "\n".join(lines + ["y_inh : 1 (linked)"])
 
     def build(self, dt):
-        group = NeuronGroup(self.n, self.equations(), method="euler", name=self.name, dt=dt)
+        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
         group.state_updater.order = ORDER_STATE_UPDATE
-        group.tau = self.tau
+        group.tau = self.tau if not np.ndim(self.tau) else np.tile(np.asarray(self.tau / second), self.batch) * second
         group.beta = self.lagrangian.params["beta"]
         act = group.run_regularly(f"{self.activation} = exp(beta*({self.state} - y_inh))", when="groups",
-                                  order=-20, name=f"{self.name}_activation")
+                                  order=ORDER_ACTIVATION, name=f"{self.name}_activation")
         self.group = group
         return [group, act]
 
 
 class _Interneurons:
-    """A pool of ``n`` fast-spiking basket cells: ``tau_I dy/dt = (1/beta) log sum_mu f_mu``."""
+    """A pool of ``n`` fast-spiking basket cells: ``tau_I dy/dt = (1/beta) log sum_mu f_mu``.
+
+    With ``batch`` copies, each copy's pool sees only its own memory cells.
+    """
 
     activation = "y"
 
-    def __init__(self, name, n, beta, tau, region):
+    def __init__(self, name, n, beta, tau, region, batch=1):
         self.name, self.n, self.beta, self.tau, self.region = name, int(n), float(beta), tau, region
+        self.batch = int(batch)
         self.state = "y"
         self.group = self.pool = None
 
@@ -307,18 +312,18 @@ class _Interneurons:
         eqs = ("dy/dt = log(S)/(beta*tau) : 1\n"
                "S : 1  # summed memory rate received (units of max_rate)\n"
                "tau : second (constant)\nbeta : 1 (shared, constant)")
-        group = NeuronGroup(self.n, eqs, method="euler", name=self.name, dt=dt)
+        group = NeuronGroup(self.n * self.batch, eqs, method="euler", name=self.name, dt=dt)
         group.state_updater.order = ORDER_STATE_UPDATE
         group.tau, group.beta = self.tau, self.beta
         excite = Synapses(memories.group, group, "S_post = f_pre : 1 (summed)", name=f"{self.name}_from_memories",
                           dt=dt)
-        excite.connect()
+        connect_within_copies(excite, memories.n, self.n, self.batch)
         # pool mean of y, summed before the memory activations are computed
-        pool = NeuronGroup(1, "y_mean : 1", name=f"{self.name}_pool", order=ORDER_INHIBITION, dt=dt)
+        pool = NeuronGroup(self.batch, "y_mean : 1", name=f"{self.name}_pool", order=ORDER_INHIBITION, dt=dt)
         inhibit = Synapses(group, pool, f"y_mean_post = y_pre/{self.n} : 1 (summed)", name=f"{self.name}_mean",
                            dt=dt)
-        inhibit.connect()
-        memories.group.y_inh = linked_var(pool, "y_mean", index=np.zeros(memories.n, dtype=int))
+        connect_within_copies(inhibit, self.n, 1, self.batch)
+        memories.group.y_inh = linked_var(pool, "y_mean", index=memories.copy_index())
         self.group, self.pool = group, pool
         return [group, excite, pool, inhibit]
 
@@ -326,16 +331,18 @@ class _Interneurons:
 class _InstantRelay:
     """A linear relay population whose output equals its summed input in the same step (``tau_V -> 0``)."""
 
-    def __init__(self, name, n, region, state="z"):
+    def __init__(self, name, n, region, state="z", batch=1):
         self.name, self.n, self.region, self.state, self.activation = name, int(n), region, state, state
+        self.batch = int(batch)
         self.inputs: list[str] = []
         self.group = None
 
     def build(self, dt):
         eqs = "\n".join([f"{self.state} : 1", "u = " + " + ".join(self.inputs) + " : 1"]
                         + [f"{u} : 1" for u in self.inputs])
-        group = NeuronGroup(self.n, eqs, name=self.name, order=ORDER_RELAY_GROUP, dt=dt)
-        copy = group.run_regularly(f"{self.state} = u", when="groups", order=-5, name=f"{self.name}_copy")
+        group = NeuronGroup(self.n * self.batch, eqs, name=self.name, order=ORDER_RELAY_GROUP, dt=dt)
+        copy = group.run_regularly(f"{self.state} = u", when="groups", order=ORDER_RELAY_COPY,
+                                   name=f"{self.name}_copy")
         self.group = group
         return [group, copy]
 
@@ -411,32 +418,29 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
         return (self.relay_tau is None and self.relay_gain == 1.0
                 and np.array_equal(self.relay_weights, self.patterns.T))
 
-    def _build(self, batch=1):
-        self._check_batch(batch)
-        self.features = Population("EC_III", self.n_features, self.feature_lagrangian, self.tau_f, "v", "g", "EC-III")
-        self.memories = Population("CA1", self.n_memories, self.memory_lagrangian, self.tau_h, "h", "f", "CA1")
+    def _graph(self, batch=1):
+        self.features = Population("EC_III", self.n_features, self.feature_lagrangian, self.tau_f, "v", "g",
+                                   "EC-III", batch=batch)
+        self.memories = Population("CA1", self.n_memories, self.memory_lagrangian, self.tau_h, "h", "f", "CA1",
+                                   batch=batch)
         if self.relay_tau is None:
-            self.relay = _InstantRelay("EC_V", self.n_features, "EC-V")
+            self.relay = _InstantRelay("EC_V", self.n_features, "EC-V", batch=batch)
         else:
-            self.relay = Population("EC_V", self.n_features, identity(), self.relay_tau, "z", "r", "EC-V")
+            self.relay = Population("EC_V", self.n_features, identity(), self.relay_tau, "z", "r", "EC-V",
+                                    batch=batch)
         p = self.direct_fraction
         self.coupling = Projection(self.features, self.memories, self.patterns, name="EC_III_to_CA1")
-        projections = [Projection(self.memories, self.relay, self.relay_weights, name="CA1_to_EC_V"),
-                       Projection(self.relay, self.features, (1 - p) * self.relay_gain, name="EC_V_to_EC_III",
-                                  one_to_one=True)]
+        relays = [Projection(self.memories, self.relay, self.relay_weights, name="CA1_to_EC_V"),
+                  Projection(self.relay, self.features, (1 - p) * self.relay_gain, name="EC_V_to_EC_III",
+                             one_to_one=True)]
         if p > 0:
-            projections.append(Projection(self.memories, self.features, p * self.patterns.T, name="CA1_to_EC_III"))
-        objects = self.features.build(self.dt) + self.memories.build(self.dt) + self.relay.build(self.dt)
-        for proj in [self.coupling] + projections:
-            objects += proj.build()
-        self.projections = [self.coupling] + projections
-        # E of the two-layer model (v, h, xi): the Lyapunov function of the symmetric loop
-        self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling], dt=self.energy_every,
-                                          name="EC_CA1_energy")
-        objects += self.online_energy.build()
-        self._monitors = {}
-        objects += self._record_states([self.features, self.memories] + self._extra_populations())
-        return Network(*objects)
+            relays.append(Projection(self.memories, self.features, p * self.patterns.T, name="CA1_to_EC_III"))
+        self.projections = [self.coupling] + relays
+        # E of the two-layer model (v, h, xi): the Lyapunov function of the symmetric loop; the relay
+        # population and its projections are not energy terms.
+        return EnergyGraph([self.features, self.memories], [self.coupling], flows=relays,
+                           others=[self.relay], energy_name="EC_CA1_energy",
+                           recorded=[self.features, self.memories, self.relay])
 
     def _extra_populations(self):
         return [self.relay]

@@ -57,7 +57,9 @@ def _sweep(args):
         sweep.output = args.output
     if args.store:
         sweep.store = args.store
-    ds = sweep.run(scheduler=args.scheduler, n_workers=args.n_workers, progress=args.progress)
+    on_cluster = "slurm" if args.slurm else bool(args.cluster)
+    ds = sweep.run(scheduler=args.scheduler, n_workers=args.n_workers, progress=args.progress,
+                   on_cluster=on_cluster, jobs=args.jobs)
     print(f"sweep            {sweep.name} ({args.sweep}): {sweep.function.__module__}:{sweep.function.__qualname__}")
     print("grid             " + ", ".join(f"{k} x {len(v)}" for k, v in sweep.grid.items())
           + f", seeds x {len(sweep.seeds)}")
@@ -91,6 +93,10 @@ def main(argv=None):
     sw.add_argument("--store", default=None, help="override the file's store directory")
     sw.add_argument("--output", default=None, help="override the file's output netCDF path")
     sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
+    sw.add_argument("--slurm", action="store_true",
+                    help="run on SLURM jobs described by the file's [cluster] table (dask-jobqueue; docs/slurm.md)")
+    sw.add_argument("--cluster", action="store_true", help="run on the [cluster] table's jobs, whatever its kind")
+    sw.add_argument("--jobs", type=int, default=None, help="override the [cluster] table's job count")
     args = parser.parse_args(argv)
     try:
         if args.command == "figures":
@@ -102,9 +108,15 @@ def main(argv=None):
         if args.command == "sweep":
             return _sweep(args)
         return _run(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"hippo-dam: error: {err}", file=sys.stderr)
         return 2
+    except RuntimeError as err:  # a sweep whose cluster jobs all ended: rerun resumes it
+        print(f"hippo-dam: stopped: {err}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("hippo-dam: interrupted (a sweep's finished points are in its store; rerun to resume)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

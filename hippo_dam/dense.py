@@ -37,11 +37,11 @@ from brian2.codegen.runtime.cython_rt import CythonCodeObject
 from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
 
 from .populations import SymmetricProjection
+from .schedule import ORDER_COUPLING
 
 __all__ = ["DenseSymmetricProjection", "WEIGHT_DTYPES"]
 
 WEIGHT_DTYPES = {"float64": np.float64, "float32": np.float32}
-ORDER_COUPLING = -1  # after the activations (-20), before the energy sums (4) and the Euler step (10)
 
 
 def check_weight_dtype(dtype):
@@ -61,6 +61,10 @@ class DenseSymmetricProjection(SymmetricProjection):
     batch of independent copies (``Population.batch``), for which the coupling
     becomes a matrix-matrix product.
 
+    With ``pre is post`` it is a recurrent block ``W`` (symmetric) of a
+    general network: one product ``u = A W`` (``W = W^T``) and the energy
+    term ``-(1/2) a . W a``.
+
     Parameters
     ----------
     pre, post : Population
@@ -79,6 +83,8 @@ class DenseSymmetricProjection(SymmetricProjection):
         if pre.batch != post.batch:
             raise ValueError(f"projection {name!r}: batch sizes differ ({pre.batch} vs {post.batch})")
         self._attach(pre, post, weights, name, self.dtype)
+        if self.recurrent and not np.array_equal(self.weights, self.weights.T):
+            raise ValueError(f"projection {name!r}: a recurrent block must be symmetric (W = W^T)")
         self.group = None
 
     @property
@@ -121,11 +127,14 @@ class DenseSymmetricProjection(SymmetricProjection):
         xi = self.weights
         n_post, n_pre, batch = self.post.n, self.pre.n, self.batch
 
+        recurrent = self.recurrent
+
         def numpy_product(t, part):
             G = live["g"].get_value().reshape(batch, n_pre)
-            F = live["f"].get_value().reshape(batch, n_post)
             live["u_post"].get_value()[:] = (G.astype(xi.dtype, copy=False) @ xi.T).ravel()
-            live["u_pre"].get_value()[:] = (F.astype(xi.dtype, copy=False) @ xi).ravel()
+            if not recurrent:
+                F = live["f"].get_value().reshape(batch, n_post)
+                live["u_pre"].get_value()[:] = (F.astype(xi.dtype, copy=False) @ xi).ravel()
             return np.zeros_like(t, dtype=float)
 
         fn = Function(numpy_product, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
@@ -137,7 +146,7 @@ class DenseSymmetricProjection(SymmetricProjection):
             for k, n in (("g32", n_pre), ("f32", n_post), ("upre32", n_pre), ("upost32", n_post)):
                 cython_ns[f"{name}_{k}"] = np.zeros(batch * n, dtype=np.float32)
         fn.implementations.add_implementation(
-            CythonCodeObject, _cython_code(name, xi.dtype), namespace=cython_ns, name=name
+            CythonCodeObject, _cython_code(name, xi.dtype, self.recurrent), namespace=cython_ns, name=name
         )
         device = get_device()
         if device.__class__.__name__ != "CPPStandaloneDevice":
@@ -145,9 +154,9 @@ class DenseSymmetricProjection(SymmetricProjection):
         arrays = {k: "brian::" + device.get_array_name(v, access_data=False) for k, v in live.items()}
         # per-part partial sums of u_pre, a static array shared by the product and the sum
         namespace = {f"{name}_xi": xi.ravel(), f"{name}_parts": np.zeros(parts * batch * n_pre if parts > 1 else 1)}
-        product, total = _cpp_code(name, n_pre, n_post, batch, xi.dtype, arrays, parts)
+        product, total = _cpp_code(name, n_pre, n_post, batch, xi.dtype, arrays, parts, self.recurrent)
         fn.implementations.add_implementation(CPPStandaloneCodeObject, product, namespace=namespace, name=name)
-        if parts == 1:
+        if parts == 1 or self.recurrent:
             return [(name, fn)]
         sum_fn = Function(None, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
                           arg_types=["any", "integer"], stateless=False)
@@ -189,7 +198,8 @@ class DenseSymmetricProjection(SymmetricProjection):
         acc += (double)row[i] * g[i];
     return acc;"""),
         }
-        for side, pop in (("pre", self.pre), ("post", self.post)):
+        sides = (("post", self.post),) if self.recurrent else (("pre", self.pre), ("post", self.post))
+        for side, pop in sides:
             name = f"{base}_{side}"
             fn = Function(None, arg_units=[1], arg_types=["integer"], return_unit=1, stateless=False)
             code = f"__device__ double {name}(const int k)\n{{{bodies[side][1]}\n}}\n"
@@ -206,14 +216,15 @@ def _blas_prefix(dtype):
     return "d" if dtype == np.float64 else "s"
 
 
-def _cython_code(name, dtype):
+def _cython_code(name, dtype, recurrent=False):
     """Cython: the two products as BLAS calls on the live arrays (column-major view).
 
     Row-major ``xi`` (N_post x N_pre) is column-major ``xi^T`` (N_pre x N_post):
     ``u_pre^T = xi^T F^T`` is ``gemm('N', 'N')`` and ``u_post^T = xi G^T`` is
     ``gemm('T', 'N')``; a batch of one uses ``gemv``. The sizes come from the
     namespace array ``dims``, so the code (and its compiled module in Brian2's
-    cache) is the same for every network size.
+    cache) is the same for every network size. A recurrent block (``u_pre``
+    and ``u_post`` are one array) computes only ``u_post``.
     """
     p = _blas_prefix(dtype)
     ctype = "double" if p == "d" else "float"
@@ -227,11 +238,27 @@ def _cython_code(name, dtype):
         {g}[k] = <float> {ns}_g[k]
     for k in range(batch * n_post):
         {f}[k] = <float> {ns}_f[k]"""
-        convert_out = f"""
+        convert_out = ("" if recurrent else f"""
     for k in range(batch * n_pre):
-        {ns}_u_pre[k] = {upre}[k]
+        {ns}_u_pre[k] = {upre}[k]""") + f"""
     for k in range(batch * n_post):
         {ns}_u_post[k] = {upost}[k]"""
+    if recurrent:
+        return f"""
+from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
+
+cdef double {name}(double t, int part):
+    cdef int n_pre = {ns}_dims[0], n_post = {ns}_dims[1], batch = {ns}_dims[2], one = 1
+    cdef {ctype} alpha = 1.0, zero = 0.0
+    cdef char trans_n = b'N', trans_t = b'T'
+    cdef Py_ssize_t k{convert_in}
+    if batch == 1:
+        {p}gemv(&trans_t, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {g}, &one, &zero, {upost}, &one)
+    else:
+        {p}gemm(&trans_t, &trans_n, &n_post, &batch, &n_pre, &alpha, {ns}_xi, &n_pre, {g}, &n_pre,
+                &zero, {upost}, &n_post){convert_out}
+    return 0.0
+"""
     return f"""
 from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
 
@@ -252,7 +279,7 @@ cdef double {name}(double t, int part):
 """
 
 
-def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1):
+def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1, recurrent=False):
     """C++ standalone: the product on the live arrays of the two groups.
 
     One fused pass over ``xi``: each row is read once for both directions (half
@@ -261,9 +288,33 @@ def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1):
     part ``p`` takes a contiguous share of the rows, writes its ``u_post``
     entries and sums its share of ``u_pre`` into its own slice of the static
     array ``parts``; a second function (next slot) adds the slices. Returns the
-    code of the product and of that sum.
+    code of the product and of that sum. A recurrent block computes ``u_post``
+    only (its ``u_pre`` is the same array), with no sum.
     """
     ctype = "double" if dtype == np.float64 else "float"
+    if recurrent:
+        rows = batch * n_post
+        product = f"""
+double {name}(const double t, const int part)
+{{
+    const int n_pre = {n_pre}, n_post = {n_post};
+    const double* __restrict g = {arrays['g']};
+    double* __restrict u_post = {arrays['u_post']};
+    const {ctype}* __restrict xi = _namespace{name}_xi;
+    const int chunk = ({rows} + {parts} - 1) / {parts};
+    const int first = part * chunk, last = first + chunk < {rows} ? first + chunk : {rows};
+    for (int bm = first; bm < last; bm++) {{
+        const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
+        const double* gb = g + (size_t)(bm / n_post) * n_pre;
+        double acc = 0.0;
+        #pragma omp simd reduction(+:acc)
+        for (int i = 0; i < n_pre; i++) acc += row[i] * gb[i];
+        u_post[bm] = acc;
+    }}
+    return 0.0;
+}}
+"""
+        return product, ""
     ns = f"_namespace{name}"
     rows = batch * n_post
     n_acc = batch * n_pre

@@ -20,10 +20,10 @@ import numpy as np
 from brian2 import NeuronGroup, StateMonitor, Synapses, linked_var
 
 from .lagrangians import Lagrangian
+from .schedule import ORDER_ENERGY_GROUP
 
 __all__ = ["energy", "OnlineEnergy"]
 
-ORDER_ENERGY_GROUP = 5  # its summed updaters run at 4: after the coupling, before the Euler step
 
 
 def energy(v, h, xi, feature_lagrangian: Lagrangian, memory_lagrangian: Lagrangian, I=0.0):
@@ -87,7 +87,8 @@ class OnlineEnergy:
             total.append(term)
         for proj in projs:
             lines.append(f"coupling_{proj.name} : 1")
-            total.append(f"- coupling_{proj.name}")
+            factor = getattr(proj, "energy_factor", 1.0)
+            total.append(f"- coupling_{proj.name}" if factor == 1.0 else f"- {factor!r}*coupling_{proj.name}")
         lines.append("E = " + " ".join(t if t.startswith("-") else "+ " + t for t in total).lstrip("+ ") + " : 1")
         clock_dt = pops[0].group.clock.dt
         batch = pops[0].batch  # one energy per copy of a batched network

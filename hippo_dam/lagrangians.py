@@ -35,6 +35,7 @@ __all__ = [
     "log_sum_exp",
     "softmax",
     "euclidean_norm",
+    "layer_norm",
     "make_lagrangian",
     "LAGRANGIANS",
 ]
@@ -356,6 +357,40 @@ def euclidean_norm() -> Lagrangian:
     )
 
 
+def layer_norm(gamma: float = 1.0, delta: float = 0.0, eps: float = 1e-5) -> Lagrangian:
+    """Layer normalisation as a Lagrangian (HAMUX; Hoover et al. 2022)::
+
+        L = gamma D sqrt(var(x) + eps) + delta sum_i x_i
+        g_i = dL/dx_i = gamma (x_i - mean(x)) / sqrt(var(x) + eps) + delta
+
+    with ``mean(x) = (1/D) sum_i x_i`` and ``var(x) = (1/D) sum_i (x_i - mean)^2``
+    over the ``D`` neurons of the layer: the activation is the layer norm of
+    ``x`` with scale ``gamma`` and bias ``delta``. Convex for ``gamma >= 0``
+    (``sqrt`` of a convex quadratic plus a linear term); its Hessian
+    ``gamma/sqrt(var + eps) (P - y y^T/D)`` (``P`` the centring projector,
+    ``y`` the normalised state) is PSD.
+
+    The three layer sums (``D = sum 1``, ``s1 = sum x``, ``s2 = sum x^2``) come
+    in one pass, on every code generation target (numpy included: no layer
+    maximum); ``var = s2/D - (s1/D)^2`` is clipped at 0 against rounding and
+    ``eps > 0`` keeps the square root away from 0. Overflow-safe for
+    ``|x| < 1e154`` (where ``x^2`` is finite in float64).
+    """
+    gamma = _positive("gamma", gamma, "layer_norm")
+    delta = float(delta)
+    if not np.isfinite(delta):
+        raise ValueError(f"layer_norm: delta must be finite, got {delta}")
+    eps = _positive("eps", eps, "layer_norm")
+    sd = "sqrt(clip(s2/D - (s1/D)**2, 0, inf) + eps)"
+    return Lagrangian(
+        "layer_norm",
+        f"gamma*D*{sd} + delta*s1",
+        f"gamma*(x - s1/D)/{sd} + delta",
+        {"gamma": gamma, "delta": delta, "eps": eps},
+        (Reduction("D", "sum", "1"), Reduction("s1", "sum", "x"), Reduction("s2", "sum", "x**2")),
+    )
+
+
 LAGRANGIANS = {
     "identity": identity,
     "tanh": tanh,
@@ -367,6 +402,7 @@ LAGRANGIANS = {
     "log_sum_exp": log_sum_exp,
     "softmax": log_sum_exp,
     "euclidean_norm": euclidean_norm,
+    "layer_norm": layer_norm,
 }
 
 

@@ -20,21 +20,131 @@ from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_dev
 from brian2.devices.device import reset_device
 
 from .dense import DenseSymmetricProjection, check_weight_dtype
-from .energy import OnlineEnergy
+from .graph import EnergyGraph, describe_network
 from .lagrangians import make_lagrangian
 from .patterns import check_patterns
 from .populations import Population, SymmetricProjection, check_tau
 from .recall import recall_quality, retrieved_index
 from .results import RecallResult
 
-__all__ = ["DenseAssociativeMemory", "CODEGEN_TARGETS"]
+__all__ = ["AssociativeMemory", "DenseAssociativeMemory", "CODEGEN_TARGETS"]
 
 CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone", "cuda_standalone")
 STANDALONE_TARGETS = ("cpp_standalone", "cuda_standalone")
 COUPLINGS = ("dense", "synapses")
 
 
-class DenseAssociativeMemory:
+class AssociativeMemory:
+    """What every network of the package shares: an energy graph run by Brian2.
+
+    A subclass describes its populations and projections in :meth:`_graph`
+    (an :class:`~hippo_dam.graph.EnergyGraph`) and sets initial states in
+    ``_set_initial``; this base builds the Brian2 network from the graph,
+    records states and energy, runs it on the chosen code generation target
+    and shows it (:meth:`equations`).
+
+    Parameters
+    ----------
+    dt : Quantity
+        Integration step (explicit Euler).
+    record_every, energy_every : Quantity or None
+        Recording interval of every neuron's state (None: final state only)
+        and of the online energy (None: every step).
+    codegen_target : str
+        One of ``CODEGEN_TARGETS``.
+    """
+
+    def _init_run_settings(self, dt, record_every, energy_every, codegen_target):
+        self.dt = check_tau(dt, "dt")
+        self.record_every = None if record_every is None else check_tau(record_every, "record_every")
+        self.energy_every = None if energy_every is None else check_tau(energy_every, "energy_every")
+        self._net = None
+        self._net_batch = None
+        self.codegen_target = codegen_target
+
+    def _lagrangians(self):
+        """Every Lagrangian of the network (checked against the code generation target)."""
+        raise NotImplementedError
+
+    @property
+    def codegen_target(self):
+        """Code generation target; checked against the Lagrangians when set."""
+        return self._codegen_target
+
+    @codegen_target.setter
+    def codegen_target(self, target):
+        if target not in CODEGEN_TARGETS:
+            raise ValueError(f"codegen_target must be one of {CODEGEN_TARGETS}, got {target!r}")
+        if target == "numpy":
+            for lag in self._lagrangians():
+                if any(r.op == "max" for r in lag.reductions):
+                    raise ValueError(
+                        f"codegen target 'numpy' cannot compute the layer maximum that {lag!r} needs "
+                        "(it vectorises over repeated indices); use 'cython' or 'cpp_standalone'"
+                    )
+        self._codegen_target = target
+        self._net = None
+
+    def _graph(self, batch=1):
+        """The network's :class:`~hippo_dam.graph.EnergyGraph` for ``batch`` copies."""
+        raise NotImplementedError
+
+    def _build(self, batch=1):
+        """The Brian2 Network of :meth:`_graph`: populations, projections, energy and monitors."""
+        self._monitors = {}
+        self.graph = self._graph(batch)
+        objects = self.graph.build(self.dt, self.energy_every)
+        self.online_energy = self.graph.online_energy
+        objects += self._record_states(self.graph.recorded)
+        return Network(*objects)
+
+    def equations(self, batch=1) -> str:
+        """Every Brian2 group's equations and statements, and the step schedule, as Brian2 code.
+
+        Builds the network for ``batch`` cues on the runtime device (nothing
+        is run); ``print(net)`` shows the same.
+        """
+        if get_device().__class__.__name__ != "RuntimeDevice":
+            reset_device()
+        try:
+            return describe_network(self._build(batch))
+        finally:
+            self._net = None  # the populations now belong to this description: rebuild on the next recall
+
+    def __str__(self):
+        return f"{type(self).__name__}\n" + self.equations()
+
+    def _record_states(self, populations):
+        """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
+        monitors = []
+        if self.record_every is not None:
+            for pop in populations:
+                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
+                                   name=f"{pop.name}_monitor")
+                self._monitors[pop.state] = mon
+                monitors.append(mon)
+        return monitors
+
+    def _run_runtime(self, initial, batch, duration, progress):
+        """Run ``duration`` from ``self._set_initial(*initial)`` on a runtime target; returns ``_collect``."""
+        if get_device().__class__.__name__ != "RuntimeDevice":
+            reset_device()
+        prefs.codegen.target = self.codegen_target
+        if self._net is None or self._net_batch != batch:
+            self._net = self._build(batch)
+            self._net_batch = batch
+            self._net.store("built")
+        else:
+            self._net.restore("built")
+        self._set_initial(*initial)
+        report = _ProgressBar(duration) if progress else None
+        self._net.run(duration, report=report, report_period=1 * second, namespace={})
+        if report is not None:
+            report.close()
+        return self._collect(batch)
+
+
+class DenseAssociativeMemory(AssociativeMemory):
     """A two-layer Dense Associative Memory simulated by Brian2.
 
     Parameters
@@ -62,9 +172,10 @@ class DenseAssociativeMemory:
         Anatomical labels carried into results and plots.
     coupling : {'dense', 'synapses'}
         ``'dense'`` (default): :class:`~hippo_dam.dense.DenseSymmetricProjection`,
-        ``xi`` stored once and read as BLAS matrix products; batched recall
-        needs it. ``'synapses'``: one generic Brian2 ``Synapses`` object (the
-        path for sparse or plastic connectivity; one cue at a time).
+        ``xi`` stored once and read as BLAS matrix products (the fast path for
+        batches). ``'synapses'``: one generic Brian2 ``Synapses`` object (the
+        path for sparse or plastic connectivity; a batch holds one block of
+        synapses per cue).
     dtype : {'float64', 'float32'}
         Storage of ``xi`` in the dense coupling.
     openmp_threads : int
@@ -87,11 +198,6 @@ class DenseAssociativeMemory:
             lag.check_convex()
         self._tau_f = check_tau(tau_f, "tau_f")
         self._tau_h = check_tau(tau_h, "tau_h")
-        self.dt = check_tau(dt, "dt")
-        if self.dt >= min(np.min(self.tau_f), np.min(self.tau_h)):
-            raise ValueError(f"dt={self.dt} must be smaller than both tau_f={self.tau_f} and tau_h={self.tau_h}")
-        self.record_every = None if record_every is None else check_tau(record_every, "record_every")
-        self.energy_every = None if energy_every is None else check_tau(energy_every, "energy_every")
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
         self.coupling_kind = coupling
@@ -100,10 +206,11 @@ class DenseAssociativeMemory:
         self.openmp_threads = int(openmp_threads)
         if self.openmp_threads < 0:
             raise ValueError(f"openmp_threads must be >= 0, got {openmp_threads}")
-        self.codegen_target = codegen_target
+        self._init_run_settings(dt, record_every, energy_every, codegen_target)
+        if self.dt >= min(np.min(self.tau_f), np.min(self.tau_h)):
+            raise ValueError(f"dt={self.dt} must be smaller than both tau_f={self.tau_f} and tau_h={self.tau_h}")
         self.standalone_dir = standalone_dir
         self._standalone = None
-        self._net_batch = None
         self.feature_region, self.memory_region = feature_region, memory_region
 
     @property
@@ -131,30 +238,12 @@ class DenseAssociativeMemory:
             raise ValueError(f"dt={self.dt} must be smaller than every time constant, got {tau}")
         return tau
 
-    @property
-    def codegen_target(self):
-        """Code generation target; checked against the Lagrangians when set."""
-        return self._codegen_target
-
-    @codegen_target.setter
-    def codegen_target(self, target):
-        if target not in CODEGEN_TARGETS:
-            raise ValueError(f"codegen_target must be one of {CODEGEN_TARGETS}, got {target!r}")
-        if target == "numpy":
-            for lag in (self.feature_lagrangian, self.memory_lagrangian):
-                if any(r.op == "max" for r in lag.reductions):
-                    raise ValueError(
-                        f"codegen target 'numpy' cannot compute the layer maximum that {lag!r} needs "
-                        "(it vectorises over repeated indices); use 'cython' or 'cpp_standalone'"
-                    )
-        self._codegen_target = target
-        self._net = None
+    def _lagrangians(self):
+        return (self.feature_lagrangian, self.memory_lagrangian)
 
     # -- construction ----------------------------------------------------------
-    def _build(self, batch=1):
-        """Populations, projection, energy and monitors as a Brian2 Network (``batch`` copies)."""
-        if batch > 1 and self.coupling_kind != "dense":
-            raise ValueError("a batch of cues needs coupling='dense'; the 'synapses' path runs one cue at a time")
+    def _graph(self, batch=1):
+        """The two-layer energy graph: features and memories joined by ``xi`` (``batch`` copies)."""
         self.features = Population("features", self.n_features, self.feature_lagrangian, self.tau_f,
                                    "v", "g", self.feature_region, batch=batch)
         self.memories = Population("memories", self.n_memories, self.memory_lagrangian, self.tau_h,
@@ -163,48 +252,12 @@ class DenseAssociativeMemory:
             self.coupling = DenseSymmetricProjection(self.features, self.memories, self.patterns, dtype=self.dtype)
         else:
             self.coupling = SymmetricProjection(self.features, self.memories, self.patterns)
-        objects = self.features.build(self.dt) + self.memories.build(self.dt) + self.coupling.build()
-        self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling], dt=self.energy_every)
-        objects += self.online_energy.build()
-        self._monitors = {}
-        objects += self._record_states([self.features, self.memories])
-        return Network(*objects)
-
-    def _record_states(self, populations):
-        """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
-        monitors = []
-        if self.record_every is not None:
-            for pop in populations:
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
-                                   name=f"{pop.name}_monitor")
-                self._monitors[pop.state] = mon
-                monitors.append(mon)
-        return monitors
+        return EnergyGraph([self.features, self.memories], [self.coupling])
 
     # -- recall ----------------------------------------------------------------
     def _initial_state(self, cue, known, h0, cue_input):
         """Validate a cue (or a batch of cues); returns 2-D arrays (B, N) and whether it was batched."""
-        cue = np.asarray(cue, dtype=float)
-        batched = cue.ndim == 2
-        if cue.ndim not in (1, 2) or cue.shape[-1] != self.n_features:
-            raise ValueError(f"cue must have shape ({self.n_features},) or (batch, {self.n_features}) to match "
-                             f"patterns {self.patterns.shape}, got {cue.shape}")
-        cue = np.atleast_2d(cue)
-        if len(cue) == 0:
-            raise ValueError("the batch of cues is empty")
-        if not np.all(np.isfinite(cue)):
-            bad = np.unique(np.nonzero(~np.isfinite(cue))[0])
-            raise ValueError(f"cue contains NaN or inf (cue index {bad.tolist()[:5]})" if batched
-                             else "cue contains NaN or inf")
-        known = np.ones(cue.shape, bool) if known is None else np.asarray(known)
-        if known.dtype != bool or known.shape not in ((self.n_features,), cue.shape):
-            raise ValueError(f"known must be a boolean mask of shape ({self.n_features},) or {cue.shape}, "
-                             f"got {known.dtype} {known.shape}")
-        known = np.broadcast_to(known, cue.shape)
-        empty = ~known.any(axis=1)
-        if empty.any():
-            raise ValueError("known mask is all False: the cue carries no information"
-                             + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
+        cue, known, batched = check_cue(cue, known, self.n_features, f" to match patterns {self.patterns.shape}")
         v0 = np.where(known, cue, 0.0)
         h0 = np.zeros((len(cue), self.n_memories)) if h0 is None else np.asarray(h0, dtype=float)
         if h0.shape not in ((self.n_memories,), (len(cue), self.n_memories)) or not np.all(np.isfinite(h0)):
@@ -260,7 +313,7 @@ class DenseAssociativeMemory:
         if self.codegen_target in STANDALONE_TARGETS:
             out = self._run_standalone(v0, h0, I, duration, progress)
         else:
-            out = self._run_runtime(v0, h0, I, duration, progress)
+            out = self._run_runtime((v0, h0, I), batch, duration, progress)
         wall = time.perf_counter() - start
         for name, arr in (("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
                           ("energy", out["energy"])):
@@ -321,24 +374,6 @@ class DenseAssociativeMemory:
             out["t"] = out["energy_t"][-1:]
             out["v"] = out["h"] = None
         return out
-
-    def _run_runtime(self, v0, h0, I, duration, progress):
-        if get_device().__class__.__name__ != "RuntimeDevice":
-            reset_device()
-        prefs.codegen.target = self.codegen_target
-        batch = len(v0)
-        if self._net is None or self._net_batch != batch:
-            self._net = self._build(batch)
-            self._net_batch = batch
-            self._net.store("built")
-        else:
-            self._net.restore("built")
-        self._set_initial(v0, h0, I)
-        report = _ProgressBar(duration) if progress else None
-        self._net.run(duration, report=report, report_period=1 * second, namespace={})
-        if report is not None:
-            report.close()
-        return self._collect(batch)
 
     # -- C++ standalone: compile once, run many ---------------------------------
     def set_patterns(self, patterns):
@@ -432,6 +467,36 @@ class DenseAssociativeMemory:
             self._standalone = info
             _STANDALONE_OWNER["net"] = self
         return info
+
+
+def check_cue(cue, known, n, hint=""):
+    """A cue (N,) or batch of cues (B, N) and its known-mask, checked; returns 2-D arrays and whether batched.
+
+    Raises ``ValueError`` naming the problem: wrong shape, empty batch, NaN or
+    inf, a mask that is not boolean or not of the cue's shape, a cue with no
+    known entry.
+    """
+    cue = np.asarray(cue, dtype=float)
+    batched = cue.ndim == 2
+    if cue.ndim not in (1, 2) or cue.shape[-1] != n:
+        raise ValueError(f"cue must have shape ({n},) or (batch, {n}){hint}, got {cue.shape}")
+    cue = np.atleast_2d(cue)
+    if len(cue) == 0:
+        raise ValueError("the batch of cues is empty")
+    if not np.all(np.isfinite(cue)):
+        bad = np.unique(np.nonzero(~np.isfinite(cue))[0])
+        raise ValueError(f"cue contains NaN or inf (cue index {bad.tolist()[:5]})" if batched
+                         else "cue contains NaN or inf")
+    known = np.ones(cue.shape, bool) if known is None else np.asarray(known)
+    if known.dtype != bool or known.shape not in ((n,), cue.shape):
+        raise ValueError(f"known must be a boolean mask of shape ({n},) or {cue.shape}, "
+                         f"got {known.dtype} {known.shape}")
+    known = np.broadcast_to(known, cue.shape)
+    empty = ~known.any(axis=1)
+    if empty.any():
+        raise ValueError("known mask is all False: the cue carries no information"
+                         + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
+    return cue, known, batched
 
 
 def _import_brian2cuda(compile):

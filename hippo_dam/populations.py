@@ -12,15 +12,8 @@ both ``u_mu = sum_i xi[mu,i] g_i`` (to the post side) and
 ``u_i = sum_mu xi[mu,i] f_mu`` (to the pre side) as two summed variables of
 that one object, so the two directions cannot drift apart.
 
-Order of operations in one time step (Brian2 schedule slot, order)::
-
-    before_groups  0,1   layer maxima          (non-additive Lagrangians)
-    groups        -30    layer sums            (summed variables into the layer group)
-    groups        -20    activations a = dL/dx from the current state
-    groups         -1    coupling inputs u     (summed variables of the projection)
-    groups          4    online energy terms   (see hippo_dam.energy)
-    groups         10    Euler step of every state
-
+The order of operations in one time step (layer reductions, activations,
+coupling, energy, Euler step) is the schedule of :mod:`hippo_dam.schedule`,
 so the Brian2 run is exactly the explicit Euler scheme of the reference
 integrator in :mod:`hippo_dam.reference`.
 """
@@ -34,11 +27,10 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 from .lagrangians import Lagrangian, make_lagrangian
 
-__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau"]
+__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau", "connect_within_copies"]
 
-ORDER_LAYER = -29  # layer group: its summed updaters run at -30
-ORDER_ACTIVATION = -20
-ORDER_STATE_UPDATE = 10
+from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: F401  (re-exported)
+                       ORDER_LAYER_MAX_RESET, ORDER_STATE_UPDATE)
 
 
 class _OrderWarningFilter(logging.Filter):
@@ -103,6 +95,11 @@ class Population:
         indices ``b*n ... b*n + n - 1``, and layer reductions are per copy.
         ``tau`` may then also hold one value per neuron of every copy
         (``batch * n`` values, copy-major).
+    clampable : bool
+        Give every neuron a flag ``clamped`` (0 or 1) that holds its state
+        fixed: ``tau dx/dt = (1 - clamped) (u - x + I)``. A clamped neuron
+        still drives the others; the energy stays a Lyapunov function (its
+        ``x'`` is 0).
     copy_params : mapping of str to array (batch,), optional
         Lagrangian parameters that differ between copies (e.g. ``{'beta':
         [...]}``): declared per neuron instead of shared, copy ``b`` using
@@ -110,7 +107,7 @@ class Population:
     """
 
     def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1,
-                 copy_params=None):
+                 clampable=False, copy_params=None):
         n, batch = int(n), int(batch)
         if n < 1:
             raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
@@ -124,6 +121,7 @@ class Population:
         self.state = state
         self.activation = activation
         self.region = region
+        self.clampable = bool(clampable)
         self.inputs: list[str] = []  # summed-input variables, one per projection
         self.group = None
         self.layer = None
@@ -145,13 +143,15 @@ class Population:
     def equations(self) -> str:
         x, a = self.state, self.activation
         lines = [
-            f"d{x}/dt = (u + I - {x})/tau : 1",
+            f"d{x}/dt = (1 - clamped)*(u + I - {x})/tau : 1" if self.clampable else f"d{x}/dt = (u + I - {x})/tau : 1",
             "I : 1  # external input current",
             "tau : second (constant)",
             f"{a} : 1  # activation dL/d{x}, refreshed each step",
         ]
         lines.append(("u = " + " + ".join(self.inputs) + " : 1") if self.inputs else "u : 1 (constant)")
         lines += [f"{name} : 1" for name in self.inputs]
+        if self.clampable:
+            lines.append("clamped : 1 (constant)  # 1: state held fixed")
         lines += [f"{p} : 1 (constant)" if p in self.copy_params else f"{p} : 1 (shared, constant)"
                   for p in self.lagrangian.params]
         lines += [f"{r} : 1 (linked)" for r in self.reduction_names]
@@ -205,14 +205,14 @@ class Population:
         objects = [layer, syn]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
             objects.append(layer.run_regularly(
-                f"{red.name} = -inf", when="before_groups", order=0, name=f"{self.name}_max_{red.name}_reset"
-            ))
+                f"{red.name} = -inf", when="before_groups", order=ORDER_LAYER_MAX_RESET,
+                name=f"{self.name}_max_{red.name}_reset"))
             # A sequential loop over the N synapses: order independent (max is
             # commutative), which code generation for Cython/C++ guarantees.
             expr = lag.brian_expression(red.expr, self.state, "_pre", "_post")
             objects.append(syn.run_regularly(
                 f"{red.name}_post = clip({expr}, {red.name}_post, inf)",
-                when="before_groups", order=1 + k, name=f"{self.name}_max_{red.name}",
+                when="before_groups", order=ORDER_LAYER_MAX + k, name=f"{self.name}_max_{red.name}",
             ))
         for r in self.reduction_names:
             setattr(group, r, linked_var(layer, r, index=copy_of))
@@ -225,7 +225,8 @@ class SymmetricProjection:
 
     ``u_post[mu] = sum_i xi[mu, i] a_pre[i]`` and
     ``u_pre[i] = sum_mu xi[mu, i] a_post[mu]``, from one ``Synapses`` object
-    whose weight ``w`` is the only copy of ``xi``.
+    whose weight ``w`` is the only copy of ``xi`` (per copy of a batch: the
+    copies are joined block-diagonally, so each cue sees only its own copy).
 
     Parameters
     ----------
@@ -237,9 +238,10 @@ class SymmetricProjection:
     """
 
     def __init__(self, pre: Population, post: Population, weights, name="coupling"):
-        if pre.batch != 1 or post.batch != 1:
-            raise ValueError(f"projection {name!r}: the Synapses path simulates one cue at a time; "
-                             "use the dense projection (coupling='dense') for a batch")
+        if pre.batch != post.batch:
+            raise ValueError(f"projection {name!r}: batch sizes differ ({pre.batch} vs {post.batch})")
+        if pre is post:
+            raise ValueError(f"projection {name!r}: a recurrent block needs the dense projection")
         self._attach(pre, post, weights, name, np.float64)
         self.synapses = None
 
@@ -258,7 +260,18 @@ class SymmetricProjection:
         self.weights = np.ascontiguousarray(weights, dtype=dtype)
         self.input_name = f"u_{name}"
         pre.inputs.append(self.input_name)
-        post.inputs.append(self.input_name)
+        if post is not pre:
+            post.inputs.append(self.input_name)
+
+    @property
+    def recurrent(self):
+        """True for a block on the diagonal of a general network's ``W`` (``pre is post``)."""
+        return self.pre is self.post
+
+    @property
+    def energy_factor(self):
+        """``c_P`` of the coupling term ``-c_P a_post . W a_pre``: 1/2 for a recurrent block (``W`` symmetric)."""
+        return 0.5 if self.recurrent else 1.0
 
     def build(self):
         """Create the Synapses (after both populations are built)."""
@@ -269,9 +282,7 @@ class SymmetricProjection:
             f"{u}_pre = w*{self.post.activation}_post : 1 (summed)"
         )
         syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
-        i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
-        syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
-        syn.w = self.weights.T.ravel()  # synapse k = (i, j) in C order of (pre, post)
+        _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, getattr(self.pre, "batch", 1))
         self.synapses = syn
         return [syn]
 
@@ -319,12 +330,29 @@ class Projection:
         """Create the Synapses (after both groups are built)."""
         model = f"w : 1 (constant)\n{self.input_name}_post = w*{self.pre_variable}_pre : 1 (summed)"
         syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
+        batch = getattr(self.pre, "batch", 1)
         if self.one_to_one:
             syn.connect(j="i")
-            syn.w = self.weights
+            syn.w = np.tile(self.weights, batch)
         else:
-            i, j = np.meshgrid(np.arange(self.pre.n), np.arange(self.post.n), indexing="ij")
-            syn.connect(i=i.ravel().astype(np.int32), j=j.ravel().astype(np.int32))
-            syn.w = self.weights.T.ravel()
+            _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, batch)
         self.synapses = syn
         return [syn]
+
+
+def connect_within_copies(syn, n_pre, n_post, batch=1):
+    """Connect every pre neuron to every post neuron of the same copy of a batch (block diagonal).
+
+    Synapse order: copy, then (pre, post) in C order, so one copy's weight
+    matrix ``W`` (n_post x n_pre) is ``W.T.ravel()``.
+    """
+    i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    offsets = np.arange(batch)[:, None]
+    syn.connect(i=(i.ravel() + n_pre * offsets).ravel().astype(np.int32),
+                j=(j.ravel() + n_post * offsets).ravel().astype(np.int32))
+
+
+def _connect_all_to_all(syn, n_pre, n_post, weights, batch=1):
+    """All-to-all synapses with ``w[i -> j] = weights[j, i]``, within each of ``batch`` copies."""
+    connect_within_copies(syn, n_pre, n_post, batch)
+    syn.w = np.tile(weights.T.ravel(), batch)

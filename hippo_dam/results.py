@@ -27,7 +27,7 @@ class RecallResult:
     v_final, h_final : array  states after the last step
     patterns : array (K, N_f) stored patterns
     cue, known : arrays (N_f,)  the cue and its mask of known entries
-    quality : RecallQuality   of the final state
+    quality : RecallQuality or None  of the final state (None: no stored patterns to score against)
     overlaps : array (T, K)   overlaps over time (final state only if not recorded)
     attrs : dict              Lagrangians, time constants, dt, regions, wall time...
     extra : dict              further populations of a circuit (interneurons, relays), by
@@ -44,7 +44,7 @@ class RecallResult:
     patterns: np.ndarray
     cue: np.ndarray
     known: np.ndarray
-    quality: RecallQuality
+    quality: RecallQuality | None
     attrs: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
@@ -62,11 +62,15 @@ class RecallResult:
             raise TypeError("an unbatched RecallResult has no cues to index")
         k = range(len(self))[k]
         q = self.quality
-        quality = RecallQuality(q.overlap[k], q.target[k], q.retrieved[k], q.hamming[k], q.success[k], q.tolerance)
+        quality = None if q is None else RecallQuality(q.overlap[k], q.target[k], q.retrieved[k], q.hamming[k],
+                                                       q.success[k], q.tolerance)
         pick = lambda a: None if a is None else a[k]  # noqa: E731
+        # layers of a batched network carry the batch axis; a circuit's populations (one cue) do not
+        extra = {name: {**pop, "final": pop["final"][k], "trace": pick(pop.get("trace"))}
+                 if np.ndim(pop["final"]) == 2 else pop for name, pop in self.extra.items()}
         return RecallResult(self.t, pick(self.v), pick(self.h), self.energy_t, self.energy[k], self.v_final[k],
                             self.h_final[k], self.patterns, self.cue[k], self.known[k], quality,
-                            attrs={**self.attrs, "cue_index": k})
+                            attrs={**self.attrs, "cue_index": k}, extra=extra)
 
     @property
     def overlaps(self):
@@ -82,6 +86,10 @@ class RecallResult:
 
     def summary(self) -> str:
         q = self.quality
+        if q is None:
+            drop = self.energy_drop
+            return (f"{len(self)} cue(s), no stored patterns to score against; energy drop "
+                    f"{np.min(drop):.6g} (min), wall time {self.attrs.get('wall_time_s', float('nan')):.2f} s")
         if self.batched:
             drop = self.energy_drop
             return (
@@ -125,30 +133,34 @@ class RecallResult:
             "patterns": (("pattern", "feature"), self.patterns),
             "cue": (b + ("feature",), self.cue),
             "known": (b + ("feature",), self.known.astype(np.int8)),
-            "final_overlap": (b + ("pattern",), np.asarray(self.quality.overlap)),
         }
+        if self.quality is not None:
+            data["final_overlap"] = (b + ("pattern",), np.asarray(self.quality.overlap))
         if self.v is not None:
             data["v"] = (b + ("time", "feature"), self.v)
             data["overlap"] = (b + ("time", "pattern"), self.overlaps)
         if self.h is not None:
             data["h"] = (b + ("time", "memory"), self.h)
-        for name, pop in self.extra.items():  # circuit populations, each with its own region
+        for name, pop in self.extra.items():  # further populations or layers, each with its own region
             dim = f"{name}_neuron"
-            coords[dim] = np.arange(len(pop["final"]))
-            coords[f"{name}_region"] = (dim, np.full(len(pop["final"]), pop.get("region") or ""))
-            data[f"{name}_final"] = (dim, np.asarray(pop["final"]))
+            final = np.asarray(pop["final"])
+            eb = b if final.ndim == 2 else ()  # a batched network's layers carry the batch axis
+            coords[dim] = np.arange(final.shape[-1])
+            coords[f"{name}_region"] = (dim, np.full(final.shape[-1], pop.get("region") or ""))
+            data[f"{name}_final"] = (eb + (dim,), final)
             if pop.get("trace") is not None and self.v is not None:
-                data[name] = (("time", dim), np.asarray(pop["trace"]), {"state": pop.get("state", "")})
+                data[name] = (eb + ("time", dim), np.asarray(pop["trace"]), {"state": pop.get("state", "")})
         q = self.quality
         attrs = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in a.items() if v is not None}
-        per_cue = {"target": q.target, "retrieved": q.retrieved, "hamming": q.hamming,
-                   "success": np.asarray(q.success).astype(np.int8)}
+        per_cue = {} if q is None else {"target": q.target, "retrieved": q.retrieved, "hamming": q.hamming,
+                                        "success": np.asarray(q.success).astype(np.int8)}
         if self.batched:
             coords["batch"] = np.arange(len(self))
             data.update({k: ("batch", np.asarray(v)) for k, v in per_cue.items()})
         else:
             attrs.update({k: int(v) for k, v in per_cue.items()})
-        attrs["tolerance"] = q.tolerance
+        if q is not None:
+            attrs["tolerance"] = q.tolerance
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def to_netcdf(self, path):

@@ -26,11 +26,11 @@ compare its average over a window with the rate model's.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, Synapses, linked_var, ms
+from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, linked_var, ms
 from brian2 import seed as brian_seed
 
 from .circuits import CA3Circuit, check_rate
-from .energy import OnlineEnergy
+from .graph import EnergyGraph
 from .populations import Population, Projection, check_tau
 
 __all__ = ["SpikingCA3"]
@@ -94,37 +94,34 @@ class SpikingCA3(CA3Circuit):
         self.seed = None if seed is None else int(seed)
         self._n_recalls = 0
 
-    def _build(self, batch=1):
-        self._check_batch(batch)
+    def _graph(self, batch=1):
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
-                                   "v", "g", "CA3")
+                                   "v", "g", "CA3", batch=batch)
         self.memories = _SpikingMemories("CA3_memories", self.n_memories, self.memory_lagrangian, self.tau_h,
-                                         "h", "f", "CA3")
+                                         "h", "f", "CA3", batch=batch)
         # forward: rates of features; backward: the spike-driven synaptic current s
         self.coupling = Projection(self.features, self.memories, self.patterns, name="CA3_to_memories")
         back = Projection(self.memories, self.features, self.patterns.T, name="CA3_spikes_to_features",
                           pre_variable="s")
-        objects = self.features.build(self.dt) + self.memories.build(self.dt)
+        self.interneurons = None
+        return EnergyGraph([self.features, self.memories], [self.coupling], flows=[back],
+                           extras=[self._spiking_cells], energy_name="CA3_energy")
+
+    def _spiking_cells(self):
+        """``copies`` Poisson cells per memory unit and their synapses onto the unit's trace ``s``."""
         self.memories.group.tau_syn = self.tau_syn
-        n_cells = self.n_memories * self.copies
+        units = self.n_memories * self.memories.batch  # memory units of every copy of a batch
+        n_cells = units * self.copies
         cells = NeuronGroup(n_cells, "p : 1 (linked)\nrate_max : Hz (shared, constant)",
                             threshold="rand() < rate_max*p*dt", name="CA3_memory_cells", dt=self.dt,
                             codeobj_class=_rand_codeobj_class(self.codegen_target))
-        cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(self.n_memories), self.copies))
+        cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(units), self.copies))
         cells.rate_max = self.max_rate
         q = 1.0 / float(self.copies * self.max_rate * self.tau_syn)
         syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses", dt=self.dt)
         syn.connect(j="i // %d" % self.copies)
-
         self.spike_monitor = SpikeMonitor(cells, name="CA3_memory_spikes")
-        objects += [cells, syn, self.spike_monitor] + self.coupling.build() + back.build()
-        self.interneurons = None
-        self.online_energy = OnlineEnergy([self.features, self.memories], [self.coupling], dt=self.energy_every,
-                                          name="CA3_energy")
-        objects += self.online_energy.build()
-        self._monitors = {}
-        objects += self._record_states([self.features, self.memories])
-        return Network(*objects)
+        return [cells, syn, self.spike_monitor]
 
     def _set_initial(self, v0, h0, I):
         super()._set_initial(v0, h0, I)
@@ -136,8 +133,11 @@ class SpikingCA3(CA3Circuit):
         self._n_recalls += 1
         result = super().recall(*args, **kwargs)
         cells = np.array(self.spike_monitor.i[:])
-        # (memory unit, time in s, cell index) of every spike
-        result.spikes = (cells // self.copies, np.array(self.spike_monitor.t[:] / ms) * 1e-3, cells)
+        units = cells // self.copies
+        # (memory unit, time in s, cell index) of every spike; a batch adds the cue index
+        result.spikes = (units % self.n_memories, np.array(self.spike_monitor.t[:] / ms) * 1e-3, cells)
+        if result.batched:
+            result.spikes += (units // self.n_memories,)
         result.attrs.update(n_spikes=int(self.spike_monitor.num_spikes))
         return result
 

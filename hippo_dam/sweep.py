@@ -23,7 +23,12 @@ each worker its own directory (``~/.cache/hippo_dam/workers/<host>-<worker
 name>``, or under ``$HIPPO_DAM_WORKER_CACHE``) holding its Cython cache
 (``prefs.codegen.runtime.cython.cache_dir``), seeded with the extensions
 already compiled on the machine, and its C++ standalone projects
-(:func:`worker_directory`). Scripts that call :func:`run_sweep` with the
+(:func:`worker_directory`). ``cluster=`` (a :class:`~hippo_dam.sweep_cluster.ClusterSpec`
+or a sweep file's ``[cluster]`` table) instead starts a dask-jobqueue cluster
+of SLURM, PBS, SGE or LSF jobs for the sweep and closes it afterwards, even
+when the sweep fails or is interrupted (:mod:`hippo_dam.sweep_cluster`);
+every point's record then names the batch job that ran it (``job_id``).
+Scripts that call :func:`run_sweep` with the
 default LocalCluster need the ``if __name__ == "__main__":`` guard, as for
 :mod:`multiprocessing` (workers are spawned processes).
 
@@ -47,6 +52,7 @@ names the first. A rerun with the same store tries failed points again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import functools
 import hashlib
@@ -227,10 +233,19 @@ def _jsonable_result(result):
     return out
 
 
+def _batch_job_id():
+    """Id of the batch job this process runs in (SLURM, PBS, LSF, SGE), or None."""
+    for var in ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID"):
+        if os.environ.get(var):
+            return os.environ[var]
+    return os.environ.get("JOB_ID") if os.environ.get("SGE_ROOT") else None
+
+
 def _run_point(function, params, seed, key):
     """Task body: run one point and return a record (never raises)."""
     start = time.perf_counter()
-    record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname()}
+    record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname(),
+              "job_id": _batch_job_id()}
     try:
         with _PROCESS_LOCK:
             result = function(seed=seed, **params)
@@ -307,29 +322,41 @@ def worker_directory():
 
 
 @contextlib.contextmanager
-def _client(scheduler, n_workers):
+def _client(scheduler, n_workers, cluster=None, store=None):
+    """Yield ``(client, watch)``; ``watch`` follows the jobs of a jobqueue cluster (None otherwise)."""
     from distributed import Client, LocalCluster
 
-    _check_scheduler(scheduler, n_workers)
+    _check_scheduler(scheduler, n_workers, cluster)
+    if cluster is not None:
+        from .sweep_cluster import _jobqueue_client
+
+        with _jobqueue_client(cluster, store) as (client, watch):
+            yield client, watch
+        return
     if scheduler is None:
         n = (os.cpu_count() or 1) if n_workers is None else n_workers
         import logging
 
         with LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=":0",
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield client
+                          silence_logs=logging.ERROR) as local, Client(local) as client:
+            yield client, None
         return
     if isinstance(scheduler, Client):
-        yield scheduler
+        yield scheduler, None
     else:
         with Client(scheduler) as client:
-            yield client
+            yield client, None
 
 
-def _check_scheduler(scheduler, n_workers):
+def _check_scheduler(scheduler, n_workers, cluster=None):
     if n_workers is not None and (not isinstance(n_workers, numbers.Integral) or isinstance(n_workers, bool)
                                   or n_workers < 1):
         raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    if cluster is not None:
+        if scheduler is not None or n_workers is not None:
+            raise ValueError("cluster= starts its own jobqueue cluster: give it without scheduler= and n_workers= "
+                             "(size it with the spec's jobs, cores and processes)")
+        return
     if scheduler is None:
         return
     if n_workers is not None:
@@ -481,7 +508,7 @@ def _check_units(units, grid):
 
 # -- the sweep -----------------------------------------------------------------------------
 def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=None, units=None, attrs=None,
-              progress=True):
+              progress=True, cluster=None):
     """Run ``function(seed=s, **params)`` on every point of ``grid x seeds`` with Dask.
 
     Parameters
@@ -511,6 +538,13 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
         Extra attributes of the dataset.
     progress : bool
         tqdm progress bar over points.
+    cluster : ClusterSpec or dict, optional
+        Jobs of a dask-jobqueue cluster (SLURM, PBS, SGE, LSF) started for
+        this sweep, scaled to ``jobs`` jobs and closed when it ends, fails or
+        is interrupted (see :class:`~hippo_dam.sweep_cluster.ClusterSpec`);
+        excludes ``scheduler`` and ``n_workers``. The store gets
+        ``cluster/jobs.json`` and the logs of failed jobs
+        (``cluster/failed_jobs/``).
 
     Returns
     -------
@@ -527,7 +561,11 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
     _check_signature(function, grid, name)
     units = _check_units(units, grid)
     user_attrs = _check_attrs(attrs)
-    _check_scheduler(scheduler, n_workers)
+    if cluster is not None:
+        from .sweep_cluster import ClusterSpec
+
+        cluster = ClusterSpec.from_dict(cluster, where="cluster")
+    _check_scheduler(scheduler, n_workers, cluster)
     points = {}
     for values in itertools.product(*grid.values()):
         params = dict(zip(grid, values))
@@ -544,7 +582,7 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
         pending = [k for k in points if records.get(k, {}).get("status") != "ok"]
         n_resumed = len(points) - len(pending)
         if pending:
-            _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_resumed)
+            _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_resumed, cluster)
         wall = time.perf_counter() - start
         failed = [rec for rec in records.values() if rec.get("status") != "ok"]
         ds_attrs = {
@@ -570,11 +608,11 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
     return ds
 
 
-def _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_done):
+def _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_done, cluster=None):
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    with _client(scheduler, n_workers) as client, \
+    with _client(scheduler, n_workers, cluster, store) as (client, watch), \
             tqdm(total=len(points), initial=n_done, unit="point", desc="hippo_dam sweep",
                  disable=not progress) as bar:
         from ._dask_worker import BrianWorkerPlugin
@@ -590,7 +628,7 @@ def _compute(function, points, pending, store, records, scheduler, n_workers, pr
                                      key=f"hippo-dam-points-{chunk[0]}", pure=False) for chunk in chunks]
             members = {f.key: chunk for f, chunk in zip(futures, chunks)}
         try:
-            for future in as_completed(futures):
+            for future in _completed(as_completed(futures), watch, len(futures)):
                 if future.status == "error":  # the task itself broke (e.g. the worker died repeatedly)
                     exc = future.exception()
                     done = [{"key": key, "params": points[key][0], "seed": points[key][1], "status": "error",
@@ -608,11 +646,14 @@ def _compute(function, points, pending, store, records, scheduler, n_workers, pr
                 f.cancel()
 
 
-_MAX_CHUNK = 256  # points per batched task
+_MAX_CHUNK = 64  # points per batched task at most (more chunks than workers when the sweep is large)
 
 
 def _chunks(function, points, pending, client):
-    """Pending point keys split into one chunk per worker thread (or None: no batched form).
+    """Pending point keys split into chunks, at least one per worker thread (or None: no batched form).
+
+    A cluster whose workers are still starting counts as one thread; chunks
+    hold at most ``_MAX_CHUNK`` points, so a large sweep still spreads.
 
     Points are ordered by seed, then parameters, so that points sharing a
     seed (and so, for :func:`recall_point`, their patterns) land together.
@@ -623,6 +664,23 @@ def _chunks(function, points, pending, client):
     slots = max(1, sum(client.nthreads().values()))
     n_chunks = min(len(order), max(slots, math.ceil(len(order) / _MAX_CHUNK)))
     return [list(c) for c in np.array_split(np.array(order, dtype=object), n_chunks) if len(c)]
+
+
+def _completed(futures, watch, n):
+    """Futures as they finish; with a jobqueue ``watch``, stop (RuntimeError) once every job has ended."""
+    if watch is None:
+        yield from futures
+        return
+    done = 0
+    while done < n:
+        batch = futures.next_batch(block=False) if futures.has_ready() else []
+        if not batch:
+            watch.check(n - done)
+            time.sleep(0.1)
+            continue
+        for future in batch:
+            done += 1
+            yield future
 
 
 # -- a built-in point function ----------------------------------------------------------
@@ -746,7 +804,7 @@ recall_point.batched = recall_points
 # -- sweep files (TOML) ----------------------------------------------------------------------
 _SWEEP_KEYS = {"name": str, "description": str, "function": str, "seeds": list, "store": str, "output": str,
                "scheduler": str, "n_workers": int, "progress": bool}
-_TABLES = ("sweep", "grid", "fixed", "units")
+_TABLES = ("sweep", "grid", "fixed", "units", "cluster")
 
 
 @dataclass
@@ -766,13 +824,35 @@ class SweepFile:
     n_workers: int | None
     progress: bool
     description: str = ""
+    cluster: object = None  # ClusterSpec of the [cluster] table, or None
 
-    def run(self, scheduler=None, n_workers=None, progress=None):
-        """Run the sweep (arguments override the file); writes ``output`` if set; returns the Dataset."""
-        scheduler = scheduler if scheduler is not None else self.scheduler
-        n_workers = n_workers if n_workers is not None else (None if scheduler else self.n_workers)
+    def run(self, scheduler=None, n_workers=None, progress=None, on_cluster=False, jobs=None):
+        """Run the sweep (arguments override the file); writes ``output`` if set; returns the Dataset.
+
+        ``on_cluster=True`` runs it on the jobqueue cluster of the ``[cluster]``
+        table (defaults of :class:`~hippo_dam.sweep_cluster.ClusterSpec` where the
+        file has none), ``on_cluster="slurm"`` also requires that its kind be
+        SLURM; ``jobs`` overrides the table's job count.
+        """
+        cluster = None
+        if on_cluster:
+            from .sweep_cluster import ClusterSpec
+
+            cluster = self.cluster if self.cluster is not None else ClusterSpec()
+            if isinstance(on_cluster, str) and cluster.kind != on_cluster:
+                raise ValueError(f"{self.path}: [cluster] kind is {cluster.kind!r}, not {on_cluster!r}")
+            if jobs is not None:
+                cluster = dataclasses.replace(cluster, jobs=jobs)
+            if scheduler is not None or n_workers is not None:
+                raise ValueError("a sweep on the [cluster] jobs takes no scheduler or n_workers")
+        elif jobs is not None:
+            raise ValueError("jobs applies only to a sweep on the [cluster] jobs")
+        else:
+            scheduler = scheduler if scheduler is not None else self.scheduler
+            n_workers = n_workers if n_workers is not None else (None if scheduler else self.n_workers)
         function = functools.partial(self.function, **self.fixed) if self.fixed else self.function
         ds = run_sweep(function, self.grid, self.seeds, store=self.store, scheduler=scheduler, n_workers=n_workers,
+                       cluster=cluster,
                        units=self.units, progress=self.progress if progress is None else progress,
                        attrs={"sweep": self.name, "sweep_file": self.path, "description": self.description,
                               "fixed": json.dumps(self.fixed)})
@@ -788,8 +868,10 @@ def load_sweep(path) -> SweepFile:
     Tables: ``[sweep]`` (``function = "module:name"`` required; ``seeds``,
     ``store``, ``output``, ``scheduler``, ``n_workers``, ``progress``,
     ``name``, ``description``), ``[grid]`` (name = list of values, required),
-    ``[fixed]`` (constant keyword arguments of the function) and ``[units]``.
-    Paths are relative to the current directory. Unknown tables or keys are
+    ``[fixed]`` (constant keyword arguments of the function), ``[units]`` and
+    ``[cluster]`` (the batch jobs of ``hippo-dam sweep FILE --slurm``: the keys
+    of :class:`~hippo_dam.sweep_cluster.ClusterSpec`, ``partition`` as a synonym
+    of ``queue``). Paths are relative to the current directory. Unknown tables or keys are
     errors naming them.
     """
     from .modelfile import read_toml
@@ -834,6 +916,11 @@ def load_sweep(path) -> SweepFile:
             raise ValueError(f"{path}: [units] {key} must be a string")
         if not isinstance(value, str):
             raise ValueError(f"{path}: [units] {key} = {value!r} must be a string")
+    cluster = None
+    if "cluster" in cfg:
+        from .sweep_cluster import ClusterSpec
+
+        cluster = ClusterSpec.from_dict(cfg["cluster"], where=f"{path}: [cluster]")
     return SweepFile(str(path), sweep.get("name", path.stem), function, grid, seeds, fixed, units,
                      sweep.get("store"), sweep.get("output"), sweep.get("scheduler"), sweep.get("n_workers"),
-                     sweep.get("progress", True), sweep.get("description", ""))
+                     sweep.get("progress", True), sweep.get("description", ""), cluster)

@@ -19,6 +19,7 @@ SHIPPED = {
     "exponential": hd.exponential(0.5),
     "log_sum_exp": hd.log_sum_exp(2.0),
     "euclidean_norm": hd.euclidean_norm(),
+    "layer_norm": hd.layer_norm(1.5, 0.1),
 }
 
 # Linear features with super-linear memories: the energy is unbounded below

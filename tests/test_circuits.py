@@ -236,3 +236,39 @@ def test_spiking_reaches_95_percent_of_rate_success():
     ok = {name: np.mean([net.recall(c, k, duration=150 * ms, target=t).quality.success for t, c, k in cues])
           for name, net in (("rate", rate), ("spiking", spk))}
     assert ok["spiking"] >= 0.95 * ok["rate"], ok
+
+
+@pytest.mark.parametrize("make", [
+    lambda xi: hd.CA3Circuit(xi, beta=0.5, tau_h=10 * ms, dt=DT, record_every=DT),
+    lambda xi: hd.CA3Circuit(xi, beta=0.5, tau_h=10 * ms, interneuron_tau=2 * ms, n_interneurons=3, dt=DT,
+                             record_every=DT),
+    lambda xi: hd.ECCA1Loop(xi, relay_tau=2 * ms, relay_gain=1.2, dt=DT, record_every=DT),
+    lambda xi: hd.ECCA1Loop(xi, relay_tau=0 * ms, dt=DT, record_every=DT),
+], ids=["CA3-fast", "CA3-interneurons", "EC-CA1-slow-relay", "EC-CA1-instant"])
+def test_circuits_run_batched_like_the_two_layer_model(small, make):
+    """A batch of 3 cues in one run equals 3 separate runs (states, energy, extra populations) to 1e-12."""
+    xi, _ = small
+    rng = np.random.default_rng(8)
+    cues = rng.normal(size=(3, NF))
+    net = make(xi)
+    batch = net.recall(cues, duration=100 * DT, cue_input=0.3, target=np.arange(3))
+    assert batch.batched and batch.v.shape[0] == 3
+    for k in range(3):
+        one = net.recall(cues[k], duration=100 * DT, cue_input=0.3, target=k)
+        np.testing.assert_allclose(batch.v[k], one.v, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(batch.h[k], one.h, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(batch.energy[k], one.energy, rtol=1e-12, atol=1e-12)
+        for name, pop in one.extra.items():
+            np.testing.assert_allclose(batch.extra[name]["trace"][k], pop["trace"], rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(batch[k].extra[name]["final"], pop["final"], rtol=1e-12, atol=1e-14)
+
+
+def test_spiking_ca3_runs_batched(small):
+    xi, _ = small
+    net = hd.SpikingCA3(xi, beta=0.5, max_rate=100 * Hz, copies=4, dt=DT, record_every=None, seed=1)
+    cues = np.stack([xi[0], xi[3]]) + 0.1
+    res = net.recall(cues, duration=60 * ms, cue_input=0.3, target=np.array([0, 3]))
+    unit, t, cell, cue = res.spikes
+    assert res.batched and len(unit) == res.attrs["n_spikes"] > 0
+    assert set(np.unique(cue)) <= {0, 1} and unit.max() < NH and cell.max() < 2 * NH * 4
+    assert res.quality.success.all()

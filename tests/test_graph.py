@@ -1,0 +1,354 @@
+"""The energy graph: the hierarchy, the general network, layer norm, and the two-layer model as their special case."""
+import numpy as np
+import pytest
+from brian2 import ms, second
+
+import hippo_dam as hd
+from conftest import SHIPPED
+
+# every shipped Lagrangian; the non-additive ones need one time constant per layer
+LAGS = sorted(SHIPPED)
+# super-linear Lagrangians above a linear layer run away in finite time: keep weights small
+FAST_GROWTH = {"rectified_power3", "rectified_power4", "exponential"}
+# sign (L = |x|) has no Hessian at 0: two binary neurons coupled directly can flip in the same Euler
+# step, and the cross term -dg_i W_ij dg_j of that synchronous update can raise E (Hopfield's discrete
+# net). Binary neurons are therefore coupled only through other populations, as in model A.
+BINARY = "sign"
+
+
+def _random_hierarchy(seed, lags=None):
+    """A random 3-5 layer hierarchy: Lagrangians, sizes, tau, weights, states, inputs (numpy arrays)."""
+    rng = np.random.default_rng(seed)
+    n_layers = int(rng.integers(3, 6))
+    names = list(lags) if lags is not None else [LAGS[k] for k in rng.integers(0, len(LAGS), n_layers)]
+    names = [n if not (a and n == BINARY == names[a - 1]) else "tanh" for a, n in enumerate(names)]
+    n_layers = len(names)
+    sizes = [int(rng.integers(3, 12)) for _ in names]
+    taus = [float(rng.uniform(2, 20)) for _ in names]
+    scale = 0.3 if FAST_GROWTH & set(names) else 1.0
+    weights = [scale * rng.normal(size=(sizes[a + 1], sizes[a])) / np.sqrt(sizes[a]) for a in range(n_layers - 1)]
+    x0 = [scale * rng.normal(size=n) for n in sizes]
+    I = [0.3 * rng.normal(size=n) for n in sizes]
+    return names, sizes, taus, weights, x0, I
+
+
+def _rises(E):
+    """Largest relative step-to-step rise of an energy trace."""
+    return float(np.max(np.diff(E) / np.maximum(np.abs(E[:-1]), 1.0)))
+
+
+def _run_hierarchy(names, sizes, taus, weights, x0, I, n_steps, codegen_target):
+    dt = min(taus) / 200
+    layers = [hd.Layer(n, SHIPPED[name], tau * ms, f"L{a}") for a, (name, n, tau) in enumerate(zip(names, sizes, taus))]
+    net = hd.HierarchicalAssociativeMemory(layers, weights, dt=dt * ms, record_every=dt * ms,
+                                           codegen_target=codegen_target)
+    # layer 0 is cued with x0[0]; the other layers start from x0 too, and every layer gets its input
+    net_inputs = I
+    out = net._run_states([x[None] for x in x0], [i[None] for i in net_inputs], [np.zeros((1, n)) for n in sizes],
+                          n_steps * dt * ms, False)
+    traces = [tr[0] for tr in out["traces"]]
+    ref = hd.graph_reference([SHIPPED[n] for n in names], [t * 1e-3 for t in taus],
+                             [(a, a + 1, W) for a, W in enumerate(weights)], x0, dt * 1e-3, n_steps, I=I)
+    return net, out, traces, ref
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_reference_energy_never_rises_on_random_hierarchies(seed):
+    """numpy reference: 100 random 3-5 layer hierarchies over every shipped Lagrangian, E never rises."""
+    names, sizes, taus, weights, x0, I = _random_hierarchy(seed)
+    lags = [SHIPPED[n] for n in names]
+    links = [(a, a + 1, W) for a, W in enumerate(weights)]
+    dt = min(taus) / 200
+    xs = hd.graph_reference(lags, taus, links, x0, dt, 300, I=I)
+    E = hd.graph_energy(lags, links, xs, I)
+    assert np.all(np.isfinite(E)), names
+    assert _rises(E) <= 1e-9, (names, _rises(E))
+    assert E[-1] < E[0]
+
+
+# Eight Brian2 hierarchies that together cover every shipped Lagrangian, additive and not, at every depth.
+BRIAN_STACKS = [
+    ["tanh", "log_sum_exp", "identity"],
+    ["sign", "rectified_power3", "tanh", "euclidean_norm"],
+    ["identity", "layer_norm", "log_sum_exp"],
+    ["sigmoid", "exponential", "rectified_power2", "rectified_power4", "tanh"],
+    ["euclidean_norm", "tanh", "layer_norm"],
+    ["layer_norm", "sigmoid", "identity", "log_sum_exp"],
+    ["tanh", "tanh", "tanh"],
+    ["identity", "sign", "euclidean_norm", "exponential", "layer_norm"],
+]
+
+
+@pytest.mark.parametrize("stack", BRIAN_STACKS, ids=["-".join(s) for s in BRIAN_STACKS])
+def test_brian2_hierarchy_matches_reference_and_energy_never_rises(stack):
+    names, sizes, taus, weights, x0, I = _random_hierarchy(len(stack) * 7 + len("".join(stack)), stack)
+    target = "cython" if any(n == "log_sum_exp" for n in names) else "numpy"  # numpy cannot take a layer max
+    net, out, traces, ref = _run_hierarchy(names, sizes, taus, weights, x0, I, 200, target)
+    for a, (tr, rf) in enumerate(zip(traces, ref)):
+        np.testing.assert_allclose(tr, rf[: len(tr)], rtol=1e-6, atol=1e-9, err_msg=f"layer {a} ({names[a]})")
+    E = out["energy"][0]
+    lags = [SHIPPED[n] for n in names]
+    E_ref = hd.graph_energy(lags, net.links, [r[: len(E)] for r in ref], I)
+    np.testing.assert_allclose(E, E_ref, rtol=1e-9, atol=1e-9)
+    assert _rises(E) <= 1e-9, (names, _rises(E))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100))
+def test_brian2_random_hierarchies(seed):
+    """Brian2: 100 random 3-5 layer hierarchies equal the numpy reference (1e-6) and never raise E."""
+    names, sizes, taus, weights, x0, I = _random_hierarchy(1000 + seed)
+    target = "cython" if "log_sum_exp" in names else "numpy"
+    net, out, traces, ref = _run_hierarchy(names, sizes, taus, weights, x0, I, 150, target)
+    for a, (tr, rf) in enumerate(zip(traces, ref)):
+        np.testing.assert_allclose(tr, rf[: len(tr)], rtol=1e-6, atol=1e-9, err_msg=f"layer {a} ({names[a]})")
+    assert _rises(out["energy"][0]) <= 1e-9
+
+
+def _random_general(seed, n_groups=None):
+    """A random general network: N neurons in groups with random Lagrangians, one tau per non-additive group."""
+    rng = np.random.default_rng(seed)
+    n_groups = int(rng.integers(1, 5)) if n_groups is None else n_groups
+    names = [LAGS[k] for k in rng.integers(0, len(LAGS), n_groups)]
+    sizes = [int(rng.integers(2, 9)) for _ in names]
+    N = sum(sizes)
+    perm = rng.permutation(N)  # groups are scattered over the neuron order
+    bounds = np.cumsum([0] + sizes)
+    groups = [(np.sort(perm[bounds[g]:bounds[g + 1]]), SHIPPED[name], f"G{g}") for g, name in enumerate(names)]
+    scale = 0.3 if FAST_GROWTH & set(names) else 1.0
+    A = scale * rng.normal(size=(N, N)) / np.sqrt(N)
+    W = (A + A.T) / 2
+    binary = np.concatenate([idx for idx, lag, _ in groups if lag.name == BINARY] + [np.zeros(0, int)])
+    W[np.ix_(binary, binary)] = 0.0
+    tau = rng.uniform(2, 20, size=N)
+    for idx, lag, _ in groups:
+        if not lag.additive:
+            tau[idx] = tau[idx[0]]
+    return groups, W, tau, scale * rng.normal(size=N), 0.3 * rng.normal(size=N)
+
+
+def _general_reference(groups, W, tau, x0, I, dt, n_steps):
+    lags = [g[1] for g in groups]
+    idx = [g[0] for g in groups]
+    links = [(a, b, W[np.ix_(idx[b], idx[a])]) for a in range(len(idx)) for b in range(a, len(idx))]
+    xs = hd.graph_reference(lags, [tau[i] for i in idx], links, [x0[i] for i in idx], dt, n_steps,
+                            I=[I[i] for i in idx])
+    E = hd.graph_energy(lags, links, xs, [I[i] for i in idx])
+    full = np.empty((n_steps + 1, len(x0)))
+    for i, x in zip(idx, xs):
+        full[:, i] = x
+    return full, E
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_reference_energy_never_rises_on_random_general_networks(seed):
+    groups, W, tau, x0, I = _random_general(seed)
+    _, E = _general_reference(groups, W, tau, x0, I, tau.min() / 200, 300)
+    assert np.all(np.isfinite(E)) and _rises(E) <= 1e-9, ([g[1] for g in groups], _rises(E))
+
+
+@pytest.mark.parametrize("seed", [3, 11, 27])
+def test_brian2_general_network_matches_reference(seed):
+    groups, W, tau, x0, I = _random_general(seed, n_groups=3)
+    dt = tau.min() / 200
+    target = "cython" if any(g[1].name == "log_sum_exp" for g in groups) else "numpy"  # numpy: no compile
+    net = hd.GeneralAssociativeMemory(W, groups, tau * ms, dt=dt * ms, record_every=dt * ms, energy_every=dt * ms,
+                                      codegen_target=target)
+    # a cue of all neurons (every entry known) is the initial state; the input is given through cue_input
+    res = net.recall(x0, duration=150 * dt * ms, cue_input=0.0)
+    full, E_ref = _general_reference(groups, W, tau * 1e-3, x0, np.zeros_like(x0), dt * 1e-3, 150)
+    np.testing.assert_allclose(res.v, full[: len(res.v)], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.energy, E_ref[: len(res.energy)], rtol=1e-9, atol=1e-9)
+    assert _rises(res.energy) <= 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100))
+def test_brian2_random_general_networks(seed):
+    """Brian2: 100 random general networks equal the reference (1e-6) and never raise E."""
+    groups, W, tau, x0, I = _random_general(500 + seed)
+    dt = tau.min() / 200
+    target = "cython" if any(g[1].name == "log_sum_exp" for g in groups) else "numpy"
+    net = hd.GeneralAssociativeMemory(W, groups, tau * ms, dt=dt * ms, record_every=dt * ms, codegen_target=target)
+    res = net.recall(x0, duration=150 * dt * ms)
+    full, _ = _general_reference(groups, W, tau * 1e-3, x0, np.zeros_like(x0), dt * 1e-3, 150)
+    np.testing.assert_allclose(res.v, full[: len(res.v)], rtol=1e-6, atol=1e-9)
+    assert _rises(res.energy) <= 1e-9
+
+
+@pytest.fixture(scope="module")
+def two_layer():
+    xi = hd.random_patterns(10, 40, seed=5)
+    cues = np.stack([hd.flip_cue(xi[k], 0.3, seed=k)[0] for k in range(3)])
+    return xi, cues
+
+
+@pytest.mark.parametrize("feat,mem", [("identity", {"name": "log_sum_exp", "beta": 0.5}),
+                                      ("sign", {"name": "rectified_power", "degree": 3}),
+                                      ("tanh", "layer_norm")])
+def test_two_layer_model_is_a_special_case(two_layer, feat, mem):
+    """DenseAssociativeMemory = a two-layer hierarchy = a general net with block off-diagonal W (1e-12)."""
+    xi, cues = two_layer
+    kw = dict(tau_f=10 * ms, tau_h=2 * ms, dt=0.05 * ms, record_every=0.5 * ms)
+    dam = hd.DenseAssociativeMemory(xi, feat, mem, **kw).recall(cues, duration=15 * ms, target=np.arange(3))
+    ham = hd.HierarchicalAssociativeMemory.two_layer(xi, feat, mem, **kw).recall(cues, duration=15 * ms,
+                                                                                   target=np.arange(3))
+    gam = hd.GeneralAssociativeMemory.two_layer(xi, feat, mem, **kw).recall(
+        np.concatenate([cues, np.zeros((3, len(xi)))], axis=1), duration=15 * ms)
+    n_f = xi.shape[1]
+    for res in (ham,):
+        np.testing.assert_allclose(res.v, dam.v, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(res.h, dam.h, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gam.v[..., :n_f], dam.v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gam.v[..., n_f:], dam.h, rtol=1e-12, atol=1e-12)
+    for res in (ham, gam):
+        np.testing.assert_allclose(res.energy, dam.energy, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(ham.quality.success, dam.quality.success)
+
+
+def test_graded_response_hopfield_is_one_group():
+    """The general network with one tanh group and W = T is Hopfield's 1984 net (effective.graded_response_euler)."""
+    xi = hd.random_patterns(5, 60, seed=2)
+    net = hd.GeneralAssociativeMemory.graded_response(xi, tau=10 * ms, dt=0.1 * ms, record_every=0.1 * ms)
+    cue, known = hd.flip_cue(xi[1], 0.2, seed=3)
+    res = net.recall(cue, duration=40 * ms, target=1)
+    ref = hd.graded_response_euler(net.W, cue, "tanh", tau=10 * ms, dt=0.1 * ms, n_steps=400)
+    np.testing.assert_allclose(res.v, ref[: len(res.v)], rtol=1e-9, atol=1e-12)
+    assert res.quality.success and _rises(res.energy) <= 1e-9
+
+
+def test_clamped_entries_stay_and_batch_equals_one_at_a_time():
+    rng = np.random.default_rng(0)
+    layers = [hd.Layer(30, "tanh", 10 * ms, "pixels"), hd.Layer(12, "tanh", 4 * ms, "parts"),
+              hd.Layer(6, {"name": "log_sum_exp", "beta": 2.0}, 2 * ms, "labels")]
+    weights = [rng.normal(size=(12, 30)) / 5, rng.normal(size=(6, 12)) / 3]
+    net = hd.HierarchicalAssociativeMemory(layers, weights, patterns={"pixels": np.sign(rng.normal(size=(4, 30)))})
+    cues = np.sign(rng.normal(size=(3, 30)))
+    known = rng.random((3, 30)) < 0.5
+    batch = net.recall(cues, known, duration=10 * ms, layer="pixels", clamp=True, cue_input=0.5)
+    for k in range(3):
+        one = net.recall(cues[k], known[k], duration=10 * ms, layer="pixels", clamp=True, cue_input=0.5)
+        np.testing.assert_allclose(batch.v_final[k], one.v_final, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(batch.extra["labels"]["final"][k], one.extra["labels"]["final"], rtol=1e-12)
+        np.testing.assert_allclose(batch[k].extra["labels"]["final"], one.extra["labels"]["final"], rtol=1e-12)
+        # clamped (known) entries never moved
+        np.testing.assert_array_equal(one.v[:, known[k]], np.broadcast_to(cues[k][known[k]], one.v[:, known[k]].shape))
+    ds = batch.to_xarray()
+    assert {"labels_neuron", "parts_neuron", "batch"} <= set(ds.dims)
+    # a cue at the top layer reads out the pixels below
+    res = net.recall(np.eye(6)[2] * 3, layer="labels", duration=10 * ms)
+    assert res.extra["pixels"]["final"].shape == (30,) and res.quality is None
+
+
+def test_equations_show_every_group_and_the_schedule():
+    net = hd.model_b(hd.random_patterns(4, 16, seed=0))
+    text = net.equations()
+    for piece in ("dv/dt", "dh/dt", "'features'", "'memories'", "hippo_dense_coupling", "energy",
+                  "Euler step of every state", "[groups, order -20]"):
+        assert piece in text, piece
+    assert str(net).startswith("DenseAssociativeMemory")
+    ham = hd.HierarchicalAssociativeMemory.two_layer(hd.random_patterns(4, 16, seed=0), "tanh", "layer_norm")
+    assert "clamped" in ham.equations() and "s2" in ham.equations()
+
+
+def test_general_network_refuses_unequal_time_constants_in_a_softmax_group():
+    W = np.zeros((6, 6))
+    W[0, 3] = W[3, 0] = 1.0
+    groups = [(slice(0, 3), "tanh"), (slice(3, 6), {"name": "log_sum_exp", "beta": 1.0})]
+    tau = np.array([5, 6, 7, 2, 2, 3.0]) * ms
+    with pytest.raises(ValueError, match="non-additive.*unequal time constants"):
+        hd.GeneralAssociativeMemory(W, groups, tau)
+    with pytest.warns(RuntimeWarning, match="energy can rise"):
+        hd.GeneralAssociativeMemory(W, groups, tau, on_time_constants="warn")
+    tau_ok = np.array([5, 6, 7, 2, 2, 2.0]) * ms  # free inside the additive group
+    hd.GeneralAssociativeMemory(W, groups, tau_ok)
+
+
+def test_unequal_time_constants_in_a_softmax_group_can_raise_the_energy():
+    """The condition is needed: a softmax pair with unequal tau raises E (numpy reference).
+
+    With ``W = 0`` and ``d_i = I_i - x_i``, ``dE/dt = -beta p1 p2 (d1/t1 - d2/t2)(d1 - d2)``: positive for
+    ``d = (1, 0.9)`` and ``t = (50, 1)``; with equal ``t`` it is ``-(beta p1 p2/t) (d1 - d2)^2 <= 0``.
+    """
+    lse = hd.log_sum_exp(1.0)
+    W = np.zeros((2, 2))
+    x0, I = [np.zeros(2)], [np.array([1.0, 0.9])]
+    unequal = hd.graph_reference([lse], [np.array([50.0, 1.0])], [(0, 0, W)], x0, 0.01, 200, I=I)
+    assert _rises(hd.graph_energy([lse], [(0, 0, W)], unequal, I)) > 1e-6
+    equal = hd.graph_reference([lse], [np.array([20.0, 20.0])], [(0, 0, W)], x0, 0.01, 200, I=I)
+    assert _rises(hd.graph_energy([lse], [(0, 0, W)], equal, I)) <= 1e-9
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms)], []), "at least two layers"),
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms), hd.Layer(2, "tanh", 5 * ms)],
+                                              [np.ones((3, 2))]), r"shape \(n_post, n_pre\) = \(2, 3\)"),
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms), hd.Layer(2, "tanh", 5 * ms)], []),
+     "need 1 weight matrices"),
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5), hd.Layer(2, "tanh", 5 * ms)],
+                                              [np.ones((2, 3))]), "time units"),
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms, "a-b"), hd.Layer(2, "tanh", 5 * ms)],
+                                              [np.ones((2, 3))]), "identifier"),
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms), hd.Layer(2, "tanh", 5 * ms)],
+                                              [np.full((2, 3), np.nan)]), "NaN"),
+    (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms), hd.Layer(2, "tanh", 5 * ms)],
+                                              [np.ones((2, 3))], codegen_target="cpp_standalone"), "runtime targets"),
+    (lambda: hd.GeneralAssociativeMemory(np.array([[0, 1], [2, 0.0]]), [(slice(0, 2), "tanh")], 5 * ms),
+     "symmetric"),
+    (lambda: hd.GeneralAssociativeMemory(np.zeros((3, 3)), [(slice(0, 2), "tanh")], 5 * ms), "needs a group"),
+    (lambda: hd.GeneralAssociativeMemory(np.zeros((3, 3)), [(slice(0, 2), "tanh"), ([1, 2], "tanh")], 5 * ms),
+     "more than one group"),
+    (lambda: hd.GeneralAssociativeMemory(np.zeros((3, 3)), [(slice(0, 3), "tanh")], np.ones(2) * ms), "shape"),
+    (lambda: hd.layer_norm(eps=0), "eps"),
+    (lambda: hd.layer_norm(gamma=-1), "gamma"),
+])
+def test_bad_input_is_refused(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_recall_errors_name_the_problem():
+    net = hd.HierarchicalAssociativeMemory.two_layer(hd.random_patterns(4, 16, seed=0), "tanh", "tanh")
+    with pytest.raises(ValueError, match=r"cue must have shape \(16,\)"):
+        net.recall(np.ones(5))
+    with pytest.raises(KeyError, match="no layer named 'top'"):
+        net.recall(np.ones(16), layer="top")
+    with pytest.raises(ValueError, match="NaN"):
+        net.recall(np.full(16, np.nan))
+    with pytest.raises(ValueError, match="target needs stored patterns"):
+        net.recall(np.ones(4), layer=1, target=0)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_layer_norm_on_runtime_targets_matches_reference(target):
+    xi = hd.random_patterns(6, 24, seed=1)
+    lag = hd.layer_norm(1.5, 0.1)
+    net = hd.DenseAssociativeMemory(xi, "tanh", lag, tau_f=10 * ms, tau_h=3 * ms, dt=0.1 * ms,
+                                    record_every=0.1 * ms, codegen_target=target)
+    cue, known = hd.flip_cue(xi[0], 0.2, seed=0)
+    res = net.recall(cue, known, duration=20 * ms)
+    v, h = hd.euler_reference(xi, hd.tanh(), lag, 10 * ms, 3 * ms, cue, np.zeros(6), 0.1 * ms, 200)
+    np.testing.assert_allclose(res.v, v[: len(res.v)], rtol=1e-9, atol=1e-12)
+    assert _rises(res.energy) <= 1e-9
+
+
+@pytest.mark.slow
+def test_layer_norm_on_cpp_standalone(tmp_path):
+    xi = hd.random_patterns(6, 24, seed=1)
+    lag = hd.layer_norm(1.5, 0.1)
+    kw = dict(tau_f=10 * ms, tau_h=3 * ms, dt=0.1 * ms, record_every=None)
+    cue, known = hd.flip_cue(xi[0], 0.2, seed=0)
+    sa = hd.DenseAssociativeMemory(xi, "tanh", lag, codegen_target="cpp_standalone", standalone_dir=str(tmp_path),
+                                   **kw).recall(cue, known, duration=20 * ms)
+    v, h = hd.euler_reference(xi, hd.tanh(), lag, 10 * ms, 3 * ms, cue, np.zeros(6), 0.1 * ms, 200, record=False)
+    np.testing.assert_allclose(sa.v_final, v, rtol=1e-9, atol=1e-12)
+
+
+def test_layer_norm_lagrangian_closed_form():
+    lag = hd.layer_norm(2.0, 0.3, eps=1e-5)
+    x = np.random.default_rng(0).normal(size=(4, 9))
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    np.testing.assert_allclose(lag.activation(x), 2.0 * (x - mean) / np.sqrt(var + 1e-5) + 0.3, rtol=1e-9)
+    np.testing.assert_allclose(lag.value(x), 2.0 * 9 * np.sqrt(var[:, 0] + 1e-5) + 0.3 * x.sum(-1), rtol=1e-12)
+    lag.check_convex()
+    assert np.all(np.isfinite(lag.activation(np.full((1, 5), 1e150))))  # constant layer: var 0, eps keeps it finite
