@@ -33,7 +33,7 @@ from brian2 import Network, get_device, ms, prefs, second
 from brian2.devices.device import reset_device
 
 from .dense import DenseSymmetricProjection
-from .energy import OnlineEnergy
+from .graph import EnergyGraph
 from .lagrangians import LAGRANGIANS
 from .populations import Population, check_tau
 from .recall import recall_quality, retrieved_index
@@ -198,15 +198,14 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
 
 
 def _build(net, batch, params, taus, key):
-    """The batched network: populations with per-copy values, dense coupling, online energy."""
+    """The batched energy graph: populations with per-copy values, dense coupling, online energy."""
     features = Population("features", net.n_features, net.feature_lagrangian, taus["features"] * second, "v", "g",
                           net.feature_region, batch=batch, copy_params=params["features"])
     memories = Population("memories", net.n_memories, net.memory_lagrangian, taus["memories"] * second, "h", "f",
                           net.memory_region, batch=batch, copy_params=params["memories"])
     coupling = DenseSymmetricProjection(features, memories, net.patterns, dtype=net.dtype)
-    objects = features.build(net.dt) + memories.build(net.dt) + coupling.build()
-    energy = OnlineEnergy([features, memories], [coupling], dt=net.energy_every)
-    objects += energy.build()
-    network = Network(*objects)
+    graph = EnergyGraph([features, memories], [coupling])
+    network = Network(*graph.build(net.dt, net.energy_every))
+    energy = graph.online_energy
     network.store("built")
     return {"key": key, "network": network, "features": features, "memories": memories, "energy": energy}
