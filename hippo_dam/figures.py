@@ -724,7 +724,8 @@ def _kanji_large_panel(ax, rows, models, n_f, colours):
     """Bars: success per cue type and model at the largest K, each with its nearest-neighbour limit (black dash)."""
     import numpy as np
 
-    cues = [c for c in ("top:0.5:0", "bottom:0.5:0", "centre:0.5:0", "random:0.5:0.1") if any(r["cue"] == c for r in rows)]
+    order = ("top:0.5:0", "bottom:0.5:0", "centre:0.5:0", "random:0.5:0.1")
+    cues = [c for c in order if any(r["cue"] == c for r in rows)]
     cues += sorted({r["cue"] for r in rows} - set(cues))
     names = {"top:0.5:0": "top half", "bottom:0.5:0": "bottom half", "centre:0.5:0": "centred\n32x32 window",
              "random:0.5:0.1": "random 50%,\n10% flipped"}
