@@ -58,6 +58,7 @@ from .modelfile import ModelFile, load_model
 from .models import model_a, model_b, model_c
 from .patterns import (
     CUE_REGIONS,
+    KANJI_SETS,
     correlated_patterns,
     flip_cue,
     load_digits_patterns,
@@ -77,8 +78,9 @@ from .space import Arena, Environment, GridModule, SpatialCode, Trajectory, grid
 from .place_cells import (PlaceCellNetwork, PlaceRun, compare_conditions, decode_position, environment_capacity,
                           field_statistics, imprint_memories, place_fields, rate_maps)
 from .results import RecallResult
-from .sweep import SweepFile, load_sweep, recall_point, run_sweep, worker_directory
+from .sweep import SweepFile, load_sweep, recall_point, recall_points, run_sweep, worker_directory
 from .sweep_cluster import ClusterSpec
+from .grid import recall_grid
 
 __version__ = "0.1.0"
 
@@ -89,10 +91,12 @@ __all__ = [
     "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
     "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
     "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS",
+    "KANJI_SETS",
     "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
     "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
     "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
     "ClusterSpec",
+    "recall_points", "recall_grid",
     "DAMClassifier", "digits_dataset", "prototype_score",
     # effective (memory neurons integrated out) models
     "Interaction", "make_interaction", "hopfield_weights", "hopfield_energy", "hopfield_sync_step",

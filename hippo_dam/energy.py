@@ -78,7 +78,8 @@ class OnlineEnergy:
             lag = p.lagrangian
             lines.append(f"legendre_{p.name} : 1")
             lines += [f"{r}_{p.name} : 1 (linked)" for r in p.reduction_names]
-            lines += [f"{k}_{p.name} : 1 (shared, constant)" for k in (lag.params if not lag.additive else ())]
+            lines += [f"{k}_{p.name} : 1" + ("" if k in getattr(p, "copy_params", {}) else " (shared, constant)")
+                      for k in (lag.params if not lag.additive else ())]
             term = f"legendre_{p.name}"
             if not lag.additive:
                 value = lag.brian_expression(lag.value_expr, p.state, f"_{p.name}", f"_{p.name}")
@@ -110,8 +111,8 @@ class OnlineEnergy:
             if not lag.additive:
                 for r in p.reduction_names:
                     setattr(group, f"{r}_{p.name}", linked_var(p.layer, r))
-                for k, val in lag.params.items():
-                    setattr(group, f"{k}_{p.name}", val)
+                for k, val in lag.params.items():  # a per-copy parameter: one value per energy neuron
+                    setattr(group, f"{k}_{p.name}", getattr(p, "copy_params", {}).get(k, val))
         kwargs = {"dt": clock_dt if self.dt is None else self.dt}
         # after_groups: the sums of this step, before the next step's reductions
         self.monitor = StateMonitor(group, "E", record=True, when="after_groups", name=f"{self.name}_monitor", **kwargs)

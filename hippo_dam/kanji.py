@@ -75,46 +75,71 @@ def kanji_model(label):
             {"rectified_power": rectified_power, "log_sum_exp": log_sum_exp}[mem](par))
 
 
-def nearest_neighbour_limit(patterns, known):
-    """Fraction of patterns whose visible part is strictly closest to their own pattern.
+def nearest_neighbour_limit(patterns, known, cue=None, targets=None):
+    """Fraction of cues whose visible part is strictly closest to their own pattern.
 
-    For cue ``mu`` with visible pixels ``known`` (shape (N,) or (K, N)), the
-    Hamming distance on the visible pixels to its own pattern is 0; the cue is
-    *resolvable* when every other stored pattern differs from it in at least
-    one visible pixel. A tie (another pattern identical on the visible
-    pixels) counts as unresolvable: no memory can tell the two apart from the
-    cue alone.
+    For cue ``b`` of pattern ``mu = targets[b]`` with visible pixels
+    ``known[b]``, the Hamming distance on the visible pixels to every stored
+    pattern ``nu`` is ``d_b,nu = (n_visible - c_b . xi_nu) / 2`` (``+-1``
+    entries; ``c_b`` the cue, 0 on unknown pixels). The cue is *resolvable*
+    when its own pattern is strictly closer than every other:
+    ``d_b,mu < min_{nu != mu} d_b,nu``. Without noise (``cue`` not given, so
+    ``c_b`` is the pattern on its visible pixels) ``d_b,mu = 0`` and this says
+    that every other pattern differs in at least one visible pixel. A tie
+    counts as unresolvable: no memory can tell the two apart from the cue
+    alone.
+
+    Parameters
+    ----------
+    patterns : array (K, N) of ``+-1``
+    known : bool array (N,) or (len(targets), N)
+    cue : array (len(targets), N), optional
+        The cues themselves (noisy visible pixels, 0 elsewhere); default: the
+        patterns on their visible pixels.
+    targets : int array, optional
+        Index of the pattern each cue came from (default: all K, in order).
 
     Returns
     -------
-    dict with ``fraction`` (resolvable / K), ``n_resolvable``, ``n_ties``
-    (cues with another pattern at visible distance 0), ``ties`` (list of index
-    pairs (mu, nu) with nu the first such other pattern) and ``min_distance``
-    (array (K,), visible Hamming distance to the closest other pattern).
+    dict with ``fraction`` (resolvable / number of cues), ``n_resolvable``,
+    ``n_ties`` (cues with another pattern at least as close as their own),
+    ``ties`` (list of index pairs (mu, nu) with nu the closest such other
+    pattern), ``min_distance`` (array, visible Hamming distance to the closest
+    other pattern) and ``own_distance`` (array, to the cue's own pattern).
     """
     patterns = check_patterns(patterns)
     k, n = patterns.shape
+    targets = np.arange(k) if targets is None else np.asarray(targets, dtype=int)
+    if targets.ndim != 1 or targets.size == 0 or targets.min() < 0 or targets.max() >= k:
+        raise ValueError(f"targets must be a non-empty 1-D array of indices in [0, {k})")
+    t = len(targets)
     known = np.asarray(known, dtype=bool)
-    if known.shape not in ((n,), (k, n)):
-        raise ValueError(f"known must have shape ({n},) or ({k}, {n}), got {known.shape}")
-    if known.ndim == 1:
-        vis = patterns[:, known]
-        # Hamming distance on visible pixels = (n_visible - overlap) / 2 for +-1 entries
-        dist = (vis.shape[1] - vis @ vis.T) / 2
+    if known.shape not in ((n,), (t, n)):
+        raise ValueError(f"known must have shape ({n},) or ({t}, {n}), got {known.shape}")
+    known = np.broadcast_to(known, (t, n))
+    if cue is None:
+        cue = np.where(known, patterns[targets], 0.0)
     else:
-        masked = np.where(known, patterns, 0.0)
-        dist = (known.sum(1)[:, None] - masked @ patterns.T) / 2
-    dist = np.rint(dist)
-    np.fill_diagonal(dist, np.inf)
+        cue = np.asarray(cue, dtype=float)
+        if cue.shape != (t, n):
+            raise ValueError(f"cue must have shape ({t}, {n}), got {cue.shape}")
+        if np.any(cue[~known] != 0) or not np.all(np.isin(cue[known], (-1.0, 1.0))):
+            raise ValueError("cue must be +-1 on known pixels and 0 on unknown ones")
+    # float32 products of +-1/0 entries are exact integers (N < 2**24)
+    dist = np.rint((known.sum(1)[:, None] - cue.astype(np.float32) @ patterns.astype(np.float32).T) / 2)
+    rows = np.arange(t)
+    own = dist[rows, targets].copy()
+    dist[rows, targets] = np.inf
     min_dist = dist.min(axis=1)
-    ties = [(int(m), int(np.argmin(dist[m]))) for m in np.flatnonzero(min_dist == 0)]
-    return {"fraction": float(np.mean(min_dist > 0)), "n_resolvable": int(np.sum(min_dist > 0)),
-            "n_ties": len(ties), "ties": ties, "min_distance": min_dist.astype(int)}
+    tied = np.flatnonzero(min_dist <= own)
+    ties = [(int(targets[b]), int(np.argmin(dist[b]))) for b in tied]
+    return {"fraction": float(np.mean(min_dist > own)), "n_resolvable": int(np.sum(min_dist > own)),
+            "n_ties": len(ties), "ties": ties, "min_distance": min_dist.astype(int), "own_distance": own.astype(int)}
 
 
 def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fraction=0.5, noise=0.0,
                      backend="reference", cues=None, chunk=256, seed=0, dtype=np.float64, timing=None,
-                     patterns=None, progress=False):
+                     patterns=None, progress=False, kanji_set="joyo"):
     """Store ``n_patterns`` kanji, cue them with a visible region, and measure the completions.
 
     The network is the two-layer DAM (Krotov & Hopfield 2021, eq. 1) with
@@ -124,7 +149,7 @@ def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fracti
     Parameters
     ----------
     n_patterns : int
-        ``K``, the first K Joyo kanji (grade order) are stored.
+        ``K``, the first K kanji of ``kanji_set`` are stored.
     model : str
         A label of :data:`KANJI_MODELS` (or ``'A, n=..'``, ``'B, beta=..'``).
     visible, fraction, noise : see :func:`hippo_dam.patterns.partial_cue`.
@@ -142,6 +167,9 @@ def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fracti
         Overrides of :data:`KANJI_TIMING` (tau_f, tau_h, dt, duration).
     patterns : array (K', 4096), optional
         Use these patterns instead of the shipped kanji (tests).
+    kanji_set : {'joyo', 'jis0208'}
+        Shipped set (:func:`hippo_dam.patterns.load_kanji`): the 2,136 Joyo
+        kanji or the 6,355 of JIS X 0208 levels 1 and 2.
 
     Returns
     -------
@@ -152,8 +180,9 @@ def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fracti
     ``nn_limit`` (nearest-neighbour limit on the same cues), ``wall_time_s``,
     ``backend`` and the settings.
     """
-    if patterns is None:
-        patterns, _ = load_kanji(n_patterns)
+    patterns_given = patterns is not None
+    if not patterns_given:
+        patterns, _ = load_kanji(kanji_set, n_patterns)
     else:
         patterns = check_patterns(patterns)[:n_patterns]
     if backend not in ("reference", "brian2"):
@@ -198,7 +227,8 @@ def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fracti
     q = recall_quality(patterns, v_final, cues)
     # how close the completions are to the sign of the mean glyph (the classical net's spurious state)
     mean_glyph = np.where(patterns.mean(axis=0) >= 0, 1.0, -1.0)
-    nn = nearest_neighbour_limit(patterns, known)
+    # the limit on these very cues (noise included): own glyph strictly closest on the visible pixels
+    nn = nearest_neighbour_limit(patterns, known, cue=cue, targets=cues)
     ham = hamming(v_final, patterns[cues])
     return {
         "model": model, "n_patterns": k, "n_cues": int(len(cues)), "visible": visible, "fraction": fraction,
@@ -206,9 +236,9 @@ def kanji_completion(n_patterns=2136, model="B, beta=0.1", visible="top", fracti
         "pixel_error": float(np.mean(ham) / n), "retrieved_correct": float(np.mean(q.retrieved == cues)),
         "n_success": int(np.sum(ham == 0)),
         "mean_glyph_overlap": float(np.mean(np.sign(v_final) @ mean_glyph) / n), "hamming": ham, "cues": cues, "v_final": v_final,
-        "nn_limit": float(np.mean(nn["min_distance"][cues] > 0)), "wall_time_s": wall,
+        "nn_limit": nn["fraction"], "n_nn_resolvable": nn["n_resolvable"], "wall_time_s": wall,
         "timing_ms": {key: float(val / ms) for key, val in tm.items()}, "seed": seed,
-        "dtype": np.dtype(dtype).name,
+        "dtype": np.dtype(dtype).name, "kanji_set": "given" if patterns_given else kanji_set,
     }
 
 

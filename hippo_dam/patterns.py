@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue", "check_patterns",
-           "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS"]
+           "load_kanji", "KANJI_SETS", "load_digits_patterns", "partial_cue", "CUE_REGIONS"]
 
 
 def _rng(seed):
@@ -127,23 +127,39 @@ def _data_file(name):
     return files("hippo_dam").joinpath("data", name)
 
 
-def load_kanji(n=None, return_info=False):
-    """The 2,136 Joyo kanji rendered at 64x64 pixels, as ``+-1`` patterns.
+#: The shipped kanji sets: name -> data file stem (made by scripts/make_kanji.py).
+KANJI_SETS = {"joyo": "kanji64", "jis0208": "kanji64_jis0208"}
 
-    Shipped with the package (``hippo_dam/data/kanji64.npz``, bit-packed; made
-    by ``scripts/make_kanji.py`` from Noto Sans CJK JP, SIL Open Font Licence,
-    and the KANJIDIC2 Joyo list; see ``kanji64.json``). Loading needs neither
-    network nor a system font. Ink is ``+1``, background ``-1``; pixel
-    ``(r, c)`` is feature ``64 r + c``.
+
+def load_kanji(name="joyo", n=None, return_info=False):
+    """A shipped set of kanji rendered at 64x64 pixels, as ``+-1`` patterns.
+
+    =========  ======  ===============================================================
+    name       K       characters (order)
+    =========  ======  ===============================================================
+    'joyo'     2,136   the Joyo kanji (school grade, then stroke count)
+    'jis0208'  6,355   JIS X 0208 levels 1 (2,965) and 2 (3,390), in JIS code order
+    =========  ======  ===============================================================
+
+    Shipped with the package (``hippo_dam/data/kanji64.npz`` and
+    ``kanji64_jis0208.npz``, bit-packed; made by ``scripts/make_kanji.py``
+    from Noto Sans CJK JP, SIL Open Font Licence, and the KANJIDIC2 lists;
+    provenance, licences and checksums in the ``.json`` beside each). Loading
+    needs neither network nor a system font. Ink is ``+1``, background
+    ``-1``; pixel ``(r, c)`` is feature ``64 r + c``.
 
     Parameters
     ----------
+    name : {'joyo', 'jis0208'}
+        The set. An int here is read as ``n`` of the Joyo set
+        (``load_kanji(100)`` is ``load_kanji('joyo', 100)``).
     n : int, optional
-        Return the first ``n`` characters (ordered by school grade, then stroke
-        count); default all 2,136.
+        Return the first ``n`` characters of the set; default all.
     return_info : bool
-        Also return a dict with ``shape`` (64, 64), ``grades``, ``strokes``
-        and the metadata (font, licence, sources).
+        Also return a dict with ``shape`` (64, 64), ``grades`` (KANJIDIC2
+        grade, 0 = none), ``strokes``, ``set`` and the metadata (font,
+        licence, sources); for 'jis0208' also ``jis_level`` and ``jis_code``
+        (row * 100 + cell).
 
     Returns
     -------
@@ -153,24 +169,37 @@ def load_kanji(n=None, return_info=False):
     """
     import json
 
-    with _data_file("kanji64.npz").open("rb") as fh:
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+        if n is not None:
+            raise TypeError("load_kanji: give the set name first, then n (e.g. load_kanji('joyo', 100))")
+        name, n = "joyo", name
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a kanji set name {sorted(KANJI_SETS)} or an int, got {type(name).__name__}")
+    if name not in KANJI_SETS:
+        raise ValueError(f"unknown kanji set {name!r}; use one of {sorted(KANJI_SETS)}")
+    stem = KANJI_SETS[name]
+    with _data_file(f"{stem}.npz").open("rb") as fh:
         data = np.load(fh)
-        bits, chars = data["bits"], [str(c) for c in data["characters"]]
-        grades, strokes, shape = data["grades"], data["strokes"], tuple(int(x) for x in data["shape"])
+        arrays = {key: data[key] for key in data.files}
+    bits, chars = arrays["bits"], [str(c) for c in arrays["characters"]]
+    shape = tuple(int(x) for x in arrays["shape"])
     total = len(chars)
     if n is None:
         n = total
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int or None, got {type(n).__name__}")
     if not 1 <= n <= total:
-        raise ValueError(f"n must lie in [1, {total}], got {n}")
+        raise ValueError(f"n must lie in [1, {total}] for the {name!r} set, got {n}")
     size = shape[0] * shape[1]
     patterns = np.where(np.unpackbits(bits[:n], axis=1, count=size) > 0, 1.0, -1.0)
     if not return_info:
         return patterns, chars[:n]
-    meta = json.loads(_data_file("kanji64.json").read_text(encoding="utf-8"))
-    return patterns, chars[:n], {"shape": shape, "grades": grades[:n].astype(int), "strokes": strokes[:n].astype(int),
-                                 "metadata": meta}
+    meta = json.loads(_data_file(f"{stem}.json").read_text(encoding="utf-8"))
+    info = {"shape": shape, "set": name, "metadata": meta}
+    for key in ("grades", "strokes", "jis_level", "jis_code"):
+        if key in arrays:
+            info[key] = arrays[key][:n].astype(int)
+    return patterns, chars[:n], info
 
 
 def load_digits_patterns(threshold=8.0):

@@ -93,15 +93,21 @@ class Population:
         Number of independent copies simulated side by side (one per cue of a
         batched recall): the group holds ``batch * n`` neurons, copy ``b`` at
         indices ``b*n ... b*n + n - 1``, and layer reductions are per copy.
+        ``tau`` may then also hold one value per neuron of every copy
+        (``batch * n`` values, copy-major).
     clampable : bool
         Give every neuron a flag ``clamped`` (0 or 1) that holds its state
         fixed: ``tau dx/dt = (1 - clamped) (u - x + I)``. A clamped neuron
         still drives the others; the energy stays a Lyapunov function (its
         ``x'`` is 0).
+    copy_params : mapping of str to array (batch,), optional
+        Lagrangian parameters that differ between copies (e.g. ``{'beta':
+        [...]}``): declared per neuron instead of shared, copy ``b`` using
+        value ``b``. The other parameters stay shared constants.
     """
 
     def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1,
-                 clampable=False):
+                 clampable=False, copy_params=None):
         n, batch = int(n), int(batch)
         if n < 1:
             raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
@@ -119,6 +125,15 @@ class Population:
         self.inputs: list[str] = []  # summed-input variables, one per projection
         self.group = None
         self.layer = None
+        self.copy_params = {}
+        for key, values in dict(copy_params or {}).items():
+            values = np.asarray(values, dtype=float)
+            if key not in self.lagrangian.params:
+                raise ValueError(f"population {name!r}: {key!r} is not a parameter of {self.lagrangian!r}")
+            if values.shape != (batch,) or not np.all(np.isfinite(values)):
+                raise ValueError(f"population {name!r}: copy_params[{key!r}] must be {batch} finite values "
+                                 f"(one per copy), got shape {values.shape}")
+            self.copy_params[key] = values
 
     # Names of the layer-group variables used in other groups' code.
     @property
@@ -137,7 +152,8 @@ class Population:
         lines += [f"{name} : 1" for name in self.inputs]
         if self.clampable:
             lines.append("clamped : 1 (constant)  # 1: state held fixed")
-        lines += [f"{p} : 1 (shared, constant)" for p in self.lagrangian.params]
+        lines += [f"{p} : 1 (constant)" if p in self.copy_params else f"{p} : 1 (shared, constant)"
+                  for p in self.lagrangian.params]
         lines += [f"{r} : 1 (linked)" for r in self.reduction_names]
         return "\n".join(lines)
 
@@ -147,11 +163,11 @@ class Population:
         group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
         group.state_updater.order = ORDER_STATE_UPDATE
         tau = self.tau
-        if np.ndim(tau) and self.batch > 1:  # one value per neuron of a copy
+        if np.ndim(tau) and self.batch > 1 and np.size(tau) != self.n * self.batch:  # one value per neuron of a copy
             tau = np.tile(np.asarray(tau / second), self.batch) * second
         group.tau = tau
         for p, val in lag.params.items():
-            setattr(group, p, val)
+            setattr(group, p, np.repeat(self.copy_params[p], self.n) if p in self.copy_params else val)
         objects = [group]
         if not lag.additive:
             objects += self._build_layer(group)

@@ -76,7 +76,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory"]
+__all__ = ["run_sweep", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"]
 
 _FORMAT = 1
 _WORKER_DIR_ENV = "HIPPO_DAM_WORKER_DIR"
@@ -258,6 +258,55 @@ def _run_point(function, params, seed, key):
     record["wall_time_s"] = time.perf_counter() - start
     record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     return record
+
+
+def _batched_function(function):
+    """The batched form of a point function (its ``batched`` attribute), or None.
+
+    A function ``f`` may carry ``f.batched``: a callable taking a list of
+    keyword dicts (``seed`` included) and returning the list of ``f``'s
+    results for them, equal to calling ``f`` on each (see :func:`recall_points`).
+    A ``functools.partial`` keeps it when it binds keywords only.
+    """
+    base = function.func if isinstance(function, functools.partial) else function
+    if isinstance(function, functools.partial) and function.args:
+        return None
+    return getattr(base, "batched", None)
+
+
+def _run_points(function, items):
+    """Task body: run several points with the function's batched form; one record per point (never raises).
+
+    If the batched call fails, every point is run on its own, so that each
+    failure is recorded against its own point.
+    """
+    batched = _batched_function(function)
+    keywords = function.keywords if isinstance(function, functools.partial) else {}
+    start = time.perf_counter()
+    try:
+        with _PROCESS_LOCK:
+            results = batched([{**keywords, **params, "seed": seed} for params, seed, _ in items])
+        if len(results) != len(items):
+            raise RuntimeError(f"batched function returned {len(results)} results for {len(items)} points")
+    except Exception:  # noqa: BLE001 - fall back to one point at a time, which records each error
+        return [_run_point(function, params, seed, key) for params, seed, key in items]
+    wall = (time.perf_counter() - start) / len(items)
+    records = []
+    finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    for (params, seed, key), result in zip(items, results):
+        record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname(),
+                  "batched": len(items)}
+        try:
+            record["result"] = _jsonable_result(result)
+            record["status"] = "ok"
+        except Exception as err:  # noqa: BLE001
+            record["status"] = "error"
+            record["error"] = f"{type(err).__name__}: {err}"
+            record["traceback"] = traceback.format_exc()
+        record["wall_time_s"] = wall  # the batch's wall time, shared out
+        record["finished"] = finished
+        records.append(record)
+    return records
 
 
 # -- the workers ---------------------------------------------------------------------
@@ -569,25 +618,52 @@ def _compute(function, points, pending, store, records, scheduler, n_workers, pr
         from ._dask_worker import BrianWorkerPlugin
 
         client.register_plugin(BrianWorkerPlugin(), name=BrianWorkerPlugin.name)
-        futures = [client.submit(_run_point, function, points[k][0], points[k][1], k, key=f"hippo-dam-point-{k}",
-                                 pure=False) for k in pending]
+        chunks = _chunks(function, points, pending, client)
+        if chunks is None:  # one task per point
+            futures = [client.submit(_run_point, function, points[k][0], points[k][1], k,
+                                     key=f"hippo-dam-point-{k}", pure=False) for k in pending]
+            members = {f.key: [f.key.split("hippo-dam-point-")[-1]] for f in futures}
+        else:  # one task per chunk of points, run by the function's batched form
+            futures = [client.submit(_run_points, function, [(points[k][0], points[k][1], k) for k in chunk],
+                                     key=f"hippo-dam-points-{chunk[0]}", pure=False) for chunk in chunks]
+            members = {f.key: chunk for f, chunk in zip(futures, chunks)}
         try:
             for future in _completed(as_completed(futures), watch, len(futures)):
                 if future.status == "error":  # the task itself broke (e.g. the worker died repeatedly)
                     exc = future.exception()
-                    key = future.key.split("hippo-dam-point-")[-1]
-                    params, seed = points[key]
-                    record = {"key": key, "params": params, "seed": seed, "status": "error",
-                              "error": f"{type(exc).__name__}: {exc}", "traceback": ""}
+                    done = [{"key": key, "params": points[key][0], "seed": points[key][1], "status": "error",
+                             "error": f"{type(exc).__name__}: {exc}", "traceback": ""} for key in members[future.key]]
                 else:
-                    record = future.result()
-                records[record["key"]] = record
-                _write_atomic(store / "points" / f"{record['key']}.json", json.dumps(record) + "\n")
-                bar.update(1)
+                    done = future.result()
+                    done = done if isinstance(done, list) else [done]
+                for record in done:
+                    records[record["key"]] = record
+                    _write_atomic(store / "points" / f"{record['key']}.json", json.dumps(record) + "\n")
+                bar.update(len(done))
                 future.release()
         finally:
             for f in futures:
                 f.cancel()
+
+
+_MAX_CHUNK = 64  # points per batched task at most (more chunks than workers when the sweep is large)
+
+
+def _chunks(function, points, pending, client):
+    """Pending point keys split into chunks, at least one per worker thread (or None: no batched form).
+
+    A cluster whose workers are still starting counts as one thread; chunks
+    hold at most ``_MAX_CHUNK`` points, so a large sweep still spreads.
+
+    Points are ordered by seed, then parameters, so that points sharing a
+    seed (and so, for :func:`recall_point`, their patterns) land together.
+    """
+    if _batched_function(function) is None or len(pending) < 2:
+        return None
+    order = sorted(pending, key=lambda k: (points[k][1], json.dumps(points[k][0], sort_keys=True)))
+    slots = max(1, sum(client.nthreads().values()))
+    n_chunks = min(len(order), max(slots, math.ceil(len(order) / _MAX_CHUNK)))
+    return [list(c) for c in np.array_split(np.array(order, dtype=object), n_chunks) if len(c)]
 
 
 def _completed(futures, watch, n):
@@ -649,6 +725,80 @@ def recall_point(seed, beta=1.0, flip=0.2, model="B", degree=3.0, n_features=64,
     q = result.quality
     return {"success": bool(q.success), "hamming": int(q.hamming), "target_overlap": float(q.target_overlap),
             "retrieved": int(q.retrieved), "energy_drop": result.energy_drop}
+
+
+def recall_points(points):
+    """Many :func:`recall_point` calls at once: ``[recall_point(**p) for p in points]``, batched.
+
+    Points that share their patterns and run settings (same ``seed``,
+    ``model``, ``n_features``, ``n_patterns``, ``duration_ms``, ``dt_ms`` and
+    a runtime ``codegen_target``) run as one :func:`hippo_dam.grid.recall_grid`:
+    one Brian2 run whose copies carry each point's cue (``flip``), ``beta``
+    (model B) or ``degree`` (models A, C) and time constants. The results
+    equal the one-at-a-time ones (same Euler scheme; the batched product may
+    change the last bits of the states). Other points run one at a time.
+
+    Parameters
+    ----------
+    points : list of dict
+        Keyword arguments of :func:`recall_point`, ``seed`` included.
+
+    Returns
+    -------
+    list of dict, one per point, in order.
+    """
+    from brian2 import ms
+
+    from .grid import RUNTIME_TARGETS, recall_grid
+    from .models import model_a, model_b, model_c
+    from .patterns import flip_cue, random_patterns
+
+    defaults = {name: par.default for name, par in inspect.signature(recall_point).parameters.items()
+                if par.default is not inspect.Parameter.empty}
+    full = []
+    for point in points:
+        unknown = set(point) - set(defaults) - {"seed"}
+        if unknown or "seed" not in point:
+            raise TypeError(f"recall_points: a point needs 'seed' and takes only {sorted(defaults)}; got {point}")
+        full.append({**defaults, **point})
+    shared = ("seed", "model", "n_features", "n_patterns", "duration_ms", "dt_ms", "codegen_target")
+    groups = {}
+    for i, p in enumerate(full):
+        groups.setdefault(tuple(p[k] for k in shared), []).append(i)
+    results = [None] * len(points)
+    for key, idx in groups.items():
+        first = full[idx[0]]
+        if len(idx) == 1 or first["codegen_target"] not in RUNTIME_TARGETS or first["model"] not in ("A", "B", "C"):
+            for i in idx:
+                results[i] = recall_point(**full[i])
+            continue
+        cues, targets = [], []
+        for i in idx:  # the same draws as recall_point: patterns, then target, then the flipped bits
+            rng = np.random.default_rng(full[i]["seed"])
+            patterns = random_patterns(int(first["n_patterns"]), int(first["n_features"]), seed=rng)
+            target = int(rng.integers(len(patterns)))
+            cues.append(flip_cue(patterns[target], full[i]["flip"], seed=rng)[0])
+            targets.append(target)
+        common = dict(tau_f=first["tau_f_ms"] * ms, tau_h=first["tau_h_ms"] * ms, dt=first["dt_ms"] * ms,
+                      record_every=None, codegen_target=first["codegen_target"])
+        model = first["model"]
+        if model == "B":
+            net, param = model_b(patterns, beta=first["beta"], **common), "beta"
+        else:
+            net, param = (model_a if model == "A" else model_c)(patterns, degree=first["degree"], **common), "degree"
+        res = recall_grid(net, np.array(cues), duration=first["duration_ms"] * ms,
+                          tau_f=np.array([full[i]["tau_f_ms"] for i in idx]) * ms,
+                          tau_h=np.array([full[i]["tau_h_ms"] for i in idx]) * ms,
+                          memory_params={param: [full[i][param] for i in idx]}, target=np.array(targets))
+        q, drop = res.quality, res.energy_drop
+        for j, i in enumerate(idx):
+            results[i] = {"success": bool(q.success[j]), "hamming": int(q.hamming[j]),
+                          "target_overlap": float(q.target_overlap[j]), "retrieved": int(q.retrieved[j]),
+                          "energy_drop": float(drop[j])}
+    return results
+
+
+recall_point.batched = recall_points
 
 
 # -- sweep files (TOML) ----------------------------------------------------------------------

@@ -79,6 +79,37 @@ def test_loading_needs_no_network_and_no_font_library():
     assert "(2136, 4096) 2136 (1797, 64)" in out.stdout
 
 
+def test_load_kanji_jis0208_is_levels_1_and_2():
+    patterns, chars, info = hd.load_kanji("jis0208", return_info=True)
+    assert patterns.shape == (6355, 4096) and info["shape"] == (64, 64) and info["set"] == "jis0208"
+    assert len(chars) == len(set(chars)) == 6355
+    assert np.sum(info["jis_level"] == 1) == 2965 and np.sum(info["jis_level"] == 2) == 3390
+    rows = info["jis_code"] // 100
+    assert rows.min() == 16 and rows.max() == 84 and np.all(np.diff(info["jis_code"]) > 0)  # JIS order
+    assert np.all(rows[info["jis_level"] == 1] <= 47) and np.all(rows[info["jis_level"] == 2] >= 48)
+    assert chars[0] == "亜" and info["jis_code"][0] == 1601  # 16-01, the first level-1 kanji
+    # every distinct character renders to a distinct, non-blank glyph
+    assert len(np.unique(patterns, axis=0)) == 6355
+    ink = (patterns > 0).mean(axis=1)
+    assert np.all(ink > 0.01) and np.all(ink < 0.6)
+    # the Joyo glyphs are the same bitmaps in both sets (same font and rendering)
+    joyo, jchars = hd.load_kanji("joyo")
+    index = {c: k for k, c in enumerate(chars)}
+    common = [c for c in jchars if c in index]
+    assert len(common) > 2100
+    np.testing.assert_array_equal(joyo[[jchars.index(c) for c in common]], patterns[[index[c] for c in common]])
+    meta = info["metadata"]
+    assert meta["counts"] == {"level_1": 2965, "level_2": 3390} and meta["n_characters"] == 6355
+    blob = files("hippo_dam").joinpath("data", meta["file"]).read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == meta["sha256"] and len(blob) < 1_200_000
+    p10, c10 = hd.load_kanji("jis0208", 10)
+    np.testing.assert_array_equal(p10, patterns[:10])
+    with pytest.raises(ValueError, match="unknown kanji set"):
+        hd.load_kanji("kyouiku")
+    with pytest.raises(ValueError, match="6355"):
+        hd.load_kanji("jis0208", 6356)
+
+
 def test_load_digits_patterns():
     d, labels = hd.load_digits_patterns()
     assert d.shape == (1797, 64) and labels.shape == (1797,)
@@ -138,6 +169,21 @@ def test_nearest_neighbour_limit_counts_ties_as_failures():
     # patterns 0 and 1 share their visible half: both unresolvable
     assert nn["fraction"] == 0.5 and nn["n_ties"] == 2 and (0, 1) in nn["ties"]
     np.testing.assert_array_equal(nn["min_distance"], [0, 0, 1, 1])
+
+
+def test_nearest_neighbour_limit_of_noisy_cues_and_subsets():
+    p = np.array([[1, 1, 1, 1], [1, 1, -1, -1], [-1, -1, -1, -1]], dtype=float)
+    known = np.ones(4, bool)
+    # cue of pattern 0 with two flips: as close to pattern 1 (tie, unresolvable); one flip: resolvable
+    cue = np.array([[1, 1, -1, -1], [1, 1, 1, -1]], dtype=float)
+    nn = hd.nearest_neighbour_limit(p, known, cue=cue, targets=[0, 0])
+    np.testing.assert_array_equal(nn["own_distance"], [2, 1])
+    np.testing.assert_array_equal(nn["min_distance"], [0, 1])
+    assert nn["fraction"] == 0.0 and nn["n_ties"] == 2 and nn["ties"][0] == (0, 1)
+    clean = hd.nearest_neighbour_limit(p, known, targets=[2])
+    assert clean["fraction"] == 1.0 and clean["min_distance"].tolist() == [2]
+    with pytest.raises(ValueError, match="0 on unknown"):
+        hd.nearest_neighbour_limit(p, np.array([True, True, False, False]), cue=cue, targets=[0, 0])
 
 
 def test_nearest_neighbour_limit_matches_brute_force(kanji):
