@@ -32,10 +32,9 @@ import numpy as np
 from brian2 import Network, get_device, ms, prefs, second
 from brian2.devices.device import reset_device
 
-from .dense import DenseSymmetricProjection
-from .graph import EnergyGraph
 from .lagrangians import LAGRANGIANS
-from .populations import Population, check_tau
+from .network import DenseAssociativeMemory
+from .populations import check_tau
 from .recall import recall_quality, retrieved_index
 from .results import RecallResult
 
@@ -199,12 +198,11 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
 
 def _build(net, batch, params, taus, key):
     """The batched energy graph: populations with per-copy values, dense coupling, online energy."""
-    features = Population("features", net.n_features, net.feature_lagrangian, taus["features"] * second, "v", "g",
-                          net.feature_region, batch=batch, copy_params=params["features"])
-    memories = Population("memories", net.n_memories, net.memory_lagrangian, taus["memories"] * second, "h", "f",
-                          net.memory_region, batch=batch, copy_params=params["memories"])
-    coupling = DenseSymmetricProjection(features, memories, net.patterns, dtype=net.dtype)
-    graph = EnergyGraph([features, memories], [coupling])
+    # the two-layer graph of DenseAssociativeMemory itself, with per-copy values; its populations now
+    # belong to the grid's network, so the network's own recall rebuilds next time
+    graph = DenseAssociativeMemory._graph(net, batch, copy_params=params)
+    net._net = None
+    features, memories = graph.populations
     network = Network(*graph.build(net.dt, net.energy_every))
     energy = graph.online_energy
     network.store("built")

@@ -242,12 +242,17 @@ class DenseAssociativeMemory(AssociativeMemory):
         return (self.feature_lagrangian, self.memory_lagrangian)
 
     # -- construction ----------------------------------------------------------
-    def _graph(self, batch=1):
-        """The two-layer energy graph: features and memories joined by ``xi`` (``batch`` copies)."""
+    def _graph(self, batch=1, copy_params=None):
+        """The two-layer energy graph: features and memories joined by ``xi`` (``batch`` copies).
+
+        ``copy_params``: ``{'features': {...}, 'memories': {...}}``, Lagrangian
+        parameters that differ between copies (see :func:`hippo_dam.grid.recall_grid`).
+        """
+        copy_params = copy_params or {}
         self.features = Population("features", self.n_features, self.feature_lagrangian, self.tau_f,
-                                   "v", "g", self.feature_region, batch=batch)
+                                   "v", "g", self.feature_region, batch=batch, copy_params=copy_params.get("features"))
         self.memories = Population("memories", self.n_memories, self.memory_lagrangian, self.tau_h,
-                                   "h", "f", self.memory_region, batch=batch)
+                                   "h", "f", self.memory_region, batch=batch, copy_params=copy_params.get("memories"))
         if self.coupling_kind == "dense":
             self.coupling = DenseSymmetricProjection(self.features, self.memories, self.patterns, dtype=self.dtype)
         else:
