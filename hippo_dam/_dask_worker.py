@@ -81,9 +81,9 @@ class BrianWorkerPlugin(WorkerPlugin):
         self._lock = lock  # the lock lives as long as the worker
         cache = directory / "cython"
         cache.mkdir(exist_ok=True)
-        from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+        from ._compat import cython_cache_dir
 
-        default = get_cython_cache_dir()  # Brian2's shared cache, before it is redirected below
+        default = cython_cache_dir()  # Brian2's shared cache, before it is redirected below
         siblings = [d / "cython" for d in base.iterdir() if d != directory]
         _seed_cache(cache, ([Path(default)] if default else []) + siblings)
         brian2.prefs.codegen.runtime.cython.cache_dir = str(cache)

@@ -72,6 +72,8 @@ import numpy as np
 from brian2 import Hz, Network, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
 from brian2.units.fundamentalunits import Quantity
 
+from ._compat import group_order_for_summed, set_state_update_order
+
 from .energy import OnlineEnergy, energy
 from .lagrangians import identity, log_sum_exp, make_lagrangian
 from .network import DenseAssociativeMemory
@@ -80,8 +82,8 @@ from .populations import (ORDER_STATE_UPDATE, Population, Projection, SymmetricP
 
 __all__ = ["CA3Circuit", "ECCA1Loop", "check_rate"]
 
-ORDER_INHIBITION = -29  # one-neuron pool-mean group: its summed updater runs at -30, before activations
-ORDER_RELAY_GROUP = -10  # instantaneous relay: summed at -11 (after activations), copied at -5
+ORDER_INHIBITION = group_order_for_summed(-30)  # one-neuron pool-mean group: its summed updater runs at -30, before activations
+ORDER_RELAY_GROUP = group_order_for_summed(-11)  # instantaneous relay: summed at -11 (after activations), copied at -5
 
 
 def check_rate(rate, what="max_rate"):
@@ -284,7 +286,7 @@ class _InhibitedMemories(Population):
 
     def build(self, dt):
         group = NeuronGroup(self.n, self.equations(), method="euler", name=self.name, dt=dt)
-        group.state_updater.order = ORDER_STATE_UPDATE
+        set_state_update_order(group, ORDER_STATE_UPDATE)
         group.tau = self.tau
         group.beta = self.lagrangian.params["beta"]
         act = group.run_regularly(f"{self.activation} = exp(beta*({self.state} - y_inh))", when="groups",
@@ -308,7 +310,7 @@ class _Interneurons:
                "S : 1  # summed memory rate received (units of max_rate)\n"
                "tau : second (constant)\nbeta : 1 (shared, constant)")
         group = NeuronGroup(self.n, eqs, method="euler", name=self.name, dt=dt)
-        group.state_updater.order = ORDER_STATE_UPDATE
+        set_state_update_order(group, ORDER_STATE_UPDATE)
         group.tau, group.beta = self.tau, self.beta
         excite = Synapses(memories.group, group, "S_post = f_pre : 1 (summed)", name=f"{self.name}_from_memories",
                           dt=dt)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NeuronGroup, StateMonitor, Synapses, linked_var
 
+from ._compat import group_order_for_summed
+
 from .lagrangians import Lagrangian
 
 __all__ = ["energy", "OnlineEnergy"]
 
-ORDER_ENERGY_GROUP = 5  # its summed updaters run at 4: after the coupling, before the Euler step
+ORDER_ENERGY_GROUP = group_order_for_summed(4)  # its summed updaters run at 4: after the coupling, before the Euler step
 
 
 def energy(v, h, xi, feature_lagrangian: Lagrangian, memory_lagrangian: Lagrangian, I=0.0):

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
-from brian2.devices.device import reset_device
 
+from ._compat import RUNTIME_DEVICE, device_name, reset_device
 from .dense import DenseSymmetricProjection, check_weight_dtype
 from .energy import OnlineEnergy
 from .lagrangians import make_lagrangian
@@ -323,7 +323,7 @@ class DenseAssociativeMemory:
         return out
 
     def _run_runtime(self, v0, h0, I, duration, progress):
-        if get_device().__class__.__name__ != "RuntimeDevice":
+        if device_name() != RUNTIME_DEVICE:
             reset_device()
         prefs.codegen.target = self.codegen_target
         batch = len(v0)

@@ -29,6 +29,7 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, Synapses, linked_var, ms
 from brian2 import seed as brian_seed
 
+from ._compat import cython_rand_works, numpy_codeobject
 from .circuits import CA3Circuit, check_rate
 from .energy import OnlineEnergy
 from .populations import Population, Projection, check_tau
@@ -37,13 +38,12 @@ __all__ = ["SpikingCA3"]
 
 
 def _rand_codeobj_class(target):
-    """Code object class for ``rand()``: brian2 2.8.0's Cython ``rand()`` fails under numpy 2
-    (``numpy.NPY_OWNDATA`` is gone), so the spike generator runs on the numpy target there."""
-    if target != "cython":
+    """Code object class for ``rand()``: Cython where the Brian2 in use can compile it
+    (Brian2 >= 2.9, or numpy < 2); brian2 2.8.0's Cython ``rand()`` fails under numpy 2
+    (``numpy.NPY_OWNDATA`` is gone), so there the spike generator runs on the numpy target."""
+    if target != "cython" or cython_rand_works():
         return None
-    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
-
-    return NumpyCodeObject
+    return numpy_codeobject()
 
 
 class _SpikingMemories(Population):
