@@ -48,7 +48,7 @@ from .lagrangians import (
     tanh,
 )
 from .network import DenseAssociativeMemory
-from .modelfile import ModelFile, load_model
+from .modelfile import ModelFile, find_model, load_model, shipped_models
 from .models import model_a, model_b, model_c
 from .patterns import (
     CUE_REGIONS,
@@ -91,4 +91,5 @@ __all__ = [
     # storage capacity
     "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
     "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
+    "find_model", "shipped_models",
 ]
