@@ -68,13 +68,13 @@ class SpikingCA3(CA3Circuit):
     seed : int, optional
         Seed of Brian2's random numbers; recall ``k`` uses ``seed + k``.
     **kwargs
+        As :class:`~hippo_dam.circuits.CA3Circuit` (fast inhibition only).
 
     Notes
     -----
     ``recall`` returns a RecallResult with an added ``spikes`` attribute:
     ``(memory unit, time in s, cell index)`` arrays of every memory-cell spike,
     and ``attrs['n_spikes']``.
-        As :class:`~hippo_dam.circuits.CA3Circuit` (fast inhibition only).
     """
 
     circuit_name = "CA3 (spiking memory cells)"
