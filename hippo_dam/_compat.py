@@ -190,3 +190,41 @@ def restore_device(saved):
 def _devices_module():
     """The module ``brian2.devices.device`` (``brian2.devices.device`` as an attribute is the device proxy)."""
     return importlib.import_module("brian2.devices.device")
+
+
+# -- Brian2's preferences ----------------------------------------------------------------------------
+def save_prefs():
+    """A copy of every Brian2 preference value (``prefs.prefs``, the preferences' own store)."""
+    from brian2 import prefs
+
+    return dict(prefs.prefs)
+
+
+def restore_prefs(saved):
+    """Set back every preference saved by :func:`save_prefs` that has changed since."""
+    from brian2 import prefs
+
+    for key, value in saved.items():
+        current = prefs.prefs.get(key)
+        if current is not value and not _same(current, value):
+            prefs[key] = value
+
+
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. arrays
+        return False
+
+
+class preserved_brian_state:
+    """Context manager: Brian2's preferences and active device are as they were on leaving it."""
+
+    def __enter__(self):
+        self._prefs, self._device = save_prefs(), save_device()
+        return self
+
+    def __exit__(self, *exc):
+        restore_device(self._device)
+        restore_prefs(self._prefs)
+        return False
