@@ -87,3 +87,20 @@ def test_standalone_recall_leaves_prefs_and_device_as_found(tmp_path):
                                     standalone_dir=str(tmp_path), openmp_threads=threads + 2, **KW)
     _recall(net)
     assert get_device() is device and prefs.devices.cpp_standalone.openmp_threads == threads
+
+
+def test_plots_to_files_leave_the_matplotlib_backend_alone(tmp_path, monkeypatch):
+    import matplotlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the library called matplotlib.use")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    backend = matplotlib.get_backend()
+    res = _recall(hd.DenseAssociativeMemory(XI, "tanh", "log_sum_exp", **KW))
+    res.plot(tmp_path / "recall.png")
+    assert (tmp_path / "recall.png").stat().st_size > 1000 and matplotlib.get_backend() == backend
+    sources = (hd.__file__.rsplit("/", 1)[0],)
+    from pathlib import Path
+
+    assert not [p.name for p in Path(sources[0]).rglob("*.py") if "matplotlib.use(" in p.read_text()]
