@@ -105,6 +105,9 @@ def _validate(cfg, path):
         if bad:
             raise ValueError(f"{path}: unknown key(s) {sorted(bad)} in [{table}]; allowed: {sorted(keys)}")
         for key, kind in keys.items():
+            if key in section and isinstance(section[key], bool):  # TOML true/false is not a number
+                raise ValueError(f"{path}: [{table}] {key} = {str(section[key]).lower()} is a boolean; "
+                                 f"expected {getattr(kind, '__name__', 'a string or table')}")
             if key in section and not isinstance(section[key], kind if kind is not float else (int, float)):
                 raise ValueError(f"{path}: [{table}] {key} = {section[key]!r} has the wrong type")
         for key in _REQUIRED.get(table, ()):
@@ -221,6 +224,9 @@ def _build_circuit(cfg, path, patterns, feat, mem, run, record):
     if bad:
         raise ValueError(f"{path}: [circuit] key(s) {sorted(bad)} do not apply to kind {kind!r}; "
                          f"allowed: {sorted(_CIRCUIT_KEYS[kind])}")
+    ignored = sorted({"coupling", "dtype", "openmp_threads"} & set(run))
+    if ignored:  # the circuits build their own projections (float64, one Synapses/dense path each)
+        raise ValueError(f"{path}: [run] key(s) {ignored} do not apply to a circuit ({kind!r}); remove them")
     for table, section in (("features", feat), ("memories", mem)):
         if "region" in section:
             raise ValueError(f"{path}: [{table}] region is fixed by the circuit {kind!r}; remove it")

@@ -111,3 +111,19 @@ def test_shipped_models_found_by_name_and_repository_path():
     assert hd.find_model("models/model_b.toml").name == "model_b.toml"
     with pytest.raises(FileNotFoundError, match="shipped models"):
         hd.find_model("models/not_there.toml")
+
+
+def test_run_keys_a_circuit_would_ignore_are_rejected(tmp_path):
+    text = (MODELS / "ca3.toml").read_text()
+    for line in ('coupling = "synapses"', 'dtype = "float32"', "openmp_threads = 2"):
+        path = tmp_path / "ca3_extra.toml"
+        path.write_text(text.replace("[run]", f"[run]\n{line}", 1))
+        with pytest.raises(ValueError, match=r"\[run\] key\(s\) .* do not apply to a circuit"):
+            hd.load_model(path)
+
+
+def test_a_boolean_is_not_an_integer(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text((MODELS / "model_b.toml").read_text().replace("seed = 0", "seed = true", 1))
+    with pytest.raises(ValueError, match=r"\[patterns\] seed = true is a boolean"):
+        hd.load_model(path)
