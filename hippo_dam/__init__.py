@@ -54,7 +54,7 @@ from .graph_memory import GraphMemory, Layer
 from .hierarchical import HierarchicalAssociativeMemory
 from .general import GeneralAssociativeMemory
 from .schedule import SCHEDULE, schedule_table
-from .modelfile import ModelFile, load_model
+from .modelfile import ModelFile, find_model, load_model, shipped_models
 from .models import model_a, model_b, model_c
 from .patterns import (
     CUE_REGIONS,
@@ -115,4 +115,5 @@ __all__ = [
     "Arena", "Environment", "GridModule", "SpatialCode", "Trajectory", "grid_modules", "make_environments",
     "random_walk", "PlaceCellNetwork", "PlaceRun", "compare_conditions", "decode_position", "environment_capacity",
     "field_statistics", "imprint_memories", "place_fields", "rate_maps", "LIFSpikingCA3",
+    "find_model", "shipped_models",
 ]

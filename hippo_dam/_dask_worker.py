@@ -125,9 +125,9 @@ class BrianWorkerPlugin(WorkerPlugin):
         self._lock = lock  # the lock lives as long as the worker
         cache = directory / "cython"
         cache.mkdir(exist_ok=True)
-        from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+        from ._compat import cython_cache_dir
 
-        default = get_cython_cache_dir()  # Brian2's shared cache, before it is redirected below
+        default = cython_cache_dir()  # Brian2's shared cache, before it is redirected below
         siblings = [d / "cython" for d in base.iterdir() if d != directory]
         self._shared = _shared_cython_cache()
         self._cache = cache

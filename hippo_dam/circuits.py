@@ -72,6 +72,7 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
 from brian2.units.fundamentalunits import Quantity
 
+from ._compat import set_state_update_order
 from .energy import energy
 from .graph import EnergyGraph
 from .lagrangians import identity, log_sum_exp, make_lagrangian
@@ -285,7 +286,7 @@ class _InhibitedMemories(Population):
 
     def build(self, dt):
         group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
-        group.state_updater.order = ORDER_STATE_UPDATE
+        set_state_update_order(group, ORDER_STATE_UPDATE)
         group.tau = self.tau if not np.ndim(self.tau) else np.tile(np.asarray(self.tau / second), self.batch) * second
         group.beta = self.lagrangian.params["beta"]
         act = group.run_regularly(f"{self.activation} = exp(beta*({self.state} - y_inh))", when="groups",
@@ -313,7 +314,7 @@ class _Interneurons:
                "S : 1  # summed memory rate received (units of max_rate)\n"
                "tau : second (constant)\nbeta : 1 (shared, constant)")
         group = NeuronGroup(self.n * self.batch, eqs, method="euler", name=self.name, dt=dt)
-        group.state_updater.order = ORDER_STATE_UPDATE
+        set_state_update_order(group, ORDER_STATE_UPDATE)
         group.tau, group.beta = self.tau, self.beta
         excite = Synapses(memories.group, group, "S_post = f_pre : 1 (summed)", name=f"{self.name}_from_memories",
                           dt=dt)

@@ -30,6 +30,7 @@ because only the memories closest to an input contribute to ``F``.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 __all__ = ["DAMClassifier", "digits_dataset", "prototype_score"]
 
@@ -47,7 +48,7 @@ def _check_inputs(X, n_features=None):
     return X
 
 
-class DAMClassifier:
+class DAMClassifier(ClassifierMixin, BaseEstimator):
     """Dense Associative Memory classifier with ``F(x) = max(x,0)^n`` (Krotov & Hopfield 2016).
 
     Parameters
@@ -78,6 +79,16 @@ class DAMClassifier:
     def __init__(self, n_memories=100, degree=3.0, temperature=None, temperature_per_neuron=0.5, loss_power=30,
                  n_epochs=300, batch_size=100, learning_rate=0.04, lr_decay=0.998, momentum=0.6, init_mean=-0.3,
                  init_std=0.3, others=-1.0, seed=0):
+        # scikit-learn convention: the parameters are stored as given and checked in fit
+        self.n_memories, self.degree, self.temperature = n_memories, degree, temperature
+        self.temperature_per_neuron, self.loss_power, self.n_epochs = temperature_per_neuron, loss_power, n_epochs
+        self.batch_size, self.learning_rate, self.lr_decay = batch_size, learning_rate, lr_decay
+        self.momentum, self.init_mean, self.init_std, self.others, self.seed = momentum, init_mean, init_std, others, seed
+
+    def _check_params(self):
+        """Raise ValueError naming the first parameter out of range (called by fit)."""
+        n_memories, degree, loss_power, temperature = self.n_memories, self.degree, self.loss_power, self.temperature
+        n_epochs, batch_size, momentum = self.n_epochs, self.batch_size, self.momentum
         if int(n_memories) < 1:
             raise ValueError(f"n_memories must be >= 1, got {n_memories}")
         if not degree >= 2:
@@ -91,11 +102,6 @@ class DAMClassifier:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-        self.n_memories, self.degree = int(n_memories), float(degree)
-        self.temperature, self.temperature_per_neuron = temperature, float(temperature_per_neuron)
-        self.loss_power, self.n_epochs, self.batch_size = int(loss_power), int(n_epochs), int(batch_size)
-        self.learning_rate, self.lr_decay, self.momentum = float(learning_rate), float(lr_decay), float(momentum)
-        self.init_mean, self.init_std, self.others, self.seed = float(init_mean), float(init_std), float(others), seed
 
     # -- the network -----------------------------------------------------------
     def _forward(self, X, memories):
@@ -114,7 +120,7 @@ class DAMClassifier:
     def _loss_grad(self, X, targets, memories):
         """Loss ``sum (c - t)^(2m)`` and its gradient with respect to the memories (K, N + C)."""
         c, Pn1, Mn1 = self._forward(X, memories)
-        m, n, T = self.loss_power, self.degree, self.temperature_
+        m, n, T = int(self.loss_power), float(self.degree), self.temperature_
         err = c - targets
         loss = float(np.sum(err ** (2 * m)))
         G = 2 * m * err ** (2 * m - 1) * (1 - c ** 2)                     # dL/dD, (B, C)
@@ -132,6 +138,7 @@ class DAMClassifier:
         Records ``history_`` (per epoch: the loss summed over minibatches and,
         if ``X_test`` is given, the test accuracy). Returns self.
         """
+        self._check_params()
         X = _check_inputs(X)
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
@@ -144,15 +151,16 @@ class DAMClassifier:
         self.temperature_ = self.temperature if self.temperature is not None else self.temperature_per_neuron * (N + C)
         targets = np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
         rng = np.random.default_rng(self.seed)
-        memories = np.clip(rng.normal(self.init_mean, self.init_std, (self.n_memories, N + C)), -1, 1)
+        memories = np.clip(rng.normal(self.init_mean, self.init_std, (int(self.n_memories), N + C)), -1, 1)
         velocity = np.zeros_like(memories)
         self.history_ = {"loss": [], "test_accuracy": []}
-        for epoch in range(self.n_epochs):
+        for epoch in range(int(self.n_epochs)):
             eps = self.learning_rate * self.lr_decay ** epoch
             order = rng.permutation(len(X))
             loss = 0.0
-            for start in range(0, len(X), self.batch_size):
-                idx = order[start:start + self.batch_size]
+            batch = int(self.batch_size)
+            for start in range(0, len(X), batch):
+                idx = order[start:start + batch]
                 batch_loss, grad = self._loss_grad(X[idx], targets[idx], memories)
                 loss += batch_loss
                 velocity = self.momentum * velocity - grad

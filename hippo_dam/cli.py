@@ -34,7 +34,7 @@ def _run(args):
         result.plot(png)
     q = result.quality
     net = model.network
-    print(f"model            {model.name} ({args.model})")
+    print(f"model            {model.name} ({model.path})")
     print(f"network          N_f={net.n_features} features [{net.feature_lagrangian!r}], "
           f"N_h={net.n_memories} memories [{net.memory_lagrangian!r}], codegen {net.codegen_target}")
     if "circuit" in result.attrs:
@@ -76,10 +76,14 @@ def _sweep(args):
 
 
 def main(argv=None):
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="hippo-dam", description="Dense Associative Memories on Brian2")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="recall the cue of a model file and write netCDF + PNG")
-    run.add_argument("model", help="model file (TOML), e.g. models/model_b.toml")
+    run.add_argument("model", help="model file (TOML) or a shipped model's name, e.g. models/model_b.toml or model_b")
     run.add_argument("--out", default="out", help="output folder (default: out/)")
     run.add_argument("--codegen-target", choices=list(CODEGEN_TARGETS), default=None,
                      help="override the model file's code generation target")
@@ -111,7 +115,9 @@ def main(argv=None):
             return _sweep(args)
         return _run(args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
-        print(f"hippo-dam: error: {err}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(f"hippo-dam: error: {err} (--debug shows the traceback)", file=sys.stderr)
         return 2
     except RuntimeError as err:  # a sweep whose cluster jobs all ended: rerun resumes it
         print(f"hippo-dam: stopped: {err}", file=sys.stderr)

@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import Function, NeuronGroup, get_device, prefs, second
-from brian2.codegen.runtime.cython_rt import CythonCodeObject
-from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
 
+from ._compat import (CPP_STANDALONE_DEVICE, CUDA_STANDALONE_DEVICE, cpp_standalone_codeobject,
+                      cuda_standalone_codeobject, cython_codeobject, device_name, standalone_array)
 from .populations import SymmetricProjection
 from .schedule import ORDER_COUPLING
 
@@ -93,12 +93,12 @@ class DenseSymmetricProjection(SymmetricProjection):
 
     def build(self):
         """Create the Brian2 objects (after both populations are built)."""
-        device = get_device().__class__.__name__
-        if device == "CUDAStandaloneDevice":
+        device = device_name()
+        if device == CUDA_STANDALONE_DEVICE:
             return self._build_per_neuron()
         # C++ with OpenMP: one "neuron" per thread, each computing its share of the rows,
         # so that Brian2's own parallel loop spreads the product over the threads.
-        threads = prefs.devices.cpp_standalone.openmp_threads if device == "CPPStandaloneDevice" else 0
+        threads = prefs.devices.cpp_standalone.openmp_threads if device == CPP_STANDALONE_DEVICE else 0
         parts = max(1, int(threads))
         functions = self._product_functions(parts)
         group = NeuronGroup(parts, "dense_calls : 1", name=self.name, dt=self.pre.group.clock.dt,
@@ -146,21 +146,21 @@ class DenseSymmetricProjection(SymmetricProjection):
             for k, n in (("g32", n_pre), ("f32", n_post), ("upre32", n_pre), ("upost32", n_post)):
                 cython_ns[f"{name}_{k}"] = np.zeros(batch * n, dtype=np.float32)
         fn.implementations.add_implementation(
-            CythonCodeObject, _cython_code(name, xi.dtype, self.recurrent), namespace=cython_ns, name=name
+            cython_codeobject(), _cython_code(name, xi.dtype, self.recurrent), namespace=cython_ns, name=name
         )
         device = get_device()
-        if device.__class__.__name__ != "CPPStandaloneDevice":
+        if device_name(device) != CPP_STANDALONE_DEVICE:
             return [(name, fn)]
-        arrays = {k: "brian::" + device.get_array_name(v, access_data=False) for k, v in live.items()}
+        arrays = {k: standalone_array(device, v) for k, v in live.items()}
         # per-part partial sums of u_pre, a static array shared by the product and the sum
         namespace = {f"{name}_xi": xi.ravel(), f"{name}_parts": np.zeros(parts * batch * n_pre if parts > 1 else 1)}
         product, total = _cpp_code(name, n_pre, n_post, batch, xi.dtype, arrays, parts, self.recurrent)
-        fn.implementations.add_implementation(CPPStandaloneCodeObject, product, namespace=namespace, name=name)
+        fn.implementations.add_implementation(cpp_standalone_codeobject(), product, namespace=namespace, name=name)
         if parts == 1 or self.recurrent:
             return [(name, fn)]
         sum_fn = Function(None, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
                           arg_types=["any", "integer"], stateless=False)
-        sum_fn.implementations.add_implementation(CPPStandaloneCodeObject, total, namespace=namespace,
+        sum_fn.implementations.add_implementation(cpp_standalone_codeobject(), total, namespace=namespace,
                                                   name=f"{name}_sum")
         return [(name, fn), (f"{name}_sum", sum_fn)]
 
@@ -173,10 +173,9 @@ class DenseSymmetricProjection(SymmetricProjection):
         ``g[b, :]``. The other population's activations are read through
         brian2cuda's device-global array pointers (``brian::d_array_...``).
         """
-        from brian2cuda.codeobject import CUDAStandaloneCodeObject
-
+        CUDAStandaloneCodeObject = cuda_standalone_codeobject()
         device = get_device()
-        live = {k: "brian::d" + device.get_array_name(v, access_data=False) for k, v in self._arrays().items()}
+        live = {k: standalone_array(device, v, gpu=True) for k, v in self._arrays().items()}
         ctype = "double" if self.dtype == np.float64 else "float"
         base = f"hippo_dense_{self.name}"
         ns = {f"{base}_xi": self.weights.ravel()}

@@ -74,10 +74,7 @@ def duality(outdir="figures", degrees=DUALITY_DEGREES, seed=0, split_seed=0, tes
     ``n_shown`` memories' visible parts as 8x8 images (sorted by the class their
     label part votes for), with the test accuracy per epoch. Also records XOR.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # no matplotlib.use: Figure objects written to files
     import numpy as np
 
     from .classifier import DAMClassifier, digits_dataset, prototype_score
@@ -169,10 +166,7 @@ def reduction(outdir="figures", n_features=128, n_patterns=16, flip=0.3, beta=1.
     """
     import time
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # no matplotlib.use: Figure objects written to files
     import numpy as np
 
     from . import flip_cue, random_patterns, reduction_errors
@@ -230,10 +224,7 @@ def reduction(outdir="figures", n_features=128, n_patterns=16, flip=0.3, beta=1.
 
 def _plot_capacity(results, path, n_hidden):
     """Draw the capacity figure from :func:`capacity`'s results (adds each curve's ``fit``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # no matplotlib.use: Figure objects written to files
     import numpy as np
 
     from .capacity import capacity_theory, fit_exponent
@@ -477,10 +468,7 @@ def ec_ca1(outdir="figures", n_features=200, n_patterns=32, flip=0.3, n_cues=100
 def spiking(outdir="figures", n_features=200, n_patterns=32, flip=0.35, n_cues=40, n_cues_headline=100, seed=0,
             max_rates=(10, 30, 100), copies=(1, 8, 32, 128)):
     """Rate vs spiking CA3: success and window-averaged energy against max rate and cells per memory."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # no matplotlib.use: Figure objects written to files
     import numpy as np
     from brian2 import Hz
 
@@ -606,10 +594,7 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
     """
     import os
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # no matplotlib.use: Figure objects written to files
     import numpy as np
 
     from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_sweep, nearest_neighbour_limit

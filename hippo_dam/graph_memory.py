@@ -25,6 +25,7 @@ import numpy as np
 from brian2 import ms, second
 from brian2.units.fundamentalunits import Quantity
 
+from ._compat import preserved_brian_state
 from .dense import DenseSymmetricProjection, check_weight_dtype
 from .graph import EnergyGraph
 from .lagrangians import make_lagrangian
@@ -253,7 +254,8 @@ class GraphMemory(AssociativeMemory):
         if progress is None:
             progress = n_steps * batch * sum(W.size for _, _, W in self.links) > 2e9
         start = time.perf_counter()
-        out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
+        with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
+            out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
         out["wall"] = time.perf_counter() - start
         out["duration"] = duration
         if not all(np.all(np.isfinite(x)) for x in out["final"]) or not np.all(np.isfinite(out["energy"])):

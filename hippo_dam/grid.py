@@ -29,9 +29,9 @@ import time
 import weakref
 
 import numpy as np
-from brian2 import Network, get_device, ms, prefs, second
-from brian2.devices.device import reset_device
+from brian2 import Network, ms, prefs, second
 
+from ._compat import RUNTIME_DEVICE, device_name, reset_device
 from .lagrangians import LAGRANGIANS
 from .network import DenseAssociativeMemory
 from .populations import check_tau
@@ -152,7 +152,7 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
     target = np.broadcast_to(target, (batch,))
 
     start = time.perf_counter()
-    if get_device().__class__.__name__ != "RuntimeDevice":
+    if device_name() != RUNTIME_DEVICE:
         reset_device()
     prefs.codegen.target = net.codegen_target
     key = (batch, tuple(sorted(params["features"])), tuple(sorted(params["memories"])), net.codegen_target,

@@ -209,6 +209,7 @@ class Lagrangian:
         For an additive Lagrangian this is ``l''(x) >= 0`` on a grid.
         """
         rng = np.random.default_rng(0) if rng is None else rng
+        self.check_gradient(rng=np.random.default_rng(rng.integers(2**32)))
         eps = 1e-5
         if self.additive:
             x = np.linspace(-6, 6, 1201) + 1e-3 if points is None else np.asarray(points, float)
@@ -233,6 +234,31 @@ class Lagrangian:
                 raise ValueError(
                     f"Lagrangian {self!r} is not convex: Hessian eigenvalue {eig.min():.3g} < 0"
                 )
+
+
+    def check_gradient(self, rng=None, rtol=1e-4):
+        """Raise ``ValueError`` unless the activation is the gradient of the value, ``g_i = dL/dx_i``.
+
+        Compares the activation with central differences of ``L`` at test points
+        (additive: 61 points in [-3, 3]; otherwise 8 random layer states of 6 neurons).
+        """
+        rng = np.random.default_rng(0) if rng is None else rng
+        eps = 1e-6
+        if self.additive:
+            x = (np.linspace(-3, 3, 61) + 1e-3)[:, None]
+            numeric = (self.value(x + eps) - self.value(x - eps)) / (2 * eps)
+            g = self.activation(x)[:, 0]
+        else:
+            x = rng.normal(size=(8, 6))
+            step = eps * np.eye(6)
+            numeric = (self.value(x[:, None, :] + step) - self.value(x[:, None, :] - step)) / (2 * eps)
+            g = self.activation(x)
+        bad = np.abs(numeric - g) > rtol * (1 + np.abs(g))
+        if np.any(bad):
+            k = np.argwhere(bad)[0]
+            raise ValueError(f"Lagrangian {self!r}: its activation is not the gradient of its value: "
+                             f"g = {g[tuple(k)]:.6g} but dL/dx = {numeric[tuple(k)]:.6g} at x = "
+                             f"{np.round(x[k[0]], 3).tolist()}")
 
 
 def _identifiers(expr):

@@ -19,7 +19,7 @@ from .lagrangians import make_lagrangian
 from .network import DenseAssociativeMemory
 from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
 
-__all__ = ["ModelFile", "load_model", "parse_time", "parse_rate"]
+__all__ = ["ModelFile", "load_model", "find_model", "shipped_models", "parse_time", "parse_rate"]
 
 _SCHEMA = {
     "model": {"name": str, "description": str},
@@ -105,6 +105,9 @@ def _validate(cfg, path):
         if bad:
             raise ValueError(f"{path}: unknown key(s) {sorted(bad)} in [{table}]; allowed: {sorted(keys)}")
         for key, kind in keys.items():
+            if key in section and isinstance(section[key], bool):  # TOML true/false is not a number
+                raise ValueError(f"{path}: [{table}] {key} = {str(section[key]).lower()} is a boolean; "
+                                 f"expected {getattr(kind, '__name__', 'a string or table')}")
             if key in section and not isinstance(section[key], kind if kind is not float else (int, float)):
                 raise ValueError(f"{path}: [{table}] {key} = {section[key]!r} has the wrong type")
         for key in _REQUIRED.get(table, ()):
@@ -121,13 +124,50 @@ def read_toml(path):
             raise ValueError(f"{path}: not valid TOML ({err})") from None
 
 
+def _model_dirs():
+    """Where the shipped model files are: package data of a built package, or models/ of a checkout."""
+    here = Path(__file__).resolve().parent
+    dirs = [here / "models"]
+    if (here.parent / "setup.cfg").is_file():  # a source checkout or an editable install
+        dirs.append(here.parent / "models")
+    return [d for d in dirs if d.is_dir()]
+
+
+def shipped_models():
+    """``{name: path}`` of the model files shipped with the package (``model_b``, ``ca3``...)."""
+    found = {}
+    for directory in _model_dirs():
+        for path in sorted(directory.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def find_model(model):
+    """Path of a model file: an existing file, else a shipped model by name.
+
+    ``model`` may be a path (``'my_model.toml'``), a shipped model's name
+    (``'model_b'``) or the path it has in the repository (``'models/model_b.toml'``),
+    which therefore also works from an installed package outside the repository.
+    Raises ``FileNotFoundError`` listing the shipped models otherwise.
+    """
+    path = Path(model)
+    if path.is_file():
+        return path
+    if path.suffix in ("", ".toml") and path.parent in (Path("."), Path("models")):
+        shipped = shipped_models()
+        if path.stem in shipped:
+            return shipped[path.stem]
+    raise FileNotFoundError(f"no model file {str(model)!r}; shipped models: {sorted(shipped_models())}")
+
+
 def load_model(path) -> ModelFile:
     """Load a model file and build its network (one call).
 
+    ``path`` is a file, or the name of a shipped model (see :func:`find_model`).
     Raises ``ValueError`` naming the table and key for unknown keys, unknown
     Lagrangians, bad units or impossible values.
     """
-    path = Path(path)
+    path = find_model(path)
     cfg = read_toml(path)
     if isinstance(cfg.get("circuit"), dict) and cfg["circuit"].get("kind") == "place_cells":
         from .place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
@@ -188,6 +228,9 @@ def _build_circuit(cfg, path, patterns, feat, mem, run, record):
     if bad:
         raise ValueError(f"{path}: [circuit] key(s) {sorted(bad)} do not apply to kind {kind!r}; "
                          f"allowed: {sorted(_CIRCUIT_KEYS[kind])}")
+    ignored = sorted({"coupling", "dtype", "openmp_threads"} & set(run))
+    if ignored:  # the circuits build their own projections (float64, one Synapses/dense path each)
+        raise ValueError(f"{path}: [run] key(s) {ignored} do not apply to a circuit ({kind!r}); remove them")
     for table, section in (("features", feat), ("memories", mem)):
         if "region" in section:
             raise ValueError(f"{path}: [{table}] region is fixed by the circuit {kind!r}; remove it")

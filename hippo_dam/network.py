@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
-from brian2.devices.device import reset_device
 
+from ._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device
 from .dense import DenseSymmetricProjection, check_weight_dtype
 from .graph import EnergyGraph, describe_network
 from .lagrangians import make_lagrangian
@@ -55,12 +55,55 @@ class AssociativeMemory:
     """
 
     def _init_run_settings(self, dt, record_every, energy_every, codegen_target):
-        self.dt = check_tau(dt, "dt")
-        self.record_every = None if record_every is None else check_tau(record_every, "record_every")
-        self.energy_every = None if energy_every is None else check_tau(energy_every, "energy_every")
         self._net = None
         self._net_batch = None
+        self.dt = dt
+        self.record_every = record_every
+        self.energy_every = energy_every
         self.codegen_target = codegen_target
+
+    # Settings the Brian2 objects are built from: setting one drops the built network, so the
+    # next recall rebuilds it on every target (standalone projects are keyed on them too).
+    @property
+    def dt(self):
+        """Integration step (explicit Euler); must stay below every time constant."""
+        return self._dt
+
+    @dt.setter
+    def dt(self, dt):
+        dt = check_tau(dt, "dt")
+        self._check_dt(dt)
+        self._dt = dt
+        self._net = None
+
+    def _check_dt(self, dt):
+        """Raise unless ``dt`` is below the network's time constants (once they are known)."""
+
+    @property
+    def record_every(self):
+        """Interval of the recorded states (None: energy trace and final state only)."""
+        return self._record_every
+
+    @record_every.setter
+    def record_every(self, value):
+        self._record_every = None if value is None else check_tau(value, "record_every")
+        self._net = None
+
+    @property
+    def energy_every(self):
+        """Interval of the online energy trace (None: every step)."""
+        return self._energy_every
+
+    @energy_every.setter
+    def energy_every(self, value):
+        self._energy_every = None if value is None else check_tau(value, "energy_every")
+        self._net = None
+
+    def _built_from(self, batch):
+        """What the runtime network was built from: a recall rebuilds when this differs."""
+        lags = tuple((lag.value_expr, lag.activation_expr, tuple(sorted(lag.params.items())), lag.reductions)
+                     for lag in self._lagrangians())
+        return (self.codegen_target, batch, float(self.dt / second), self.record_every, self.energy_every, lags)
 
     def _lagrangians(self):
         """Every Lagrangian of the network (checked against the code generation target)."""
@@ -104,7 +147,7 @@ class AssociativeMemory:
         Builds the network for ``batch`` cues on the runtime device (nothing
         is run); ``print(net)`` shows the same.
         """
-        if get_device().__class__.__name__ != "RuntimeDevice":
+        if device_name() != RUNTIME_DEVICE:
             reset_device()
         try:
             return describe_network(self._build(batch))
@@ -127,12 +170,12 @@ class AssociativeMemory:
 
     def _run_runtime(self, initial, batch, duration, progress):
         """Run ``duration`` from ``self._set_initial(*initial)`` on a runtime target; returns ``_collect``."""
-        if get_device().__class__.__name__ != "RuntimeDevice":
+        if device_name() != RUNTIME_DEVICE:
             reset_device()
         prefs.codegen.target = self.codegen_target
-        if self._net is None or self._net_batch != batch:
+        if self._net is None or self._net_batch != self._built_from(batch):
             self._net = self._build(batch)
-            self._net_batch = batch
+            self._net_batch = self._built_from(batch)
             self._net.store("built")
         else:
             self._net.restore("built")
@@ -186,16 +229,14 @@ class DenseAssociativeMemory(AssociativeMemory):
                  tau_h=2 * ms, dt=0.1 * ms, record_every=0.5 * ms, energy_every=None,
                  codegen_target="cython", feature_region=None, memory_region=None,
                  standalone_dir=None, coupling="dense", dtype="float64", openmp_threads=0):
+        self._net = None
         self.dtype = check_weight_dtype(dtype)
         # held in the coupling's dtype: the dense coupling then reads this very array (no second copy)
         self.patterns = check_patterns(patterns, dtype=self.dtype if coupling == "dense" else float)
         self.n_memories, self.n_features = self.patterns.shape
-        self.feature_lagrangian = make_lagrangian(feature_lagrangian)
-        self.memory_lagrangian = make_lagrangian(
-            memory_lagrangian if memory_lagrangian is not None else {"name": "rectified_power", "degree": 3}
-        )
-        for lag in (self.feature_lagrangian, self.memory_lagrangian):
-            lag.check_convex()
+        self.feature_lagrangian = feature_lagrangian
+        self.memory_lagrangian = (memory_lagrangian if memory_lagrangian is not None
+                                  else {"name": "rectified_power", "degree": 3})
         self._tau_f = check_tau(tau_f, "tau_f")
         self._tau_h = check_tau(tau_h, "tau_h")
         if coupling not in COUPLINGS:
@@ -207,11 +248,53 @@ class DenseAssociativeMemory(AssociativeMemory):
         if self.openmp_threads < 0:
             raise ValueError(f"openmp_threads must be >= 0, got {openmp_threads}")
         self._init_run_settings(dt, record_every, energy_every, codegen_target)
-        if self.dt >= min(np.min(self.tau_f), np.min(self.tau_h)):
-            raise ValueError(f"dt={self.dt} must be smaller than both tau_f={self.tau_f} and tau_h={self.tau_h}")
         self.standalone_dir = standalone_dir
         self._standalone = None
         self.feature_region, self.memory_region = feature_region, memory_region
+
+    def _check_dt(self, dt):
+        if hasattr(self, "_tau_h") and dt >= min(np.min(self._tau_f), np.min(self._tau_h)):
+            raise ValueError(f"dt={dt} must be smaller than both tau_f={self._tau_f} and tau_h={self._tau_h}")
+
+    @property
+    def feature_lagrangian(self):
+        """``L_v``; a new one (or new parameters) takes effect at the next recall."""
+        return self._feature_lagrangian
+
+    @feature_lagrangian.setter
+    def feature_lagrangian(self, lag):
+        self._feature_lagrangian = self._checked_lagrangian(lag)
+        self._net = None
+
+    @property
+    def memory_lagrangian(self):
+        """``L_h``; a new one (or new parameters) takes effect at the next recall."""
+        return self._memory_lagrangian
+
+    @memory_lagrangian.setter
+    def memory_lagrangian(self, lag):
+        self._memory_lagrangian = self._checked_lagrangian(lag)
+        self._net = None
+
+    def _checked_lagrangian(self, lag):
+        lag = make_lagrangian(lag)
+        lag.check_convex()
+        return lag
+
+    @property
+    def patterns(self):
+        """Stored patterns ``xi`` (K, N_f); assigning new ones is :meth:`set_patterns`."""
+        return self._patterns
+
+    @patterns.setter
+    def patterns(self, patterns):
+        if getattr(self, "_patterns", None) is not None:
+            self.set_patterns(patterns)
+        else:
+            self._patterns = patterns
+
+    def _built_from(self, batch):
+        return super()._built_from(batch) + (id(self._patterns),)
 
     @property
     def tau_f(self):
@@ -315,10 +398,11 @@ class DenseAssociativeMemory(AssociativeMemory):
         if progress is None:
             progress = n_steps * self.n_features * self.n_memories * batch > 2e9
         start = time.perf_counter()
-        if self.codegen_target in STANDALONE_TARGETS:
-            out = self._run_standalone(v0, h0, I, duration, progress)
-        else:
-            out = self._run_runtime((v0, h0, I), batch, duration, progress)
+        with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
+            if self.codegen_target in STANDALONE_TARGETS:
+                out = self._run_standalone(v0, h0, I, duration, progress)
+            else:
+                out = self._run_runtime((v0, h0, I), batch, duration, progress)
         wall = time.perf_counter() - start
         for name, arr in (("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
                           ("energy", out["energy"])):
@@ -392,7 +476,7 @@ class DenseAssociativeMemory(AssociativeMemory):
         if patterns.shape != self.patterns.shape:
             raise ValueError(f"new patterns must have the shape {self.patterns.shape} of the compiled network, "
                              f"got {patterns.shape}")
-        self.patterns = patterns
+        self._patterns = patterns
         self._net = None
         if self._standalone is not None:
             self._standalone["xi_stale"] = True

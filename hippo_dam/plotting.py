@@ -6,6 +6,47 @@ import numpy as np
 __all__ = ["plot_recall", "plot_circuit", "plot_circuit_result"]
 
 
+
+class _FigureFiles:
+    """The few pyplot calls the package uses, on backend-free ``matplotlib.figure.Figure`` objects.
+
+    Figures written to files need no GUI backend, so the library never calls
+    ``matplotlib.use`` (the user's backend choice stays as it was).
+    """
+
+    @staticmethod
+    def figure(**kwargs):
+        from matplotlib.figure import Figure
+
+        return Figure(**kwargs)
+
+    @classmethod
+    def subplots(cls, *args, figsize=None, constrained_layout=False, **kwargs):
+        fig = cls.figure(figsize=figsize, constrained_layout=constrained_layout)
+        return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def close(fig):
+        """Nothing to close: the figure is not registered with pyplot."""
+
+    @staticmethod
+    def get_cmap(name):
+        import matplotlib
+
+        return matplotlib.colormaps[name]
+
+
+_figure_files = _FigureFiles()
+
+
+def _pyplot(path):
+    """pyplot for interactive display (``path`` None), else the backend-free figure maker."""
+    if path is not None:
+        return _figure_files
+    import matplotlib.pyplot as plt
+
+    return plt
+
 def plot_recall(result, path=None, title=None):
     """Energy E(t) above overlaps m_mu(t) (target highlighted) for one recall.
 
@@ -20,11 +61,7 @@ def plot_recall_grid(results, path=None, subtitle=True):
 
     ``results`` maps a label (``'model A'``) to a RecallResult with recorded states.
     """
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot(path)
 
     n = len(results)
     fig, axes = plt.subplots(2, n, figsize=(max(6.4, 4.2 * n), 6), sharex=True, constrained_layout=True, squeeze=False)
@@ -63,11 +100,7 @@ def plot_circuit(results, path=None, rates=None, spikes=None, title=None):
     spikes : (unit index, times s), optional
         A raster of memory-cell spikes for the first result.
     """
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot(path)
 
     rates = rates or {}
     n_top = len(rates) + (spikes is not None)

@@ -19,12 +19,11 @@ integrator in :mod:`hippo_dam.reference`.
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from brian2 import NeuronGroup, Synapses, linked_var, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
+from ._compat import hide_order_warning, set_state_update_order
 from .lagrangians import Lagrangian, make_lagrangian
 
 __all__ = ["Population", "SymmetricProjection", "Projection", "check_tau", "connect_within_copies"]
@@ -33,15 +32,9 @@ from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: 
                        ORDER_LAYER_MAX_RESET, ORDER_STATE_UPDATE)
 
 
-class _OrderWarningFilter(logging.Filter):
-    """Hide Brian2's order warning for our layer maxima, which are order independent."""
-
-    def filter(self, record):
-        msg = record.getMessage()
-        return not ("may depend on the order of execution" in msg and "_post, inf)" in msg)
-
-
-logging.getLogger("brian2.codegen.generators.base").addFilter(_OrderWarningFilter())
+# Brian2 warns that our layer maxima (clip(x, m_post, inf) over the synapses) may depend on the
+# order of execution; a maximum is order independent.
+hide_order_warning("_post, inf)")
 
 
 def check_positive_quantity(value, unit, what, kind, example):
@@ -161,7 +154,7 @@ class Population:
         """Create the Brian2 objects on a clock of step ``dt``; returns them as a list."""
         lag = self.lagrangian
         group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
-        group.state_updater.order = ORDER_STATE_UPDATE
+        set_state_update_order(group, ORDER_STATE_UPDATE)
         tau = self.tau
         if np.ndim(tau) and self.batch > 1 and np.size(tau) != self.n * self.batch:  # one value per neuron of a copy
             tau = np.tile(np.asarray(tau / second), self.batch) * second

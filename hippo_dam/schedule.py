@@ -19,33 +19,39 @@ placed in Brian2's schedule by slot (``when``) and ``order``::
 so that every activation, reduction, coupling and energy term of a step is
 computed from the states of that step before any state moves: the Brian2 run
 is exactly the explicit Euler scheme of the numpy references in
-:mod:`hippo_dam.reference` (the summed variables of a group at order ``k``
-are updated by Brian2 at order ``k - 1``).
+:mod:`hippo_dam.reference` (Brian2 updates the summed variables targeting a
+group just before the group's own order: ``hippo_dam._compat.group_order_for_summed``).
 """
 from __future__ import annotations
+
+from ._compat import group_order_for_summed
 
 __all__ = ["SCHEDULE", "schedule_table"]
 
 ORDER_LAYER_MAX_RESET = 0  # before_groups
 ORDER_LAYER_MAX = 1  # before_groups (one slot per max reduction)
-ORDER_LAYER = -29  # layer group: its summed updaters run at -30
-ORDER_INHIBITION = -29  # interneuron pool-mean group: summed at -30, before the activations
+ORDER_LAYER_SUMS = -30  # layer sums and the interneuron pool mean: before the activations
 ORDER_ACTIVATION = -20
-ORDER_RELAY_GROUP = -10  # instantaneous relay: summed at -11 (after the activations)
+ORDER_RELAY_SUMS = -11  # instantaneous relay input: after the activations
 ORDER_RELAY_COPY = -5
 ORDER_COUPLING = -1  # after the activations, before the energy sums and the Euler step
-ORDER_ENERGY_GROUP = 5  # its summed updaters run at 4
+ORDER_ENERGY_SUMS = 4  # after the coupling, before the Euler step
 ORDER_STATE_UPDATE = 10
+# the groups that receive those summed variables (Brian2 runs a group's summed updaters just before it)
+ORDER_LAYER = group_order_for_summed(ORDER_LAYER_SUMS)
+ORDER_INHIBITION = group_order_for_summed(ORDER_LAYER_SUMS)
+ORDER_RELAY_GROUP = group_order_for_summed(ORDER_RELAY_SUMS)
+ORDER_ENERGY_GROUP = group_order_for_summed(ORDER_ENERGY_SUMS)
 
 SCHEDULE = (
     ("before_groups", ORDER_LAYER_MAX_RESET, "reset of the layer maxima"),
     ("before_groups", ORDER_LAYER_MAX, "layer maxima (softmax)"),
-    ("groups", ORDER_LAYER - 1, "layer sums, interneuron pool mean (summed variables)"),
+    ("groups", ORDER_LAYER_SUMS, "layer sums, interneuron pool mean (summed variables)"),
     ("groups", ORDER_ACTIVATION, "activations a = dL/dx"),
-    ("groups", ORDER_RELAY_GROUP - 1, "instantaneous relay inputs (summed variables)"),
+    ("groups", ORDER_RELAY_SUMS, "instantaneous relay inputs (summed variables)"),
     ("groups", ORDER_RELAY_COPY, "relay copy z = u"),
     ("groups", ORDER_COUPLING, "coupling inputs u (dense products or summed variables)"),
-    ("groups", ORDER_ENERGY_GROUP - 1, "online energy terms (summed variables)"),
+    ("groups", ORDER_ENERGY_SUMS, "online energy terms (summed variables)"),
     ("groups", ORDER_STATE_UPDATE, "Euler step of every state"),
     ("after_groups", 0, "energy recorded"),
 )

@@ -29,6 +29,7 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, linked_var, ms
 from brian2 import seed as brian_seed
 
+from ._compat import cython_rand_works, numpy_codeobject
 from .circuits import CA3Circuit, check_rate
 from .graph import EnergyGraph
 from .populations import Population, Projection, check_tau
@@ -37,13 +38,12 @@ __all__ = ["SpikingCA3"]
 
 
 def _rand_codeobj_class(target):
-    """Code object class for ``rand()``: brian2 2.8.0's Cython ``rand()`` fails under numpy 2
-    (``numpy.NPY_OWNDATA`` is gone), so the spike generator runs on the numpy target there."""
-    if target != "cython":
+    """Code object class for ``rand()``: Cython where the Brian2 in use can compile it
+    (Brian2 >= 2.9, or numpy < 2); brian2 2.8.0's Cython ``rand()`` fails under numpy 2
+    (``numpy.NPY_OWNDATA`` is gone), so there the spike generator runs on the numpy target."""
+    if target != "cython" or cython_rand_works():
         return None
-    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
-
-    return NumpyCodeObject
+    return numpy_codeobject()
 
 
 class _SpikingMemories(Population):
@@ -68,13 +68,13 @@ class SpikingCA3(CA3Circuit):
     seed : int, optional
         Seed of Brian2's random numbers; recall ``k`` uses ``seed + k``.
     **kwargs
+        As :class:`~hippo_dam.circuits.CA3Circuit` (fast inhibition only).
 
     Notes
     -----
     ``recall`` returns a RecallResult with an added ``spikes`` attribute:
     ``(memory unit, time in s, cell index)`` arrays of every memory-cell spike,
     and ``attrs['n_spikes']``.
-        As :class:`~hippo_dam.circuits.CA3Circuit` (fast inhibition only).
     """
 
     circuit_name = "CA3 (spiking memory cells)"

@@ -81,11 +81,11 @@ def test_prototype_score_limits():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="degree n must be >= 2"):
-        DAMClassifier(degree=1)
+        DAMClassifier(degree=1).fit(XOR_X, XOR_Y)  # scikit-learn: checked in fit
     with pytest.raises(ValueError, match="loss_power m"):
-        DAMClassifier(loss_power=0)
+        DAMClassifier(loss_power=0).fit(XOR_X, XOR_Y)  # scikit-learn: checked in fit
     with pytest.raises(ValueError, match="temperature must be > 0"):
-        DAMClassifier(temperature=0.0)
+        DAMClassifier(temperature=0.0).fit(XOR_X, XOR_Y)  # scikit-learn: checked in fit
     with pytest.raises(ValueError, match=r"visible neurons live in \[-1, 1\]"):
         DAMClassifier().fit(XOR_X * 3, XOR_Y)
     with pytest.raises(ValueError, match="NaN"):
@@ -114,3 +114,18 @@ def test_duality_figure_quick(tmp_path):
     assert set(info["results"]) == {"n=2", "n=20"} and info["seed"] == 0 and info["split"]["random_state"] == 0
     assert all(0 <= r["test_accuracy"] <= 1 and len(r["test_accuracy_per_epoch"]) == 2 for r in info["results"].values())
     assert info["xor"]["correct"] == 4
+
+
+def test_scikit_learn_estimator_clone_and_grid_search():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    clf = hd.DAMClassifier(n_memories=8, degree=3, n_epochs=20, batch_size=4, seed=0)
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params() and copy is not clf
+    X = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]] * 3, dtype=float)
+    y = np.array([0, 1, 1, 0] * 3)
+    search = GridSearchCV(clf, {"degree": [2, 3]}, cv=2).fit(X, y)
+    assert search.best_params_["degree"] in (2, 3) and 0 <= search.best_score_ <= 1
+    with pytest.raises(ValueError, match="degree"):
+        clone(clf).set_params(degree=1).fit(X, y)

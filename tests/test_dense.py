@@ -6,6 +6,7 @@ import pytest
 from brian2 import ms
 
 import hippo_dam as hd
+from hippo_dam._compat import brian2cuda_status
 from conftest import SHIPPED
 from test_network import PAIRS
 
@@ -156,7 +157,9 @@ def test_cpp_standalone_openmp_threads_agree(tmp_path):
 
 def test_cuda_standalone_code_generation(tmp_path):
     """brian2cuda writes the per-neuron kernels and xi as one static array (no GPU needed to generate)."""
-    pytest.importorskip("brian2cuda")
+    usable, reason = brian2cuda_status()
+    if not usable:
+        pytest.skip(reason)
     xi = hd.random_patterns(32, 100, seed=0)
     net = hd.DenseAssociativeMemory(xi, "identity", "log_sum_exp", codegen_target="cuda_standalone",
                                     standalone_dir=str(tmp_path), record_every=None)

@@ -83,3 +83,15 @@ def test_unknown_lagrangian_and_bad_parameters():
         hd.rectified_power(1)
     with pytest.raises(ValueError, match="unknown names"):
         hd.Lagrangian("typo", "x**2/2", "xx")
+
+
+def test_check_convex_rejects_an_activation_that_is_not_the_gradient():
+    """2 tanh(x) is monotone (a PSD 'Hessian') but not the gradient of log cosh x."""
+    value = "abs(x) + log(1 + exp(-2*abs(x))) - log(2)"
+    hd.Lagrangian("ok", value, "tanh(x)").check_convex()
+    with pytest.raises(ValueError, match="not the gradient of its value"):
+        hd.Lagrangian("mismatched", value, "2*tanh(x)").check_convex()
+    with pytest.raises(ValueError, match="not the gradient of its value"):
+        hd.DenseAssociativeMemory(hd.random_patterns(4, 8, seed=0), hd.Lagrangian("mismatched", value, "2*tanh(x)"))
+    for name in ("power", "rectified_power", "exponential"):
+        hd.make_lagrangian({"name": name, "degree": 4} if "power" in name else name).check_gradient()

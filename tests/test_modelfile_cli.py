@@ -88,3 +88,42 @@ def test_cli_reports_errors_cleanly(tmp_path, capsys):
 def test_cli_target_override_is_checked(capsys):
     assert main(["run", str(MODELS / "model_b.toml"), "--codegen-target", "numpy"]) == 2
     assert "cannot compute the layer maximum" in capsys.readouterr().err
+
+
+def test_cli_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"hippo-dam {hd.__version__}"
+
+
+def test_cli_debug_shows_the_traceback(capsys):
+    assert main(["run", "no_such_model"]) == 2
+    err = capsys.readouterr().err
+    assert "no model file 'no_such_model'" in err and "model_b" in err and "--debug" in err
+    with pytest.raises(FileNotFoundError, match="no_such_model"):
+        main(["--debug", "run", "no_such_model"])
+
+
+def test_shipped_models_found_by_name_and_repository_path():
+    shipped = hd.shipped_models()
+    assert {"model_a", "model_b", "model_c", "ca3", "ec_ca1", "ca3_spiking"} <= set(shipped)
+    assert hd.find_model("model_b") == shipped["model_b"]
+    assert hd.find_model("models/model_b.toml").name == "model_b.toml"
+    with pytest.raises(FileNotFoundError, match="shipped models"):
+        hd.find_model("models/not_there.toml")
+
+
+def test_run_keys_a_circuit_would_ignore_are_rejected(tmp_path):
+    text = (MODELS / "ca3.toml").read_text()
+    for line in ('coupling = "synapses"', 'dtype = "float32"', "openmp_threads = 2"):
+        path = tmp_path / "ca3_extra.toml"
+        path.write_text(text.replace("[run]", f"[run]\n{line}", 1))
+        with pytest.raises(ValueError, match=r"\[run\] key\(s\) .* do not apply to a circuit"):
+            hd.load_model(path)
+
+
+def test_a_boolean_is_not_an_integer(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text((MODELS / "model_b.toml").read_text().replace("seed = 0", "seed = true", 1))
+    with pytest.raises(ValueError, match=r"\[patterns\] seed = true is a boolean"):
+        hd.load_model(path)

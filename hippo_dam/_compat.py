@@ -1,0 +1,230 @@
+"""Every use of Brian2's private conventions, in one place.
+
+hippo_dam reaches below Brian2's public API in a few places: it attaches its
+own implementations to code object classes, names the C++/CUDA arrays that
+Brian2 generates, asks which device is active by its class name, places its
+operations relative to the order Brian2 gives summed-variable updaters, and
+filters one Brian2 log message. Each convention is written here once and has
+its own test in ``tests/test_compat.py``, so a Brian2 release that changes one
+fails one named test instead of a simulation somewhere else.
+
+Supported: Brian2 2.8.0 (the version brian2cuda 1.0a7 pins) to 2.11.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib import metadata
+
+import brian2
+import numpy as np
+from brian2 import get_device
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+__all__ = []  # private module
+
+BRIAN2_VERSION = Version(brian2.__version__)
+
+# -- device class names ----------------------------------------------------------
+RUNTIME_DEVICE = "RuntimeDevice"
+CPP_STANDALONE_DEVICE = "CPPStandaloneDevice"
+CUDA_STANDALONE_DEVICE = "CUDAStandaloneDevice"  # brian2cuda
+
+
+def device_name(device=None) -> str:
+    """Class name of ``device`` (default: the active Brian2 device), e.g. ``'RuntimeDevice'``."""
+    return (get_device() if device is None else device).__class__.__name__
+
+
+def reset_device():
+    """Make the runtime device active again (Brian2's ``brian2.devices.device.reset_device``)."""
+    from brian2.devices.device import reset_device as _reset
+
+    _reset()
+
+
+# -- code object classes -------------------------------------------------------------
+def cython_codeobject():
+    """Brian2's runtime Cython code object class (target ``'cython'``)."""
+    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+
+    return CythonCodeObject
+
+
+def numpy_codeobject():
+    """Brian2's runtime numpy code object class (target ``'numpy'``)."""
+    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+
+    return NumpyCodeObject
+
+
+def cpp_standalone_codeobject():
+    """Brian2's C++ standalone code object class."""
+    from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
+
+    return CPPStandaloneCodeObject
+
+
+def cuda_standalone_codeobject():
+    """brian2cuda's CUDA standalone code object class (imports brian2cuda)."""
+    from brian2cuda.codeobject import CUDAStandaloneCodeObject
+
+    return CUDAStandaloneCodeObject
+
+
+# -- array names in generated standalone code ------------------------------------------
+def standalone_array(device, variable, gpu=False) -> str:
+    """C++ expression of ``variable``'s storage in a standalone project.
+
+    C++ standalone declares every array in ``namespace brian`` under the name
+    ``device.get_array_name(variable)`` (``_array_<group>_<var>``); brian2cuda
+    keeps the GPU copy beside it with a ``d`` prefix (``brian::d_array_...``).
+    """
+    return ("brian::d" if gpu else "brian::") + device.get_array_name(variable, access_data=False)
+
+
+# -- order of operations -----------------------------------------------------------------
+#: Brian2 runs a group's summed-variable updaters in slot ``'groups'`` at the
+#: *target* group's order plus this offset.
+SUMMED_UPDATER_OFFSET = -1
+
+
+def group_order_for_summed(order: int) -> int:
+    """Order to give a group so that the summed variables targeting it run at ``order``."""
+    return order - SUMMED_UPDATER_OFFSET
+
+
+def set_state_update_order(group, order: int):
+    """Move ``group``'s state updater (the Euler step) to ``order`` in slot ``'groups'``."""
+    group.state_updater.order = order
+
+
+# -- the log filter ------------------------------------------------------------------------
+#: Logger and text of Brian2's warning about code whose result may depend on
+#: the order in which repeated indices are visited.
+ORDER_WARNING_LOGGER = "brian2.codegen.generators.base"
+ORDER_WARNING_TEXT = "may depend on the order of execution"
+
+
+class _OrderWarningFilter(logging.Filter):
+    """Drop Brian2's order-dependence warning for code containing one of ``markers``."""
+
+    def __init__(self, markers):
+        super().__init__()
+        self.markers = tuple(markers)
+
+    def filter(self, record):
+        msg = record.getMessage()
+        return not (ORDER_WARNING_TEXT in msg and any(m in msg for m in self.markers))
+
+
+def hide_order_warning(*markers):
+    """Hide Brian2's order warning for abstract code that contains any of ``markers``.
+
+    Returns the installed filter (``logging.getLogger(ORDER_WARNING_LOGGER).removeFilter``
+    takes it off again).
+    """
+    flt = _OrderWarningFilter(markers)
+    logging.getLogger(ORDER_WARNING_LOGGER).addFilter(flt)
+    return flt
+
+
+# -- the runtime Cython cache ---------------------------------------------------------------
+def cython_cache_dir():
+    """Directory of Brian2's compiled Cython extensions (``prefs`` or its default)."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+
+    return get_cython_cache_dir()
+
+
+# -- known bugs ------------------------------------------------------------------------------
+def cython_rand_works() -> bool:
+    """Whether ``rand()`` compiles on the runtime Cython target.
+
+    Brian2 2.8.0's Cython ``rand()`` clears ``numpy.NPY_OWNDATA``, a name numpy 2
+    removed (Brian2 2.9.0 uses ``NPY_ARRAY_OWNDATA``): it fails to compile with
+    numpy >= 2 before Brian2 2.9.
+    """
+    return BRIAN2_VERSION >= Version("2.9") or Version(np.__version__) < Version("2")
+
+
+def brian2cuda_status():
+    """``(usable, reason)``: whether brian2cuda is installed for the Brian2 in use.
+
+    brian2cuda pins one exact Brian2 (1.0a7: ``brian2 == 2.8.0``; 1.0b1:
+    ``brian2 == 2.10.1``); installed beside another Brian2 it would fail in
+    code generation, so it counts as missing.
+    """
+    try:
+        dist = metadata.distribution("brian2cuda")
+    except metadata.PackageNotFoundError:
+        return False, "brian2cuda is not installed (pip install 'hippo_dam[gpu]')"
+    for line in dist.requires or []:
+        req = Requirement(line)
+        if req.name.lower() == "brian2" and (req.marker is None or req.marker.evaluate({"extra": ""})):
+            if not req.specifier.contains(BRIAN2_VERSION, prereleases=True):
+                return False, (f"brian2cuda {dist.version} needs brian2{req.specifier}, "
+                               f"but brian2 {brian2.__version__} is installed")
+    return True, f"brian2cuda {dist.version} with brian2 {brian2.__version__}"
+
+
+# -- the active device and Brian2's stack of previous devices ---------------------------------------
+def save_device():
+    """The active device, its build options and Brian2's stack of previous devices."""
+    devices = _devices_module()
+    dev = devices.get_device()
+    return (dev, list(devices.previous_devices), getattr(dev, "build_on_run", True),
+            dict(getattr(dev, "build_options", {}) or {}))
+
+
+def restore_device(saved):
+    """Make the device saved by :func:`save_device` active again, with its stack of previous devices."""
+    devices = _devices_module()
+    dev, stack, build_on_run, build_options = saved
+    if devices.get_device() is not dev:
+        devices._do_set_device(dev, build_on_run, **build_options)
+    devices.previous_devices[:] = stack
+
+
+def _devices_module():
+    """The module ``brian2.devices.device`` (``brian2.devices.device`` as an attribute is the device proxy)."""
+    return importlib.import_module("brian2.devices.device")
+
+
+# -- Brian2's preferences ----------------------------------------------------------------------------
+def save_prefs():
+    """A copy of every Brian2 preference value (``prefs.prefs``, the preferences' own store)."""
+    from brian2 import prefs
+
+    return dict(prefs.prefs)
+
+
+def restore_prefs(saved):
+    """Set back every preference saved by :func:`save_prefs` that has changed since."""
+    from brian2 import prefs
+
+    for key, value in saved.items():
+        current = prefs.prefs.get(key)
+        if current is not value and not _same(current, value):
+            prefs[key] = value
+
+
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. arrays
+        return False
+
+
+class preserved_brian_state:
+    """Context manager: Brian2's preferences and active device are as they were on leaving it."""
+
+    def __enter__(self):
+        self._prefs, self._device = save_prefs(), save_device()
+        return self
+
+    def __exit__(self, *exc):
+        restore_device(self._device)
+        restore_prefs(self._prefs)
+        return False

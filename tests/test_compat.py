@@ -1,0 +1,191 @@
+"""One test per Brian2 private convention that hippo_dam relies on (hippo_dam/_compat.py).
+
+A Brian2 release that changes one of them fails the test named after it.
+"""
+import logging
+import os
+
+import numpy as np
+import pytest
+from brian2 import Network, NeuronGroup, Synapses, get_device, ms, prefs, set_device
+from brian2.codegen.codeobject import CodeObject
+
+import hippo_dam as hd
+from hippo_dam import _compat
+
+
+@pytest.fixture
+def standalone(tmp_path):
+    """The C++ standalone device (no build on run) for one test; the previous device afterwards."""
+    saved = _compat.save_device()
+    set_device("cpp_standalone", directory=str(tmp_path / "project"), build_on_run=False)
+    get_device().reinit()
+    set_device("cpp_standalone", directory=str(tmp_path / "project"), build_on_run=False)
+    try:
+        yield get_device()
+    finally:
+        _compat.restore_device(saved)
+
+
+def test_device_class_names():
+    saved = _compat.save_device()
+    assert _compat.device_name() == _compat.RUNTIME_DEVICE
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        assert _compat.device_name() == _compat.CPP_STANDALONE_DEVICE
+        _compat.reset_device()  # back to the device set before
+        assert _compat.device_name() == _compat.RUNTIME_DEVICE
+    finally:
+        _compat.restore_device(saved)
+
+
+def test_save_and_restore_device(standalone):
+    """restore_device puts back the active device and Brian2's stack of previous devices."""
+    devices = _compat._devices_module()
+    stack = list(devices.previous_devices)
+    saved = _compat.save_device()
+    _compat.reset_device()
+    set_device("runtime")
+    set_device("cpp_standalone", build_on_run=False)
+    _compat.restore_device(saved)
+    assert get_device() is standalone and devices.previous_devices == stack
+    assert get_device().build_on_run is False
+
+
+def test_cuda_device_class_name():
+    usable, reason = _compat.brian2cuda_status()
+    if not usable:
+        pytest.skip(reason)
+    import brian2cuda  # noqa: F401  (registers the device)
+    from brian2.devices.device import all_devices
+
+    assert _compat.device_name(all_devices["cuda_standalone"]) == _compat.CUDA_STANDALONE_DEVICE
+
+
+@pytest.mark.parametrize("getter, target", [(_compat.cython_codeobject, "cython"),
+                                            (_compat.numpy_codeobject, "numpy")])
+def test_runtime_code_object_classes(getter, target):
+    from brian2.codegen.targets import codegen_targets
+
+    cls = getter()
+    assert issubclass(cls, CodeObject) and cls.class_name == target and cls in codegen_targets
+
+
+def test_cpp_standalone_code_object_class(standalone):
+    assert standalone.code_object_class() is _compat.cpp_standalone_codeobject()
+
+
+def test_cuda_code_object_class():
+    usable, reason = _compat.brian2cuda_status()
+    if not usable:
+        pytest.skip(reason)
+    import brian2cuda  # noqa: F401  (registers the device)
+    from brian2.devices.device import all_devices
+
+    assert all_devices["cuda_standalone"].code_object_class() is _compat.cuda_standalone_codeobject()
+
+
+def test_standalone_array_names(standalone, tmp_path):
+    """The expression names the array that the generated C++ declares in namespace brian."""
+    group = NeuronGroup(3, "v : 1", name="compat_group")
+    expr = _compat.standalone_array(standalone, group.variables["v"])
+    assert expr == "brian::_array_compat_group_v"
+    Network(group).run(0.1 * ms)
+    standalone.build(directory=str(tmp_path / "project"), compile=False, run=False)
+    objects_h = open(os.path.join(str(tmp_path / "project"), "objects.h")).read()
+    namespace = objects_h[objects_h.index("namespace brian"):]
+    assert f"double * {expr.split('::')[1]};" in namespace.replace("*", " * ").replace("  ", " ")
+    assert _compat.standalone_array(standalone, group.variables["v"], gpu=True) == "brian::d_array_compat_group_v"
+
+
+def test_summed_updater_order():
+    """A summed variable's updater runs at the target group's order + SUMMED_UPDATER_OFFSET, in 'groups'."""
+    target = NeuronGroup(1, "total : 1", order=_compat.group_order_for_summed(-30))
+    source = NeuronGroup(4, "x : 1")
+    syn = Synapses(source, target, "total_post = x_pre : 1 (summed)")
+    syn.connect()
+    updater = syn.summed_updaters["total_post"]
+    assert (updater.when, updater.order) == ("groups", -30)
+
+
+def test_state_updater_order():
+    group = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1")
+    _compat.set_state_update_order(group, 10)
+    assert (group.state_updater.when, group.state_updater.order) == ("groups", 10)
+
+
+def test_order_warning_logger_and_filter():
+    """Brian2 logs its order warning on ORDER_WARNING_LOGGER with ORDER_WARNING_TEXT; our filter hides it."""
+    from brian2.utils.logger import BrianLogger
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger(_compat.ORDER_WARNING_LOGGER)
+    saved = list(logger.filters)
+    for flt in saved:
+        logger.removeFilter(flt)
+    logger.addHandler(handler)
+    BrianLogger._log_messages.clear()  # warnings logged once per process
+
+    def run_layer_max():
+        group = NeuronGroup(4, "x : 1")
+        layer = NeuronGroup(1, "m : 1")
+        syn = Synapses(group, layer)
+        syn.connect()
+        syn.run_regularly("m_post = clip(x_pre, m_post, inf)")
+        Network(group, layer, syn).run(0.1 * ms)
+
+    target = prefs.codegen.target
+    prefs.codegen.target = "cython"
+    try:
+        run_layer_max()
+        assert any(_compat.ORDER_WARNING_TEXT in r.getMessage() for r in records)
+        records.clear()
+        BrianLogger._log_messages.clear()
+        flt = _compat.hide_order_warning("_post, inf)")
+        try:
+            run_layer_max()
+        finally:
+            logger.removeFilter(flt)
+        assert not any(_compat.ORDER_WARNING_TEXT in r.getMessage() for r in records)
+    finally:
+        prefs.codegen.target = target
+        logger.removeHandler(handler)
+        for flt in saved:
+            logger.addFilter(flt)
+
+
+def test_cython_cache_dir():
+    cache = _compat.cython_cache_dir()
+    assert cache is None or isinstance(cache, str)
+    if prefs.codegen.runtime.cython.cache_dir is not None:
+        assert cache == prefs.codegen.runtime.cython.cache_dir
+
+
+def test_cython_rand_claim():
+    """cython_rand_works() tells the truth about the Brian2 and numpy in use."""
+    group = NeuronGroup(5, "x : 1", codeobj_class=_compat.cython_codeobject())
+    group.run_regularly("x = rand()", codeobj_class=_compat.cython_codeobject())
+    prefs.codegen.target = "cython"
+    if _compat.cython_rand_works():
+        Network(group).run(0.2 * ms)
+        assert np.all((group.x[:] >= 0) & (group.x[:] < 1)) and np.ptp(group.x[:]) > 0
+    else:
+        with pytest.raises(Exception):
+            Network(group).run(0.2 * ms)
+
+
+def test_brian2cuda_status_names_the_reason():
+    usable, reason = _compat.brian2cuda_status()
+    assert isinstance(usable, bool) and ("brian2cuda" in reason)
+
+
+def test_spiking_generator_target():
+    """The spike generator runs on Cython wherever Brian2 can compile rand() there."""
+    from hippo_dam.spiking import _rand_codeobj_class
+
+    expected = None if _compat.cython_rand_works() else _compat.numpy_codeobject()
+    assert _rand_codeobj_class("cython") is expected
+    assert _rand_codeobj_class("cpp_standalone") is None
+    assert hd.SpikingCA3 is not None

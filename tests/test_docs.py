@@ -1,0 +1,47 @@
+"""The Sphinx site builds with warnings as errors, and {measured} reads recorded result files."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+
+def test_docs_build_without_warnings(tmp_path):
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_parser")
+    out = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-j", "1", "-q", "-b", "html",
+                          "-d", str(tmp_path / "doctrees"), str(ROOT / "docs"), str(tmp_path / "html")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    index = (tmp_path / "html" / "index.html").read_text()
+    for page in sorted((ROOT / "docs").glob("*.md")):  # the glob toctree lists every page
+        if page.stem != "index":
+            assert f'href="{page.stem}.html"' in index, page.name
+    api = (tmp_path / "html" / "api.html").read_text()
+    import hippo_dam
+
+    for name in hippo_dam.__all__:
+        assert f'id="hippo_dam.{name}"' in api, name
+
+
+def test_measured_role_reads_json_and_csv(tmp_path):
+    pytest.importorskip("sphinx")
+    from measured import measured_value
+    from sphinx.errors import ExtensionError
+
+    (tmp_path / "r.json").write_text(json.dumps({"a": {"rows": [{"x": 0.12345}], "n": 3}}))
+    (tmp_path / "t.csv").write_text("name,value\nfirst,1.5\nsecond,2.25\n")
+    assert measured_value("r.json:a.rows.0.x|.2f", tmp_path) == "0.12"
+    assert measured_value("r.json:a.n", tmp_path) == "3"
+    assert measured_value("t.csv:1.value|.1f", tmp_path) == "2.2"
+    assert measured_value("t.csv:0.name", tmp_path) == "first"
+    for spec, message in (("missing.json:a", "no file 'missing.json'"), ("r.json:a.nope", "no key 'nope'"),
+                          ("r.json:a.rows.3.x", "no index '3'"), ("r.json:a", "is a table"),
+                          ("t.csv:0.other", "no column 'other'"), ("t.csv:9.value", "has 2 rows"),
+                          ("r.json", "expected <path>:<key.path>")):
+        with pytest.raises(ExtensionError, match=message.replace("(", r"\(")):
+            measured_value(spec, tmp_path)
