@@ -96,7 +96,15 @@ class HippoAPI(SphinxDirective):
         return node.children
 
 
+def _skip_sklearn_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn's generated ``set_*_request`` methods (their docstrings cite sklearn's own docs)."""
+    if name == "get_metadata_routing" or (name.startswith("set_") and name.endswith("_request")):
+        return True
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", _skip_sklearn_metadata_requests)
     app.add_role("measured", measured_role)
     app.add_directive("hippo-api", HippoAPI)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
