@@ -23,10 +23,7 @@ LIF_SETTINGS_SMALL = {**LIF_SETTINGS, "n_features": 64, "n_patterns": 8, "n_cues
 
 def lif_spiking(outdir="figures", settings=None):
     """Run the LIF spiking curve and write the figure and its JSON."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # backend-free figures: the user's backend stays
 
     from .figures import _versions
     from .spiking_lif import spiking_curve

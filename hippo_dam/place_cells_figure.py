@@ -124,10 +124,7 @@ def run_place_experiments(settings=None):
 
 
 def _plot(out, runs, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # backend-free figures: the user's backend stays
 
     code, traj, lattice, arena = runs["code"], runs["traj"], runs["lattice"], runs["arena"]
     size = arena.size_m * 100

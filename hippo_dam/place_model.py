@@ -149,10 +149,7 @@ class PlaceModelFile:
 
 
 def _plot_model_run(run, maps, net, path, title):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import _figure_files as plt  # backend-free figures: the user's backend stays
 
     size = net.code.arena.size_m * 100
     ext = [0, size[0], 0, size[1]]

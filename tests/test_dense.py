@@ -97,10 +97,17 @@ def test_dense_coupling_stores_xi_once():
     assert not any(isinstance(o, Synapses) and len(o) >= xi.size for o in net._net.objects)
 
 
+def test_synapses_path_batches_block_diagonally():
+    """The Synapses coupling holds one block of synapses per cue: its batch equals the dense batch."""
+    xi, cues, _ = _problem(batch=2)
+    dense = hd.DenseAssociativeMemory(xi, record_every=None).recall(cues, duration=5 * ms)
+    syn = hd.DenseAssociativeMemory(xi, coupling="synapses", record_every=None).recall(cues, duration=5 * ms)
+    np.testing.assert_allclose(syn.v_final, dense.v_final, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(syn.energy, dense.energy, rtol=1e-12, atol=1e-12)
+
+
 def test_errors_name_the_problem():
     xi, cues, _ = _problem(batch=2)
-    with pytest.raises(ValueError, match="coupling='dense'"):
-        hd.DenseAssociativeMemory(xi, coupling="synapses").recall(cues, duration=1 * ms)
     with pytest.raises(ValueError, match="coupling must be one of"):
         hd.DenseAssociativeMemory(xi, coupling="sparse")
     with pytest.raises(ValueError, match="dtype"):

@@ -62,6 +62,9 @@ def measured_value(text, root=ROOT):
                 value = value[key]
             else:
                 raise ExtensionError(f"{{measured}}`{text}`: {path}: {where} is a value, not a table")
+    if isinstance(value, list) and value and all(isinstance(v, (int, float, str)) for v in value):
+        # a list of values (a parameter grid) reads as "1, 2, 4, 8", each value formatted
+        return ", ".join(format(v, fmt) if fmt else str(v) for v in value)
     if isinstance(value, (dict, list)):
         raise ExtensionError(f"{{measured}}`{text}`: {path}: {keys} is a table, not a value")
     return format(value, fmt) if fmt else str(value)
