@@ -242,22 +242,12 @@ def _cython_code(name, dtype, recurrent=False):
         {ns}_u_pre[k] = {upre}[k]""") + f"""
     for k in range(batch * n_post):
         {ns}_u_post[k] = {upost}[k]"""
-    if recurrent:
-        return f"""
-from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
-
-cdef double {name}(double t, int part):
-    cdef int n_pre = {ns}_dims[0], n_post = {ns}_dims[1], batch = {ns}_dims[2], one = 1
-    cdef {ctype} alpha = 1.0, zero = 0.0
-    cdef char trans_n = b'N', trans_t = b'T'
-    cdef Py_ssize_t k{convert_in}
-    if batch == 1:
-        {p}gemv(&trans_t, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {g}, &one, &zero, {upost}, &one)
-    else:
-        {p}gemm(&trans_t, &trans_n, &n_post, &batch, &n_pre, &alpha, {ns}_xi, &n_pre, {g}, &n_pre,
-                &zero, {upost}, &n_post){convert_out}
-    return 0.0
-"""
+    # a recurrent block (u_pre is u_post) computes only u_post
+    pre_gemv = "" if recurrent else f"""
+        {p}gemv(&trans_n, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &one, &zero, {upre}, &one)"""
+    pre_gemm = "" if recurrent else f"""
+        {p}gemm(&trans_n, &trans_n, &n_pre, &batch, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &n_post,
+                &zero, {upre}, &n_pre)"""
     return f"""
 from scipy.linalg.cython_blas cimport {p}gemm, {p}gemv
 
@@ -266,12 +256,9 @@ cdef double {name}(double t, int part):
     cdef {ctype} alpha = 1.0, zero = 0.0
     cdef char trans_n = b'N', trans_t = b'T'
     cdef Py_ssize_t k{convert_in}
-    if batch == 1:
-        {p}gemv(&trans_n, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &one, &zero, {upre}, &one)
+    if batch == 1:{pre_gemv}
         {p}gemv(&trans_t, &n_pre, &n_post, &alpha, {ns}_xi, &n_pre, {g}, &one, &zero, {upost}, &one)
-    else:
-        {p}gemm(&trans_n, &trans_n, &n_pre, &batch, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &n_post,
-                &zero, {upre}, &n_pre)
+    else:{pre_gemm}
         {p}gemm(&trans_t, &trans_n, &n_post, &batch, &n_pre, &alpha, {ns}_xi, &n_pre, {g}, &n_pre,
                 &zero, {upost}, &n_post){convert_out}
     return 0.0

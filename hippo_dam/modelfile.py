@@ -93,11 +93,14 @@ class ModelFile:
         return result
 
 
-def _validate(cfg, path):
-    unknown = set(cfg) - set(_SCHEMA)
+def _validate(cfg, path, schema=None, required=None, kind=""):
+    """Check a model file's tables against a schema (default: the two-layer model's): every key used or refused."""
+    schema = _SCHEMA if schema is None else schema
+    required = _REQUIRED if required is None else required
+    unknown = set(cfg) - set(schema)
     if unknown:
-        raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; allowed: {sorted(_SCHEMA)}")
-    for table, keys in _SCHEMA.items():
+        raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}{kind}; allowed: {sorted(schema)}")
+    for table, keys in schema.items():
         section = cfg.get(table, {})
         if not isinstance(section, dict):
             raise ValueError(f"{path}: [{table}] must be a table")
@@ -110,7 +113,7 @@ def _validate(cfg, path):
                                  f"expected {getattr(kind, '__name__', 'a string or table')}")
             if key in section and not isinstance(section[key], kind if kind is not float else (int, float)):
                 raise ValueError(f"{path}: [{table}] {key} = {section[key]!r} has the wrong type")
-        for key in _REQUIRED.get(table, ()):
+        for key in required.get(table, ()):
             if key not in section:
                 raise ValueError(f"{path}: [{table}] needs the key {key!r}")
 

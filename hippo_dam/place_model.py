@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import cm, meter, second
 
-from .modelfile import parse_rate, parse_time
+from .modelfile import _validate, parse_rate, parse_time
 
 __all__ = ["PlaceModelFile", "load_place_model", "parse_length"]
 
@@ -58,22 +58,6 @@ def _parse_speed(text, what):
     if not match or match.group(2) not in _LENGTHS:
         raise ValueError(f"{what}: expected a speed such as '25 cm/s', got {text!r}")
     return float(match.group(1)) * _LENGTHS[match.group(2)] / second
-
-
-def _validate(cfg, path):
-    unknown = set(cfg) - set(_SCHEMA)
-    if unknown:
-        raise ValueError(f"{path}: unknown table(s) {sorted(unknown)} for a place_cells model; allowed: {sorted(_SCHEMA)}")
-    for table, keys in _SCHEMA.items():
-        section = cfg.get(table, {})
-        if not isinstance(section, dict):
-            raise ValueError(f"{path}: [{table}] must be a table")
-        bad = set(section) - set(keys)
-        if bad:
-            raise ValueError(f"{path}: unknown key(s) {sorted(bad)} in [{table}]; allowed: {sorted(keys)}")
-        for key, kind in keys.items():
-            if key in section and not isinstance(section[key], kind if kind is not float else (int, float)):
-                raise ValueError(f"{path}: [{table}] {key} = {section[key]!r} has the wrong type")
 
 
 @dataclass
@@ -184,7 +168,7 @@ def load_place_model(path, cfg=None) -> PlaceModelFile:
         from .modelfile import read_toml
 
         cfg = read_toml(path)
-    _validate(cfg, path)
+    _validate(cfg, path, _SCHEMA, {}, " for a place_cells model")
     circ, grid, marks = cfg.get("circuit", {}), cfg.get("grid", {}), cfg.get("landmarks", {})
     feat, mem, traj, run, ar = (cfg.get(k, {}) for k in ("features", "memories", "trajectory", "run", "arena"))
     if circ.get("kind") != "place_cells":
