@@ -241,11 +241,16 @@ def _batch_job_id():
     return os.environ.get("JOB_ID") if os.environ.get("SGE_ROOT") else None
 
 
+def _new_record(key, params, seed, **extra):
+    """The start of a point's record: where it ran (process, host, batch job) and what it was given."""
+    return {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname(),
+            "job_id": _batch_job_id(), **extra}
+
+
 def _run_point(function, params, seed, key):
     """Task body: run one point and return a record (never raises)."""
     start = time.perf_counter()
-    record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname(),
-              "job_id": _batch_job_id()}
+    record = _new_record(key, params, seed)
     try:
         with _PROCESS_LOCK:
             result = function(seed=seed, **params)
@@ -294,8 +299,7 @@ def _run_points(function, items):
     records = []
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     for (params, seed, key), result in zip(items, results):
-        record = {"key": key, "params": params, "seed": seed, "pid": os.getpid(), "host": socket.gethostname(),
-                  "batched": len(items)}
+        record = _new_record(key, params, seed, batched=len(items))
         try:
             record["result"] = _jsonable_result(result)
             record["status"] = "ok"

@@ -168,8 +168,9 @@ start() {
     for _ in $(seq 150); do
         state="$(sinfo -h -n "$node" -o %T 2>/dev/null || true)"
         case "$state" in
-            idle*|mixed*|allocated*|completing*) break ;;
             drain*|down*) scontrol update NodeName="$node" State=RESUME 2>/dev/null || true ;;
+            ""|unknown*|fail*|not_responding*) ;;
+            *) break ;;  # idle, mixed, allocated, completing, planned: up (busy with another sweep's jobs is fine)
         esac
         sleep 0.2
     done
@@ -188,8 +189,8 @@ status() {
     sinfo
     squeue
     case "$state" in
-        idle*|mixed*|allocated*|completing*) return 0 ;;
-        *) return 1 ;;
+        ""|unknown*|fail*|not_responding*|drain*|down*) return 1 ;;
+        *) return 0 ;;  # idle, mixed, allocated, completing, planned: the node takes jobs
     esac
 }
 
