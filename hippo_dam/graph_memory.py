@@ -29,10 +29,10 @@ from ._compat import preserved_brian_state
 from .dense import DenseSymmetricProjection, check_weight_dtype
 from .graph import EnergyGraph
 from .lagrangians import make_lagrangian
-from .network import STANDALONE_TARGETS, AssociativeMemory, check_cue
+from .network import STANDALONE_TARGETS, AssociativeMemory, check_cue, check_target
 from .patterns import check_patterns
 from .populations import Population, check_tau
-from .recall import recall_quality, retrieved_index
+from .recall import recall_quality
 from .results import RecallResult
 
 __all__ = ["Layer", "GraphMemory"]
@@ -268,10 +268,7 @@ class GraphMemory(AssociativeMemory):
         batch = len(cue)
         quality = None
         if patterns is not None:
-            target = retrieved_index(patterns, v0) if target is None else np.asarray(target)
-            if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
-                raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
-            target = np.broadcast_to(target, (batch,))
+            target = check_target(target, patterns, v0)
         elif target is not None:
             raise ValueError("target needs stored patterns to score against (patterns=...)")
         extra = {la.name: {"region": la.region, "state": "x", "final": out["final"][j],

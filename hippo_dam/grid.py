@@ -33,9 +33,9 @@ from brian2 import Network, ms, prefs, second
 
 from ._compat import RUNTIME_DEVICE, device_name, reset_device
 from .lagrangians import LAGRANGIANS
-from .network import DenseAssociativeMemory
+from .network import DenseAssociativeMemory, check_target
 from .populations import check_tau
-from .recall import recall_quality, retrieved_index
+from .recall import recall_quality
 from .results import RecallResult
 
 __all__ = ["recall_grid"]
@@ -144,12 +144,7 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
             "memories": _per_copy_tau(tau_h, net.tau_h, net.n_memories, batch, "tau_h", net.dt)}
     params = {"features": _copy_params(net.feature_lagrangian, feature_params, batch, "feature_params"),
               "memories": _copy_params(net.memory_lagrangian, memory_params, batch, "memory_params")}
-    if target is None:
-        target = retrieved_index(net.patterns, v0)
-    target = np.asarray(target)
-    if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
-        raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
-    target = np.broadcast_to(target, (batch,))
+    target = check_target(target, net.patterns, v0)
 
     start = time.perf_counter()
     if device_name() != RUNTIME_DEVICE:

@@ -388,12 +388,7 @@ class DenseAssociativeMemory(AssociativeMemory):
         duration = check_tau(duration, "duration")
         cue, known, v0, h0, I, batched = self._initial_state(cue, known, h0, cue_input)
         batch = len(cue)
-        if target is None:
-            target = retrieved_index(self.patterns, v0)
-        target = np.asarray(target)
-        if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
-            raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
-        target = np.broadcast_to(target, (batch,))
+        target = check_target(target, self.patterns, v0)
         n_steps = int(round(duration / self.dt))
         if progress is None:
             progress = n_steps * self.n_features * self.n_memories * batch > 2e9
@@ -586,6 +581,15 @@ def check_cue(cue, known, n, hint=""):
         raise ValueError("known mask is all False: the cue carries no information"
                          + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
     return cue, known, batched
+
+
+def check_target(target, patterns, v0):
+    """The stored pattern each of the ``B`` cues came from, as ``B`` ints (default: the largest overlap with ``v0``)."""
+    batch = len(v0)
+    target = retrieved_index(patterns, v0) if target is None else np.asarray(target)
+    if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
+    return np.broadcast_to(target, (batch,))
 
 
 def _import_brian2cuda(compile):
