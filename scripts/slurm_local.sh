@@ -34,8 +34,8 @@ need_root() {
     fi
 }
 
-alive() {  # alive PIDFILE -> 0 when the process in it runs
-    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+alive() {  # alive PIDFILE NAME -> 0 when the process in it runs and is NAME (a stale pid may be reused)
+    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" == "$2" ]
 }
 
 install_pkgs() {
@@ -120,10 +120,10 @@ start_munge() {
     mkdir -p "$MUNGE_RUN" /var/log/munge /var/lib/munge
     chown munge:munge "$MUNGE_RUN" /var/log/munge /var/lib/munge
     chmod 755 "$MUNGE_RUN"
-    if alive "$MUNGE_RUN/munged.pid" && munge -n | unmunge >/dev/null 2>&1; then
+    if alive "$MUNGE_RUN/munged.pid" munged && munge -n | unmunge >/dev/null 2>&1; then
         return 0
     fi
-    runuser -u munge -- /usr/sbin/munged --force
+    runuser -u munge -- /usr/sbin/munged --force 9>&-  # the daemon must not inherit (and hold) the lock
     for _ in $(seq 50); do
         munge -n | unmunge >/dev/null 2>&1 && return 0
         sleep 0.1
@@ -133,9 +133,10 @@ start_munge() {
 }
 
 stop_daemons() {
-    local pidfile pid
-    for pidfile in "$ROOT/run/slurmd.pid" "$ROOT/run/slurmctld.pid"; do
-        if alive "$pidfile"; then
+    local name pidfile pid
+    for name in slurmd slurmctld; do
+        pidfile="$ROOT/run/$name.pid"
+        if alive "$pidfile" "$name"; then
             pid="$(cat "$pidfile")"
             kill "$pid"
             for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -144,10 +145,14 @@ stop_daemons() {
     done
 }
 
+q() {  # a client call that cannot hang: an unresponsive slurmctld would hold each for MessageTimeout
+    timeout 5 "$@" 2>/dev/null
+}
+
 lock() {  # one start/stop at a time (parallel test workers may call start together)
     mkdir -p "$ROOT/run"
     exec 9>"$ROOT/run/.script.lock"
-    flock -w 120 9
+    flock -w 60 9 || { echo "slurm_local.sh: another start/stop holds $ROOT/run/.script.lock" >&2; exit 1; }
 }
 
 start() {
@@ -160,15 +165,15 @@ start() {
     if write_config; then
         stop_daemons  # the config changed: restart whatever runs with the old one
     fi
-    alive "$ROOT/run/slurmctld.pid" || slurmctld
-    for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
-    alive "$ROOT/run/slurmd.pid" || slurmd
+    alive "$ROOT/run/slurmctld.pid" slurmctld || slurmctld 9>&-
+    for _ in $(seq 100); do q scontrol ping | grep -q UP && break; sleep 0.2; done
+    alive "$ROOT/run/slurmd.pid" slurmd || slurmd 9>&-
     local node state
     node="$(hostname -s)"
     for _ in $(seq 150); do
-        state="$(sinfo -h -n "$node" -o %T 2>/dev/null || true)"
+        state="$(q sinfo -h -n "$node" -o %T || true)"
         case "$state" in
-            drain*|down*) scontrol update NodeName="$node" State=RESUME 2>/dev/null || true ;;
+            drain*|down*) q scontrol update NodeName="$node" State=RESUME || true ;;
             ""|unknown*|fail*|not_responding*) ;;
             *) break ;;  # idle, mixed, allocated, completing, planned: up (busy with another sweep's jobs is fine)
         esac
@@ -183,11 +188,11 @@ start() {
 }
 
 status() {
-    scontrol ping 2>/dev/null | grep -q UP || { echo "slurmctld is not responding"; return 1; }
+    q scontrol ping | grep -q UP || { echo "slurmctld is not responding"; return 1; }
     local state
-    state="$(sinfo -h -n "$(hostname -s)" -o %T 2>/dev/null || true)"
-    sinfo
-    squeue
+    state="$(q sinfo -h -n "$(hostname -s)" -o %T || true)"
+    q sinfo
+    q squeue
     case "$state" in
         ""|unknown*|fail*|not_responding*|drain*|down*) return 1 ;;
         *) return 0 ;;  # idle, mixed, allocated, completing, planned: the node takes jobs

@@ -20,6 +20,10 @@ import pytest
 import hippo_dam as hd
 from hippo_dam.sweep import load_sweep
 
+# One xdist worker runs this module (setup.cfg: --dist loadgroup): the tests share one
+# single-node SLURM, and jobs of two workers' sweeps would wait on each other's CPUs.
+pytestmark = pytest.mark.xdist_group("slurm")
+
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 SCRIPT = ROOT / "scripts" / "slurm_local.sh"
@@ -38,7 +42,10 @@ def _start_slurm():
         return "starting the local SLURM (scripts/slurm_local.sh start) needs root"
     if importlib.util.find_spec("dask_jobqueue") is None:
         return "dask-jobqueue is not installed (pip install 'hippo_dam[cluster]')"
-    out = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=120)
+    try:
+        out = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=150)
+    except subprocess.TimeoutExpired as err:
+        return f"scripts/slurm_local.sh start did not finish in 150 s: {(err.stdout or b'')[-500:]!r}"
     if out.returncode != 0:
         return f"scripts/slurm_local.sh start failed: {(out.stdout + out.stderr).strip()[-500:]}"
     return ""
@@ -129,6 +136,24 @@ def _wait_sacct(job_ids, timeout=30):
         if set(job_ids) <= set(rows) or time.time() > deadline:
             return rows
         time.sleep(0.5)
+
+
+def test_start_twice_is_quick_and_leaves_no_lock_held(slurm):
+    """A second start finds the daemons up and returns at once (no daemon inherited the script's lock)."""
+    start = time.time()
+    out = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "SLURM up" in out.stdout, out.stdout + out.stderr
+    assert time.time() - start < 30
+    lock = Path(os.environ.get("SLURM_LOCAL_ROOT", "/var/lib/hippo_dam_slurm")) / "run" / ".script.lock"
+    holders = [p for p in Path("/proc").glob("[0-9]*/fd/*") if _points_to(p, lock)]
+    assert not holders, f"processes hold {lock}: {holders}"
+
+
+def _points_to(fd, target):
+    try:
+        return os.readlink(fd) == str(target)
+    except OSError:
+        return False
 
 
 def test_forty_brian2_points_run_as_slurm_jobs(slurm):
