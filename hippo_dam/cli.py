@@ -91,7 +91,8 @@ def main(argv=None):
                      help="progress bar (default: for long runs)")
     figs = sub.add_parser("figures", help="regenerate the figures in figures/ (inputs recorded beside them)")
     figs.add_argument("names", nargs="*", help="figures to make (default: all)")
-    figs.add_argument("--out", default="figures", help="output folder (default: figures/)")
+    figs.add_argument("--out", default="figures",
+                      help="output folder (default: figures/; under CI=true its ci/ subfolder, reduced runs)")
     sw = sub.add_parser("sweep", help="run a parameter sweep file (TOML) on Dask and write netCDF")
     sw.add_argument("sweep", help="sweep file (TOML), e.g. sweeps/recall_b.toml")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address (default: the file's, else a LocalCluster)")

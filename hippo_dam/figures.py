@@ -13,6 +13,7 @@ from pathlib import Path
 
 from brian2 import ms
 
+from .plotting import _ci
 from .lif_spiking_figure import lif_spiking  # noqa: F401  (issue 13: registered in FIGURES)
 from .place_cells_figure import place_cells  # noqa: F401  (issue 13: registered in FIGURES)
 
@@ -333,12 +334,6 @@ def capacity(outdir="figures", n_probe=500, seed=0, n_hidden=1000, n_workers=1, 
     return path
 
 
-def _ci():
-    import os
-
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 def _cues(patterns, n_cues, flip, seed):
     """``n_cues`` flip cues cycling over the stored patterns: [(target, cue, known), ...]."""
     from . import flip_cue
@@ -592,15 +587,13 @@ def kanji(outdir="figures", ks=None, models=None, best="B, beta=0.1", classical=
     beside the nearest-neighbour limit of its cues; None or a missing file
     leaves them out. The x axis is the load K / N_f.
     """
-    import os
-
     from .plotting import _figure_files as plt  # no matplotlib.use: Figure objects written to files
     import numpy as np
 
     from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_sweep, nearest_neighbour_limit
     from .patterns import load_kanji, partial_cue
 
-    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    ci = _ci()
     ks = tuple(ks or ((50, 200) if ci else (100, 573, 1000, 2136)))
     models = tuple(models or KANJI_MODELS)
     if best not in models or classical not in models:
@@ -748,10 +741,16 @@ FIGURES = {"recall_models_abc": recall_models_abc, "duality": duality, "reductio
 
 
 def make_figures(outdir="figures", names=None):
-    """Regenerate the named figures (default: all) into ``outdir``; returns their paths."""
-    Path(outdir).mkdir(parents=True, exist_ok=True)
+    """Regenerate the named figures (default: all) into ``outdir``; returns their paths.
+
+    Under ``CI=true`` the figures are made with reduced settings (fewer cues,
+    shorter runs) and go to ``outdir/ci/``, so that a CI run never overwrites
+    the committed full-size figures and their recorded results.
+    """
     names = list(FIGURES) if not names else names
     unknown = set(names) - set(FIGURES)
     if unknown:
         raise ValueError(f"unknown figure(s) {sorted(unknown)}; known: {sorted(FIGURES)}")
+    outdir = Path(outdir) / "ci" if _ci() else Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
     return [FIGURES[name](outdir) for name in names]

@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 from brian2 import ms
+
+from .plotting import _ci
 
 __all__ = ["lif_spiking", "LIF_SETTINGS"]
 
@@ -28,7 +29,7 @@ def lif_spiking(outdir="figures", settings=None):
     from .figures import _versions
     from .spiking_lif import spiking_curve
 
-    s = {**(LIF_SETTINGS_SMALL if os.environ.get("CI") == "true" and settings is None else LIF_SETTINGS),
+    s = {**(LIF_SETTINGS_SMALL if _ci() and settings is None else LIF_SETTINGS),
          **(settings or {})}
     out = spiking_curve(n_features=s["n_features"], n_patterns=s["n_patterns"], flip=s["flip"], n_cues=s["n_cues"],
                         copies=tuple(s["copies"]), rates=tuple(s["rates"]), feature_copies=s["feature_copies"],

@@ -43,12 +43,41 @@ _REQUIRED = {"features": ("n", "lagrangian", "tau"), "memories": ("lagrangian", 
 _UNITS = {"s": second, "second": second, "ms": ms, "msecond": ms, "us": usecond, "usecond": usecond}
 
 
-def parse_rate(text, what="rate"):
-    """``'20 Hz'`` -> ``20*Hz``; raises ValueError naming ``what`` otherwise."""
+_NUMBER_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-z]+)\s*")
+
+
+def _rate_units():
     from brian2 import Hz, kHz
 
-    match = re.fullmatch(r"\s*([-+0-9.eE]+)\s*\*?\s*([a-zA-Z]+)\s*", str(text))
-    units = {"Hz": Hz, "hertz": Hz, "kHz": kHz}
+    return {"Hz": Hz, "hertz": Hz, "kHz": kHz}
+
+
+def is_quantity_text(value):
+    """True for a string such as ``'60 ms'`` or ``'20 Hz'`` (a number and a known unit)."""
+    if not isinstance(value, str):
+        return False
+    match = _NUMBER_UNIT.fullmatch(value)
+    return bool(match) and (match.group(2) in _UNITS or match.group(2) in _rate_units())
+
+
+def parse_quantity(text, what="quantity"):
+    """``'60 ms'`` -> ``60*ms``, ``'20 Hz'`` -> ``20*Hz``: the one unit convention of model and sweep files.
+
+    Units: s, ms, us (and second, msecond, usecond); Hz, kHz (and hertz).
+    Raises ValueError naming ``what`` otherwise.
+    """
+    units = {**_UNITS, **_rate_units()}
+    match = _NUMBER_UNIT.fullmatch(str(text)) if not isinstance(text, bool) else None
+    if not match or match.group(2) not in units:
+        raise ValueError(f"{what}: expected a number and a unit such as '60 ms' or '20 Hz', got {text!r} "
+                         f"(units: {sorted(units)})")
+    return float(match.group(1)) * units[match.group(2)]
+
+
+def parse_rate(text, what="rate"):
+    """``'20 Hz'`` -> ``20*Hz``; raises ValueError naming ``what`` otherwise."""
+    match = _NUMBER_UNIT.fullmatch(str(text))
+    units = _rate_units()
     if not match or match.group(2) not in units:
         raise ValueError(f"{what}: expected a rate such as '20 Hz', got {text!r} (units: {sorted(units)})")
     return float(match.group(1)) * units[match.group(2)]
@@ -56,7 +85,7 @@ def parse_rate(text, what="rate"):
 
 def parse_time(text, what="time"):
     """``'20 ms'`` -> ``20*ms``; raises ValueError naming ``what`` otherwise."""
-    match = re.fullmatch(r"\s*([-+0-9.eE]+)\s*\*?\s*([a-z]+)\s*", str(text))
+    match = _NUMBER_UNIT.fullmatch(str(text))
     if not match or match.group(2) not in _UNITS:
         raise ValueError(f"{what}: expected a time such as '20 ms', got {text!r} (units: {sorted(_UNITS)})")
     return float(match.group(1)) * _UNITS[match.group(2)]

@@ -8,12 +8,13 @@ and every measured number the docs page cites).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 from brian2 import Hz, cm, ms, second
+
+from .plotting import _ci
 
 __all__ = ["place_cells", "PLACE_SETTINGS", "PLACE_SETTINGS_SMALL"]
 
@@ -247,7 +248,7 @@ def _plot(out, runs, path):
 
 def place_cells(outdir="figures", settings=None):
     """Run the place-cell experiments and write ``place_cells.png`` and ``place_cells.json``."""
-    s = {**(PLACE_SETTINGS_SMALL if os.environ.get("CI") == "true" and settings is None else PLACE_SETTINGS),
+    s = {**(PLACE_SETTINGS_SMALL if _ci() and settings is None else PLACE_SETTINGS),
          **(settings or {})}
     out, runs = run_place_experiments(s)
     out["versions"] = _versions()

@@ -6,6 +6,12 @@ import numpy as np
 __all__ = ["plot_recall", "plot_circuit", "plot_circuit_result"]
 
 
+def _ci():
+    """True under ``CI=true`` (or 1/yes): figure functions then use their reduced settings."""
+    import os
+
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
 
 class _FigureFiles:
     """The few pyplot calls the package uses, on backend-free ``matplotlib.figure.Figure`` objects.

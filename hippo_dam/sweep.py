@@ -76,6 +76,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .modelfile import _NUMBER_UNIT, is_quantity_text, parse_quantity
+
 __all__ = ["run_sweep", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"]
 
 _FORMAT = 1
@@ -247,13 +249,20 @@ def _new_record(key, params, seed, **extra):
             "job_id": _batch_job_id(), **extra}
 
 
-def _run_point(function, params, seed, key):
+def _as_quantities(params, quantities):
+    """``params`` with the entries named in ``quantities`` (name -> unit text) as Brian2 quantities."""
+    if not quantities:
+        return params
+    return {k: v * parse_quantity(f"1 {quantities[k]}", k) if k in quantities else v for k, v in params.items()}
+
+
+def _run_point(function, params, seed, key, quantities=None):
     """Task body: run one point and return a record (never raises)."""
     start = time.perf_counter()
     record = _new_record(key, params, seed)
     try:
         with _PROCESS_LOCK:
-            result = function(seed=seed, **params)
+            result = function(seed=seed, **_as_quantities(params, quantities))
         record["result"] = _jsonable_result(result)
         record["status"] = "ok"
     except Exception as err:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
@@ -279,7 +288,7 @@ def _batched_function(function):
     return getattr(base, "batched", None)
 
 
-def _run_points(function, items):
+def _run_points(function, items, quantities=None):
     """Task body: run several points with the function's batched form; one record per point (never raises).
 
     If the batched call fails, every point is run on its own, so that each
@@ -290,11 +299,12 @@ def _run_points(function, items):
     start = time.perf_counter()
     try:
         with _PROCESS_LOCK:
-            results = batched([{**keywords, **params, "seed": seed} for params, seed, _ in items])
+            results = batched([{**keywords, **_as_quantities(params, quantities), "seed": seed}
+                               for params, seed, _ in items])
         if len(results) != len(items):
             raise RuntimeError(f"batched function returned {len(results)} results for {len(items)} points")
     except Exception:  # noqa: BLE001 - fall back to one point at a time, which records each error
-        return [_run_point(function, params, seed, key) for params, seed, key in items]
+        return [_run_point(function, params, seed, key, quantities) for params, seed, key in items]
     wall = (time.perf_counter() - start) / len(items)
     records = []
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -502,6 +512,17 @@ def _check_attrs(attrs):
     return out
 
 
+def _check_quantities(quantities, grid):
+    quantities = dict(quantities or {})
+    for name, unit in quantities.items():
+        if name not in grid:
+            raise ValueError(f"quantities[{name!r}]: not a grid parameter (grid: {sorted(grid)})")
+        parse_quantity(f"1 {unit}", f"quantities[{name!r}]")  # a known unit
+        if any(isinstance(v, (bool, str)) for v in grid[name]):
+            raise TypeError(f"grid[{name!r}] holds numbers in {unit}, got {grid[name]}")
+    return quantities
+
+
 def _check_units(units, grid):
     units = dict(units or {})
     for key, value in units.items():
@@ -512,7 +533,7 @@ def _check_units(units, grid):
 
 # -- the sweep -----------------------------------------------------------------------------
 def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=None, units=None, attrs=None,
-              progress=True, cluster=None):
+              progress=True, cluster=None, quantities=None):
     """Run ``function(seed=s, **params)`` on every point of ``grid x seeds`` with Dask.
 
     Parameters
@@ -549,6 +570,12 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
         excludes ``scheduler`` and ``n_workers``. The store gets
         ``cluster/jobs.json`` and the logs of failed jobs
         (``cluster/failed_jobs/``).
+    quantities : dict, optional
+        Grid parameter -> unit text (e.g. ``{"duration": "ms"}``): the grid
+        holds plain numbers in that unit (the coordinate, with that ``units``
+        attribute) and the function receives Brian2 quantities
+        (``60.0`` -> ``60*ms``). Sweep files fill it from values such as
+        ``"60 ms"``.
 
     Returns
     -------
@@ -563,7 +590,8 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
     grid = _check_grid(grid)
     seeds = _check_seeds(seeds)
     _check_signature(function, grid, name)
-    units = _check_units(units, grid)
+    quantities = _check_quantities(quantities, grid)
+    units = _check_units({**quantities, **(units or {})}, grid)
     user_attrs = _check_attrs(attrs)
     if cluster is not None:
         from .sweep_cluster import ClusterSpec
@@ -586,7 +614,8 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
         pending = [k for k in points if records.get(k, {}).get("status") != "ok"]
         n_resumed = len(points) - len(pending)
         if pending:
-            _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_resumed, cluster)
+            _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_resumed, cluster,
+                     quantities)
         wall = time.perf_counter() - start
         failed = [rec for rec in records.values() if rec.get("status") != "ok"]
         ds_attrs = {
@@ -612,7 +641,8 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
     return ds
 
 
-def _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_done, cluster=None):
+def _compute(function, points, pending, store, records, scheduler, n_workers, progress, n_done, cluster=None,
+             quantities=None):
     from distributed import as_completed
     from tqdm.auto import tqdm
 
@@ -624,12 +654,13 @@ def _compute(function, points, pending, store, records, scheduler, n_workers, pr
         client.register_plugin(BrianWorkerPlugin(), name=BrianWorkerPlugin.name)
         chunks = _chunks(function, points, pending, client)
         if chunks is None:  # one task per point
-            futures = [client.submit(_run_point, function, points[k][0], points[k][1], k,
+            futures = [client.submit(_run_point, function, points[k][0], points[k][1], k, quantities,
                                      key=f"hippo-dam-point-{k}", pure=False) for k in pending]
             members = {f.key: [f.key.split("hippo-dam-point-")[-1]] for f in futures}
         else:  # one task per chunk of points, run by the function's batched form
             futures = [client.submit(_run_points, function, [(points[k][0], points[k][1], k) for k in chunk],
-                                     key=f"hippo-dam-points-{chunk[0]}", pure=False) for chunk in chunks]
+                                     quantities, key=f"hippo-dam-points-{chunk[0]}", pure=False)
+                       for chunk in chunks]
             members = {f.key: chunk for f, chunk in zip(futures, chunks)}
         try:
             for future in _completed(as_completed(futures), watch, len(futures)):
@@ -688,15 +719,39 @@ def _completed(futures, watch, n):
 
 
 # -- a built-in point function ----------------------------------------------------------
+_POINT_TIMES = ("duration", "tau_f", "tau_h", "dt")
+
+
+def _times_in_ms(point, defaults):
+    """A point's times given as quantities (``duration=60*ms``) folded into the ``*_ms`` numbers."""
+    from brian2 import ms
+    from brian2.units.fundamentalunits import have_same_dimensions
+
+    point = dict(point)
+    for name in _POINT_TIMES:
+        value = point.pop(name, None)
+        if value is None:
+            continue
+        if not have_same_dimensions(value, ms):
+            raise ValueError(f"{name} must be a time (e.g. 60*ms or '60 ms' in a sweep file), got {value!r}")
+        if point.get(f"{name}_ms", defaults[f"{name}_ms"]) != defaults[f"{name}_ms"]:
+            raise ValueError(f"give {name} or {name}_ms, not both")
+        point[f"{name}_ms"] = float(value / ms)
+    return point
+
+
 def recall_point(seed, beta=1.0, flip=0.2, model="B", degree=3.0, n_features=64, n_patterns=16,
-                 duration_ms=60.0, tau_f_ms=20.0, tau_h_ms=2.0, dt_ms=0.1, codegen_target="cython"):
+                 duration_ms=60.0, tau_f_ms=20.0, tau_h_ms=2.0, dt_ms=0.1, codegen_target="cython",
+                 duration=None, tau_f=None, tau_h=None, dt=None):
     """One Brian2 recall of a random pattern from a cue with ``flip`` of its bits flipped.
 
     ``seed`` draws the ``n_patterns x n_features`` random +-1 patterns, the
     target and the flipped bits. ``model`` is 'A' (sign / ``max(h,0)^degree``),
     'B' (identity / softmax with ``beta``) or 'C' (divisive normalisation /
-    ``max(h,0)^degree``), simulated with ``tau_f_ms``, ``tau_h_ms``, ``dt_ms``
-    (milliseconds) for ``duration_ms``.
+    ``max(h,0)^degree``), simulated with time constants ``tau_f``, ``tau_h``
+    and step ``dt`` for ``duration``. Each time is a Brian2 quantity
+    (``duration=60*ms``; ``duration = "60 ms"`` in a sweep file) or, the
+    same, a number of milliseconds (``duration_ms=60.0``); not both.
 
     Returns
     -------
@@ -711,6 +766,10 @@ def recall_point(seed, beta=1.0, flip=0.2, model="B", degree=3.0, n_features=64,
     from .models import model_a, model_b, model_c
     from .patterns import flip_cue, random_patterns
 
+    if any(t is not None for t in (duration, tau_f, tau_h, dt)):
+        times = _times_in_ms(dict(duration=duration, tau_f=tau_f, tau_h=tau_h, dt=dt, duration_ms=duration_ms,
+                                  tau_f_ms=tau_f_ms, tau_h_ms=tau_h_ms, dt_ms=dt_ms), _RECALL_POINT_DEFAULTS)
+        duration_ms, tau_f_ms, tau_h_ms, dt_ms = (times[f"{n}_ms"] for n in _POINT_TIMES)
     rng = np.random.default_rng(seed)
     patterns = random_patterns(int(n_patterns), int(n_features), seed=rng)
     target = int(rng.integers(len(patterns)))
@@ -764,7 +823,7 @@ def recall_points(points):
         unknown = set(point) - set(defaults) - {"seed"}
         if unknown or "seed" not in point:
             raise TypeError(f"recall_points: a point needs 'seed' and takes only {sorted(defaults)}; got {point}")
-        full.append({**defaults, **point})
+        full.append({**defaults, **_times_in_ms(point, defaults)})
     shared = ("seed", "model", "n_features", "n_patterns", "duration_ms", "dt_ms", "codegen_target")
     groups = {}
     for i, p in enumerate(full):
@@ -803,6 +862,7 @@ def recall_points(points):
 
 
 recall_point.batched = recall_points
+_RECALL_POINT_DEFAULTS = {name: par.default for name, par in inspect.signature(recall_point).parameters.items()}
 
 
 # -- sweep files (TOML) ----------------------------------------------------------------------
@@ -829,6 +889,7 @@ class SweepFile:
     progress: bool
     description: str = ""
     cluster: object = None  # ClusterSpec of the [cluster] table, or None
+    quantities: dict = dataclasses.field(default_factory=dict)  # [grid] names written as "60 ms" -> unit
 
     def run(self, scheduler=None, n_workers=None, progress=None, on_cluster=False, jobs=None):
         """Run the sweep (arguments override the file); writes ``output`` if set; returns the Dataset.
@@ -856,10 +917,10 @@ class SweepFile:
             n_workers = n_workers if n_workers is not None else (None if scheduler else self.n_workers)
         function = functools.partial(self.function, **self.fixed) if self.fixed else self.function
         ds = run_sweep(function, self.grid, self.seeds, store=self.store, scheduler=scheduler, n_workers=n_workers,
-                       cluster=cluster,
+                       cluster=cluster, quantities=self.quantities,
                        units=self.units, progress=self.progress if progress is None else progress,
                        attrs={"sweep": self.name, "sweep_file": self.path, "description": self.description,
-                              "fixed": json.dumps(self.fixed)})
+                              "fixed": json.dumps(self.fixed, default=str)})
         if self.output:
             Path(self.output).parent.mkdir(parents=True, exist_ok=True)
             ds.to_netcdf(self.output)
@@ -909,11 +970,16 @@ def load_sweep(path) -> SweepFile:
     clash = set(fixed) & (set(grid) | {"seed"})
     if clash:
         raise ValueError(f"{path}: [fixed] key(s) {sorted(clash)} are also swept (or 'seed')")
+    grid, quantities = _grid_quantities(grid, path)
+    fixed = {k: parse_quantity(v, f"{path}: [fixed] {k}") if is_quantity_text(v) else v for k, v in fixed.items()}
     try:
         sig = inspect.signature(function)
         sig.bind(seed=0, **{k: v[0] for k, v in grid.items()}, **fixed)
     except TypeError as err:
         raise ValueError(f"{path}: {sweep['function']} does not take the [grid]/[fixed] keys: {err}") from None
+    _check_value_kinds(sig, {**{k: ("grid", v[0] * parse_quantity(f"1 {quantities[k]}") if k in quantities else v)
+                                for k, v in grid.items()},
+                             **{k: ("fixed", v) for k, v in fixed.items()}}, path, sweep["function"])
     units = cfg.get("units", {})
     for key, value in units.items():
         if key not in grid and key != "seed" and not isinstance(value, str):
@@ -925,6 +991,55 @@ def load_sweep(path) -> SweepFile:
         from .sweep_cluster import ClusterSpec
 
         cluster = ClusterSpec.from_dict(cfg["cluster"], where=f"{path}: [cluster]")
+    for name, unit in quantities.items():
+        if units.get(name, unit) != unit:
+            raise ValueError(f"{path}: [units] {name} = {units[name]!r}, but its [grid] values are in {unit!r}")
     return SweepFile(str(path), sweep.get("name", path.stem), function, grid, seeds, fixed, units,
                      sweep.get("store"), sweep.get("output"), sweep.get("scheduler"), sweep.get("n_workers"),
-                     sweep.get("progress", True), sweep.get("description", ""), cluster)
+                     sweep.get("progress", True), sweep.get("description", ""), cluster, quantities)
+
+
+def _grid_quantities(grid, path):
+    """[grid] values written as ``"60 ms"``: numbers in the first value's unit, and name -> unit."""
+    from brian2.units.fundamentalunits import have_same_dimensions
+
+    out, quantities = dict(grid), {}
+    for name, values in grid.items():
+        if not any(is_quantity_text(v) for v in values):
+            continue
+        parsed = [parse_quantity(v, f"{path}: [grid] {name}") for v in values]
+        unit = _NUMBER_UNIT.fullmatch(values[0]).group(2)
+        base = parse_quantity(f"1 {unit}")
+        if not all(have_same_dimensions(q, base) for q in parsed):
+            raise ValueError(f"{path}: [grid] {name} mixes units of different kinds: {values}")
+        out[name] = [float(q / base) for q in parsed]
+        if len(set(out[name])) != len(values):
+            raise ValueError(f"{path}: [grid] {name} has repeated values: {values}")
+        quantities[name] = unit
+    return out, quantities
+
+
+def _check_value_kinds(sig, values, path, function):
+    """A value of the wrong kind for the function's parameter (judged by its default) is an error.
+
+    A boolean is not a number, a number is not a boolean, and a quantity
+    (``"60 ms"``) goes only where the default is not a plain number.
+    """
+    from brian2.units.fundamentalunits import Quantity
+
+    for name, (table, value) in values.items():
+        if isinstance(value, str) and _NUMBER_UNIT.fullmatch(value) and not is_quantity_text(value):
+            parse_quantity(value, f"{path}: [{table}] {name}")  # a number with an unknown unit: the error
+        par = sig.parameters.get(name)
+        default = par.default if par is not None else inspect.Parameter.empty
+        if default is inspect.Parameter.empty or default is None:
+            continue
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{path}: [{table}] {name} = {value!r}: {function} takes true or false here")
+        if isinstance(default, numbers.Number) and not isinstance(default, (bool, Quantity)):
+            if isinstance(value, bool):
+                raise ValueError(f"{path}: [{table}] {name} = {str(value).lower()}: a boolean is not a number "
+                                 f"({function} takes a number here, default {default!r})")
+            if isinstance(value, Quantity):
+                raise ValueError(f"{path}: [{table}] {name} = {value!r}: {function} takes a plain number here "
+                                 f"(default {default!r}), not a quantity with units")

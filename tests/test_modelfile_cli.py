@@ -127,3 +127,28 @@ def test_a_boolean_is_not_an_integer(tmp_path):
     path.write_text((MODELS / "model_b.toml").read_text().replace("seed = 0", "seed = true", 1))
     with pytest.raises(ValueError, match=r"\[patterns\] seed = true is a boolean"):
         hd.load_model(path)
+
+
+def test_figures_under_ci_never_overwrite_the_committed_figures(tmp_path, monkeypatch, capsys):
+    """`hippo-dam figures` with CI=true writes its reduced figures to figures/ci/, not over figures/."""
+    from hippo_dam import figures
+
+    made = []
+
+    def probe(outdir):
+        path = Path(outdir) / "probe.png"
+        path.write_bytes(b"reduced")
+        made.append(Path(outdir))
+        return path
+
+    monkeypatch.setitem(figures.FIGURES, "probe", probe)
+    committed = tmp_path / "figures" / "probe.png"
+    committed.parent.mkdir()
+    committed.write_bytes(b"full size")
+    monkeypatch.setenv("CI", "true")
+    assert main(["figures", "probe", "--out", str(tmp_path / "figures")]) == 0
+    assert made == [tmp_path / "figures" / "ci"] and committed.read_bytes() == b"full size"
+    assert (tmp_path / "figures" / "ci" / "probe.png").read_bytes() == b"reduced"
+    monkeypatch.setenv("CI", "false")
+    assert main(["figures", "probe", "--out", str(tmp_path / "figures")]) == 0
+    assert made[-1] == tmp_path / "figures" and committed.read_bytes() == b"reduced"

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from brian2 import Hz, ms
 
 import hippo_dam as hd
 from hippo_dam.sweep import load_sweep, run_sweep
@@ -236,6 +237,7 @@ def test_sweep_file_errors(tmp_path):
     good = ROOT / "sweeps" / "recall_b.toml"
     sweep = load_sweep(good)
     assert sweep.function is hd.recall_point and sweep.grid["beta"][0] == 0.01 and sweep.fixed["model"] == "B"
+    assert sweep.fixed["duration"] == 60 * ms and sweep.fixed["dt"] == 0.1 * ms  # "60 ms", as in model files
     text = good.read_text()
     cases = {
         "unknown key": (text.replace("seeds =", "seedz ="), r"unknown key\(s\) \['seedz'\] in \[sweep\]"),
@@ -243,7 +245,18 @@ def test_sweep_file_errors(tmp_path):
         "no function": (text.replace('function = "hippo_dam.sweep:recall_point"', ""), "needs the key 'function'"),
         "bad function": (text.replace("sweep:recall_point", "sweep:no_such"), "cannot be imported"),
         "bad type": (text.replace("seeds = [0, 1, 2, 3]", 'seeds = "0"'), "seeds.*wrong type"),
-        "unknown param": (text.replace("dt_ms = 0.1", "dtt_ms = 0.1"), "does not take.*dtt_ms"),
+        "unknown param": (text.replace('dt = "0.1 ms"', 'dtt = "0.1 ms"'), "does not take.*dtt"),
+        "boolean for a number": (text.replace("n_features = 64", "n_features = true"),
+                                 r"\[fixed\] n_features = true: a boolean is not a number"),
+        "quantity for a number": (text.replace('model = "B"', 'model = "B"\ndegree = "3 ms"'),
+                                  r"\[fixed\] degree = .*takes a plain number here"),
+        "unknown unit": (text.replace('duration = "60 ms"', 'duration = "60 mins"'),
+                         r"\[fixed\] duration: expected a number and a unit such as '60 ms'"),
+        "mixed kinds": (text.replace('tau_h = "2 ms"\n', "").replace("flip = [0.1, 0.2, 0.3, 0.4, 0.45]", 'flip = [0.1, 0.2]\ntau_h = ["1 ms", "5 Hz"]'),
+                        r"\[grid\] tau_h mixes units of different kinds"),
+        "units disagree": (text.replace('tau_h = "2 ms"\n', "").replace('flip = "1"', 'flip = "1"\ntau_h = "s"').replace(
+            "flip = [0.1, 0.2, 0.3, 0.4, 0.45]", 'flip = [0.1]\ntau_h = ["1 ms", "2 ms"]'),
+            r"\[units\] tau_h = 's', but its \[grid\] values are in 'ms'"),
         "empty grid": (text.replace("beta = [0.01, 0.03, 0.1, 0.3, 1.0]", "beta = []"), r"grid\['beta'\] is empty"),
     }
     for name, (body, match) in cases.items():
@@ -264,16 +277,37 @@ def test_cli_sweep_on_a_scheduler_address(tmp_path, client):
         output = "{tmp_path / 'small.nc'}"
         [grid]
         flip = [0.1, 0.2]
+        tau_h = ["1 ms", "2 ms"]
         [fixed]
         model = "B"
         beta = 1.0
         n_features = 32
         n_patterns = 4
-        duration_ms = 30.0
+        duration = "30 ms"
     """))
     from hippo_dam.cli import main
 
     assert main(["sweep", str(path), "--scheduler", client.scheduler.address, "--no-progress"]) == 0
     ds = xr.load_dataset(tmp_path / "small.nc")
     assert ds.sizes["flip"] == 2 and bool(ds["success"].all()) and ds.attrs["sweep"] == "small"
+    # "1 ms" in the file: a coordinate of plain numbers in ms; the function got 1*ms
+    assert list(ds["tau_h"].values) == [1.0, 2.0] and ds["tau_h"].attrs["units"] == "ms"
+    direct = hd.recall_point(0, flip=0.2, model="B", beta=1.0, n_features=32, n_patterns=4, duration_ms=30.0,
+                             tau_h_ms=2.0)
+    assert float(ds["energy_drop"].sel(flip=0.2, tau_h=2.0, seed=0)) == pytest.approx(direct["energy_drop"],
+                                                                                        rel=1e-9)
     assert main(["sweep", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_recall_point_times_as_quantities_or_milliseconds():
+    """``duration=30*ms`` is ``duration_ms=30.0``; giving both, or a non-time, is an error."""
+    a = hd.recall_point(1, n_features=32, n_patterns=4, duration=30 * ms, tau_f=10 * ms, dt=0.2 * ms)
+    b = hd.recall_point(1, n_features=32, n_patterns=4, duration_ms=30.0, tau_f_ms=10.0, dt_ms=0.2)
+    assert a == b
+    with pytest.raises(ValueError, match="give duration or duration_ms, not both"):
+        hd.recall_point(1, duration=30 * ms, duration_ms=20.0)
+    with pytest.raises(ValueError, match="duration must be a time"):
+        hd.recall_point(1, duration=30 * Hz)
+    batched = hd.recall_points([{"seed": 1, "n_features": 32, "n_patterns": 4, "duration": 30 * ms, "tau_f": 10 * ms,
+                                 "dt": 0.2 * ms, "flip": f} for f in (0.2, 0.3)])
+    assert batched[0]["hamming"] == a["hamming"] and batched[0]["energy_drop"] == pytest.approx(a["energy_drop"])
