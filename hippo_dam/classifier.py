@@ -36,13 +36,18 @@ __all__ = ["DAMClassifier", "digits_dataset", "prototype_score"]
 
 
 def _check_inputs(X, n_features=None):
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a 2-D array (samples x features) with at least one sample, got shape {X.shape}")
+    """scikit-learn's input checks (2-D, finite, real, dense), then the visible neurons' range."""
+    from sklearn.utils.validation import check_array
+
+    try:
+        X = check_array(X, dtype=float, accept_sparse=False, ensure_all_finite=True)
+    except TypeError as err:
+        if "ensure_all_finite" not in str(err):
+            raise
+        X = check_array(X, dtype=float, accept_sparse=False, force_all_finite=True)  # scikit-learn < 1.6
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features, the classifier was trained on {n_features}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
+        raise ValueError(f"X has {X.shape[1]} features, but DAMClassifier is expecting {n_features} features "
+                         f"as input (the classifier was trained on {n_features})")
     if X.min() < -1 - 1e-12 or X.max() > 1 + 1e-12:
         raise ValueError(f"visible neurons live in [-1, 1]; X spans [{X.min():g}, {X.max():g}] (rescale it)")
     return X
@@ -138,16 +143,22 @@ class DAMClassifier(ClassifierMixin, BaseEstimator):
         Records ``history_`` (per epoch: the loss summed over minibatches and,
         if ``X_test`` is given, the test accuracy). Returns self.
         """
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import column_or_1d
+
         self._check_params()
+        if y is None:
+            raise ValueError("DAMClassifier requires y to be passed, but the target y is None")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
         X = _check_inputs(X)
-        y = np.asarray(y)
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have one label per sample ({X.shape[0]}), got shape {y.shape}")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("need at least two classes")
         N, C = X.shape[1], len(self.classes_)
-        self.n_features_ = N
+        self.n_features_ = self.n_features_in_ = N
         self.temperature_ = self.temperature if self.temperature is not None else self.temperature_per_neuron * (N + C)
         targets = np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
         rng = np.random.default_rng(self.seed)
@@ -177,9 +188,10 @@ class DAMClassifier(ClassifierMixin, BaseEstimator):
     # -- using it -------------------------------------------------------------------
     def label_activities(self, X):
         """``c_alpha`` in (-1, 1) for every sample (samples x classes)."""
-        X = _check_inputs(X, getattr(self, "n_features_", None))
-        if not hasattr(self, "memories_"):
-            raise ValueError("the classifier is not trained yet: call fit first")
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "memories_", msg="the classifier is not trained yet: call fit first (%(name)s)")
+        X = _check_inputs(X, self.n_features_)
         return self._forward(X, self.memories_)[0]
 
     def predict(self, X):

@@ -1,4 +1,6 @@
 """The Dense Associative Memory classifier of Krotov & Hopfield (2016): gradient, XOR, digits, errors."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,37 @@ def test_scikit_learn_estimator_clone_and_grid_search():
     assert search.best_params_["degree"] in (2, 3) and 0 <= search.best_score_ <= 1
     with pytest.raises(ValueError, match="degree"):
         clone(clf).set_params(degree=1).fit(X, y)
+
+
+def test_scikit_learn_check_estimator():
+    """Every applicable check_estimator check passes; the others fail only on X outside [-1, 1].
+
+    Many checks feed random X spanning e.g. [-3, 6]: the visible neurons live
+    in [-1, 1], and DAMClassifier refuses such X with a message (it never
+    clips silently), so those checks are not applicable.
+    """
+    import sklearn
+    from sklearn.utils.estimator_checks import check_estimator
+
+    if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 6):
+        pytest.skip(f"check_estimator(on_fail=None) needs scikit-learn >= 1.6, this is {sklearn.__version__}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(hd.DAMClassifier(n_memories=8, n_epochs=3, batch_size=20), on_fail=None)
+
+    def out_of_range(exc):
+        while exc is not None:
+            if "visible neurons live in [-1, 1]" in str(exc):
+                return True
+            exc = exc.__cause__ or exc.__context__
+        return False
+
+    passed = {r["check_name"] for r in results if r["status"] == "passed"}
+    other = [(r["check_name"], str(r["exception"])[:300]) for r in results
+             if r["status"] == "failed" and not out_of_range(r["exception"])]
+    assert not other, other
+    # the input-validation checks that apply to any classifier are among those that pass
+    assert {"check_estimators_unfitted", "check_complex_data", "check_estimators_empty_data_messages",
+            "check_estimator_sparse_array", "check_classifiers_regression_target", "check_supervised_y_2d",
+            "check_requires_y_none", "check_estimators_nan_inf", "check_get_params_invariance",
+            "check_set_params", "check_no_attributes_set_in_init"} <= passed
