@@ -30,7 +30,7 @@ from .dense import DenseSymmetricProjection, check_weight_dtype
 from .graph import EnergyGraph
 from .lagrangians import make_lagrangian
 from .network import STANDALONE_TARGETS, AssociativeMemory, check_cue, check_target
-from .patterns import check_patterns
+from .patterns import _frozen, check_patterns
 from .populations import Population, check_tau
 from .recall import recall_quality
 from .results import RecallResult
@@ -113,7 +113,7 @@ class GraphMemory(AssociativeMemory):
             if pats.shape[1] != self.layers[k].n:
                 raise ValueError(f"patterns of layer {self.layers[k].name!r} must have {self.layers[k].n} "
                                  f"columns, got {pats.shape}")
-            self.patterns[k] = pats
+            self.patterns[k] = _frozen(pats)
 
     # -- description ------------------------------------------------------------
     @staticmethod

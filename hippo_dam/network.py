@@ -22,7 +22,7 @@ from ._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_d
 from .dense import DenseSymmetricProjection, check_weight_dtype
 from .graph import EnergyGraph, describe_network
 from .lagrangians import make_lagrangian
-from .patterns import check_patterns
+from .patterns import _frozen, check_patterns
 from .populations import Population, SymmetricProjection, check_tau
 from .recall import recall_quality, retrieved_index
 from .results import RecallResult
@@ -283,7 +283,7 @@ class DenseAssociativeMemory(AssociativeMemory):
 
     @property
     def patterns(self):
-        """Stored patterns ``xi`` (K, N_f); assigning new ones is :meth:`set_patterns`."""
+        """Stored patterns ``xi`` (K, N_f), read-only; assigning new ones is :meth:`set_patterns`."""
         return self._patterns
 
     @patterns.setter
@@ -291,7 +291,7 @@ class DenseAssociativeMemory(AssociativeMemory):
         if getattr(self, "_patterns", None) is not None:
             self.set_patterns(patterns)
         else:
-            self._patterns = patterns
+            self._patterns = _frozen(patterns)
 
     def _built_from(self, batch):
         return super()._built_from(batch) + (id(self._patterns),)
@@ -471,7 +471,7 @@ class DenseAssociativeMemory(AssociativeMemory):
         if patterns.shape != self.patterns.shape:
             raise ValueError(f"new patterns must have the shape {self.patterns.shape} of the compiled network, "
                              f"got {patterns.shape}")
-        self._patterns = patterns
+        self._patterns = _frozen(patterns)
         self._net = None
         if self._standalone is not None:
             self._standalone["xi_stale"] = True

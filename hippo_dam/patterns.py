@@ -34,6 +34,18 @@ def check_patterns(patterns, name="patterns", dtype=float):
     return patterns
 
 
+def _frozen(patterns):
+    """A read-only copy: a network's stored patterns change only through ``set_patterns``.
+
+    The copy keeps later edits of the caller's array from leaving a built
+    network stale; read-only, ``net.patterns[0, 0] = 1`` raises instead of
+    silently not reaching the simulation.
+    """
+    patterns = np.array(patterns, copy=True)
+    patterns.setflags(write=False)
+    return patterns
+
+
 def random_patterns(n_patterns, n_features, seed=None):
     """``K x N`` independent random patterns, each entry ``+-1`` with probability 1/2."""
     if n_patterns < 1 or n_features < 1:
