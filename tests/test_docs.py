@@ -33,16 +33,21 @@ def test_measured_role_reads_json_and_csv(tmp_path):
     from measured import measured_value
     from sphinx.errors import ExtensionError
 
-    (tmp_path / "r.json").write_text(json.dumps({"a": {"rows": [{"x": 0.12345}], "n": 3, "grid": [1, 2.5]}}))
+    (tmp_path / "r.json").write_text(json.dumps({"a": {"rows": [{"x": 0.12345}], "n": 3, "grid": [1, 2.5]},
+                                                 "errors": {"0.1": 0.5, "gain a = 1.5": {"n": 7}},
+                                                 "same": {"b": {"c": 1}, "b.c": 2}}))
     (tmp_path / "t.csv").write_text("name,value\nfirst,1.5\nsecond,2.25\n")
     assert measured_value("r.json:a.rows.0.x|.2f", tmp_path) == "0.12"
     assert measured_value("r.json:a.n", tmp_path) == "3"
     assert measured_value("r.json:a.grid|.1f", tmp_path) == "1.0, 2.5"  # a list of values: a parameter grid
+    assert measured_value("r.json:errors.0.1|.2f", tmp_path) == "0.50"  # keys that hold dots match whole
+    assert measured_value("r.json:errors.gain a = 1.5.n", tmp_path) == "7"
     assert measured_value("t.csv:1.value|.1f", tmp_path) == "2.2"
     assert measured_value("t.csv:0.name", tmp_path) == "first"
     for spec, message in (("missing.json:a", "no file 'missing.json'"), ("r.json:a.nope", "no key 'nope'"),
                           ("r.json:a.rows.3.x", "no index '3'"), ("r.json:a", "is a table"),
                           ("t.csv:0.other", "no column 'other'"), ("t.csv:9.value", "has 2 rows"),
-                          ("r.json", "expected <path>:<key.path>")):
+                          ("r.json", "expected <path>:<key.path>"), ("r.json:same.b.c", "ambiguous"),
+                          ("r.json:errors.0.2", "no key '0'")):
         with pytest.raises(ExtensionError, match=message.replace("(", r"\(")):
             measured_value(spec, tmp_path)

@@ -3,7 +3,8 @@
 ``{measured}`path:key.path``` or ``{measured}`path:key.path|format``` puts a value from a
 recorded result file into the text: ``path`` is relative to the repository root, a JSON
 file (``figures/*.json``, ``benchmarks/*.json``) walked by the dotted key path (list
-indices as numbers, e.g. ``rows.0.success``) or a CSV file addressed as
+indices as numbers, e.g. ``rows.0.success``; a key that holds dots, such as ``0.1`` or
+``relay gain a = 1.5``, is written as it is and matched whole) or a CSV file addressed as
 ``<row number>.<column>``; ``format`` is a Python format spec (``.3f``, ``.1%``).
 A missing file, key or column stops the build with an error naming it.
 
@@ -49,17 +50,26 @@ def measured_value(text, root=ROOT):
             pass
     else:
         value = json.loads(file.read_text())
-        for depth, key in enumerate(parts):
+        depth = 0
+        while depth < len(parts):
+            key = parts[depth]
             where = ".".join(parts[:depth]) or "the top level"
             if isinstance(value, list):
                 if not key.isdigit() or int(key) >= len(value):
                     raise ExtensionError(f"{{measured}}`{text}`: {path}: no index {key!r} in {where} "
                                          f"(a list of {len(value)})")
                 value = value[int(key)]
+                depth += 1
             elif isinstance(value, dict):
-                if key not in value:
+                # a key may itself hold dots ("0.1", "gain a = 1.5"): it matches several parts joined
+                ends = [end for end in range(depth + 1, len(parts) + 1) if ".".join(parts[depth:end]) in value]
+                if not ends:
                     raise ExtensionError(f"{{measured}}`{text}`: {path}: no key {key!r} in {where}")
-                value = value[key]
+                if len(ends) > 1:
+                    raise ExtensionError(f"{{measured}}`{text}`: {path}: ambiguous in {where}: keys "
+                                         + " and ".join(repr(".".join(parts[depth:end])) for end in ends))
+                value = value[".".join(parts[depth:ends[0]])]
+                depth = ends[0]
             else:
                 raise ExtensionError(f"{{measured}}`{text}`: {path}: {where} is a value, not a table")
     if isinstance(value, list) and value and all(isinstance(v, (int, float, str)) for v in value):
