@@ -6,7 +6,9 @@ file (``figures/*.json``, ``benchmarks/*.json``) walked by the dotted key path (
 indices as numbers, e.g. ``rows.0.success``; a key that holds dots, such as ``0.1`` or
 ``relay gain a = 1.5``, is written as it is and matched whole) or a CSV file addressed as
 ``<row number>.<column>``; ``format`` is a Python format spec (``.3f``, ``.1%``).
-A missing file, key or column stops the build with an error naming it.
+A missing file, key or column stops the build with an error naming it. Inside a markdown
+table row the ``|`` before the format is written ``\\|`` (an unescaped one ends the cell and
+leaves the role as raw text, which the docs test catches).
 
 ``hippo-api`` emits the autodoc entry of every name in ``hippo_dam.__all__``.
 """
