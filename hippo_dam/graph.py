@@ -85,6 +85,13 @@ class EnergyGraph:
     def batch(self):
         return self.populations[0].batch
 
+    def largest_product(self):
+        """Multiply-adds of the largest dense product per step (0 with none): it sets the BLAS threads."""
+        from .dense import DenseSymmetricProjection
+
+        return max([p.weights.size * p.batch for p in self.couplings + self.flows
+                    if isinstance(p, DenseSymmetricProjection)], default=0)
+
     def build(self, dt, energy_every=None):
         """The Brian2 objects of the network on a clock of step ``dt`` (list, any order).
 

@@ -33,7 +33,7 @@ from brian2 import Network, ms, prefs, second
 
 from ._compat import RUNTIME_DEVICE, device_name, reset_device
 from .lagrangians import LAGRANGIANS
-from .network import DenseAssociativeMemory, check_target
+from .network import DenseAssociativeMemory, check_target, run_network
 from .populations import check_tau
 from .recall import recall_quality
 from .results import RecallResult
@@ -84,11 +84,18 @@ def _copy_params(lagrangian, params, batch, what):
         combos = np.unique(np.stack([out[k] for k in out], axis=1), axis=0)
         for combo in combos:  # the constructor validates the values, then the convexity check
             spec = dict(lagrangian.params, **dict(zip(out, combo)))
+            key = (lagrangian.name, tuple(sorted((k, float(v)) for k, v in spec.items())))
+            if key in _CONVEX:
+                continue
             try:
                 LAGRANGIANS[lagrangian.name](**spec).check_convex()
             except (TypeError, ValueError) as err:
                 raise ValueError(f"{what}: {dict(zip(out, combo))} gives no valid {lagrangian.name}: {err}") from None
+            _CONVEX.add(key)
     return out
+
+
+_CONVEX = set()  # (Lagrangian name, parameters) already checked: a grid's values are checked once per process
 
 
 def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None, feature_params=None,
@@ -169,7 +176,7 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
     feat.group.v = v0.ravel()
     feat.group.I = I.ravel()
     mem.group.h = h0.ravel()
-    built["network"].run(duration, namespace={})
+    run_network(built["network"], duration, built["product_size"])
     out = {"v_final": np.array(feat.group.v[:]).reshape(batch, net.n_features),
            "h_final": np.array(mem.group.h[:]).reshape(batch, net.n_memories),
            "energy_t": np.array(energy.monitor.t / second), "energy": np.array(energy.monitor.E[:]).reshape(batch, -1)}
@@ -201,4 +208,5 @@ def _build(net, batch, params, taus, key):
     network = Network(*graph.build(net.dt, net.energy_every))
     energy = graph.online_energy
     network.store("built")
-    return {"key": key, "network": network, "features": features, "memories": memories, "energy": energy}
+    return {"key": key, "network": network, "features": features, "memories": memories, "energy": energy,
+            "product_size": graph.largest_product()}

@@ -189,3 +189,49 @@ def test_spiking_generator_target():
     assert _rand_codeobj_class("cython") is expected
     assert _rand_codeobj_class("cpp_standalone") is None
     assert hd.SpikingCA3 is not None
+
+
+def test_network_run_collects_garbage_and_young_objects_gc_keeps_it_short():
+    """Brian2's Network.run starts with gc.collect(); young_objects_gc freezes the older heap for the run."""
+    import gc
+
+    from brian2 import Network, NeuronGroup, ms
+
+    from hippo_dam._compat import young_objects_gc
+
+    calls, collect = [], gc.collect
+    net = Network(NeuronGroup(1, "v : 1", name="gc_probe"))
+    gc.collect = lambda *args: calls.append(args) or collect(*args)
+    try:
+        net.run(0.1 * ms, namespace={})
+    finally:
+        gc.collect = collect
+    assert calls, "Brian2's Network.run no longer calls gc.collect(): young_objects_gc has nothing to do"
+    assert gc.get_freeze_count() == 0
+    with young_objects_gc():
+        assert gc.get_freeze_count() > 0  # the heap before the run is frozen
+    assert gc.get_freeze_count() == 0  # and unfrozen after
+    gc.freeze()  # a process that freezes objects itself is left alone
+    try:
+        frozen = gc.get_freeze_count()
+        with young_objects_gc():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_small_products_run_on_one_blas_thread():
+    from threadpoolctl import threadpool_info
+
+    from hippo_dam.dense import SMALL_PRODUCT, blas_threads_for
+
+    def threads():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = threads()
+    with blas_threads_for(100 * 256 * 64):
+        assert set(threads().values()) == {1}
+    assert threads() == before
+    with blas_threads_for(SMALL_PRODUCT):
+        assert threads() == before
