@@ -192,3 +192,51 @@ def test_figure_reduced(tmp_path, monkeypatch):
     info = json.loads(path.with_suffix(".json").read_text())
     assert info["reduced"] and info["examples"]["max_abs_brian2_minus_numpy"] < 1e-6
     assert info["examples"]["max_relative_energy_rise"] <= 1e-9
+
+
+# -- the model file ---------------------------------------------------------------------------------------------
+def _small_model_file(tmp_path, extra=""):
+    text = (ROOT / "models" / "kanji_hierarchy.toml").read_text()
+    text = text.replace("count = 2136", "count = 32").replace("atoms = 64 ", "atoms = 8 ")
+    text = text.replace('character = "語"', 'character = "円"').replace('duration = "50 ms"', 'duration = "20 ms"')
+    path = tmp_path / "kh.toml"
+    path.write_text(text + extra)
+    return path
+
+
+def test_model_file_loads_and_runs_from_the_cli(tmp_path, capsys):
+    from hippo_dam.cli import main
+
+    path = _small_model_file(tmp_path)
+    mf = hd.load_model(path)
+    assert mf.hierarchy.sizes == (4096, 512, 32) and mf.hierarchy.settings["w_chars"] == 20.0
+    assert mf.characters[mf.target] == "円" and np.sum(mf.cue == 0) == 2048
+    assert main(["run", str(path), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "identified       円" in out and "synapses" in out
+    assert (tmp_path / "kanji_hierarchy.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "kanji_hierarchy.nc").stat().st_size > 0
+
+
+@pytest.mark.parametrize("extra, match", [("\n[parts2]\nx = 1\n", "unknown table"),
+                                          ('\n[extra]\n', "unknown table")])
+def test_model_file_refuses_unknown_tables(tmp_path, extra, match):
+    with pytest.raises(ValueError, match=match):
+        hd.load_model(_small_model_file(tmp_path, extra))
+
+
+def test_model_file_refuses_bad_keys(tmp_path):
+    path = _small_model_file(tmp_path)
+    text = path.read_text()
+    path.write_text(text.replace("iterations = 20", "iteration = 20"))
+    with pytest.raises(ValueError, match="unknown key"):
+        hd.load_model(path)
+    path.write_text(text.replace('character = "円"', 'character = "X"'))
+    with pytest.raises(ValueError, match="not among"):
+        hd.load_model(path)
+    path.write_text(text.replace('kind = "kanji"', 'kind = "digits"'))
+    with pytest.raises(ValueError, match="kind must be 'kanji'"):
+        hd.load_model(path)
+    path.write_text(text.replace('tau = "2 ms"', 'tau = "2"', 1))
+    with pytest.raises(ValueError, match="tau"):
+        hd.load_model(path)
