@@ -132,8 +132,7 @@ def kanji_hierarchy(outdir="figures", shown=None, results=KANJI_HIERARCHY_RESULT
     snaps = [0, 2, 4, 8, 16, len(t_ms) - 1]
     strip = np.concatenate([np.concatenate([np.sign(pix[j, s_]).reshape(64, 64), np.full((64, 4), np.nan)], 1)
                             for s_ in snaps], axis=1)[:, :-4]
-    cmap = plt.get_cmap("gray_r").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
     axs[0].imshow(strip, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     axs[0].set_xticks([34 + 68 * q - 2 for q in range(len(snaps))], [f"{t_ms[s_]:g} ms" for s_ in snaps], fontsize=8)
     axs[0].set_yticks([])
@@ -153,7 +152,7 @@ def kanji_hierarchy(outdir="figures", shown=None, results=KANJI_HIERARCHY_RESULT
                 label="positions whose winning atom is the code's")
     axs[2].axhline(1 / n_atoms, color="0.6", lw=0.8, ls=":")
     axs[2].set_ylabel(f"parts ({n_pos} x {n_atoms})\ntau = {s['tau_parts_ms']:g} ms", fontsize=8)
-    axs[3].plot(t_ms, f_top[:, mu], "C3", label=f"softmax rate of the cued character")
+    axs[3].plot(t_ms, f_top[:, mu], "C3", label="softmax rate of the cued character")
     axs[3].plot(t_ms, others.max(1), "C0", label="largest other character")
     axs[3].set_ylabel(f"characters ({hier.sizes[2]:,})\ntau = {s['tau_chars_ms']:g} ms", fontsize=8)
     axs[3].set_xlabel("time (ms)")

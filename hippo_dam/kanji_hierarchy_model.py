@@ -96,7 +96,8 @@ class HierarchyModelFile:
         print(f"pixels wrong     {wrong} of {n} (the parts' drawing of the glyph differs in "
               f"{int(np.sum(h.reconstruction()[self.target] != h.patterns[self.target]))})")
         print(f"energy           {result.energy[0]:.6g} -> {result.energy[-1]:.6g}  (drop {result.energy_drop:.6g})")
-        print(f"wall time        {result.attrs['wall_time_s']:.2f} s simulation, {time.perf_counter() - start:.2f} s in all")
+        print(f"wall time        {result.attrs['wall_time_s']:.2f} s simulation, "
+              f"{time.perf_counter() - start:.2f} s in all")
         print(f"wrote            {nc}, {png}")
         return 0 if winner == self.target else 1
 

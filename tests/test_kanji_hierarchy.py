@@ -181,6 +181,19 @@ def test_recorded_result_covers_all_glyphs():
     budget = rec["budget"]
     assert budget["fewer_pixels_synapses"] <= budget["hierarchy_synapses"]
     assert budget["fewer_memories_synapses"] <= budget["hierarchy_synapses"]
+    fig = json.loads((ROOT / "figures" / "kanji_hierarchy.json").read_text())  # full size, Brian2 examples
+    assert not fig["reduced"] and fig["n_patterns"] == 2136
+    assert fig["examples"]["max_abs_brian2_minus_numpy"] < 1e-6
+    assert fig["examples"]["max_relative_energy_rise"] <= 1e-9
+
+
+@pytest.mark.slow
+def test_energy_never_rises_at_full_size():
+    hier = hd.KanjiHierarchy(hd.load_kanji()[0])
+    for visible, fraction, noise in CUE_CONDITIONS.values():
+        cue, _ = hd.partial_cue(hier.patterns[::67], visible, (64, 64), fraction, noise, seed=0)
+        E = hier.energy(hier.run(cue, record=True))
+        assert np.max(np.diff(E, axis=0)) <= 1e-9 * np.max(np.abs(E))
 
 
 def test_figure_reduced(tmp_path, monkeypatch):
