@@ -62,7 +62,7 @@ from .lagrangians import grouped_log_sum_exp, identity, log_sum_exp
 from .patterns import check_patterns, load_kanji, partial_cue
 from .recall import hamming
 
-__all__ = ["HIERARCHY_SETTINGS", "learn_part_dictionary", "encode_parts", "KanjiHierarchy", "hierarchy_reference",
+__all__ = ["HIERARCHY_SETTINGS", "CUE_CONDITIONS", "learn_part_dictionary", "encode_parts", "KanjiHierarchy", "hierarchy_reference",
            "kanji_hierarchy_completion", "two_layer_completion", "compare_at_equal_synapses"]
 
 #: Settings of the kanji hierarchy (dictionary rule, Lagrangians, weights, time constants, run).
