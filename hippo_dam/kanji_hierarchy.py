@@ -62,8 +62,8 @@ from .lagrangians import grouped_log_sum_exp, identity, log_sum_exp
 from .patterns import check_patterns, load_kanji, partial_cue
 from .recall import hamming
 
-__all__ = ["HIERARCHY_SETTINGS", "CUE_CONDITIONS", "learn_part_dictionary", "encode_parts", "KanjiHierarchy", "hierarchy_reference",
-           "kanji_hierarchy_completion", "two_layer_completion", "compare_at_equal_synapses"]
+__all__ = ["HIERARCHY_SETTINGS", "CUE_CONDITIONS", "learn_part_dictionary", "encode_parts", "KanjiHierarchy",
+           "hierarchy_reference", "kanji_hierarchy_completion", "two_layer_completion", "compare_at_equal_synapses"]
 
 #: Settings of the kanji hierarchy (dictionary rule, Lagrangians, weights, time constants, run).
 HIERARCHY_SETTINGS = {"patch": 8, "n_atoms": 64, "iterations": 20, "dictionary_seed": 0,
