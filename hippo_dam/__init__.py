@@ -37,6 +37,7 @@ from .lagrangians import (
     Reduction,
     euclidean_norm,
     exponential,
+    grouped_log_sum_exp,
     layer_norm,
     identity,
     log_sum_exp,
@@ -69,6 +70,9 @@ from .patterns import (
     random_patterns,
 )
 from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_model, kanji_sweep, nearest_neighbour_limit
+from .kanji_hierarchy import (HIERARCHY_SETTINGS, KanjiHierarchy, compare_at_equal_synapses, encode_parts,
+                              hierarchy_reference, kanji_hierarchy_completion, learn_part_dictionary,
+                              two_layer_completion)
 from .populations import Population, Projection, SymmetricProjection
 from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
 from .reference import ca3_reference, ec_ca1_reference, euler_reference, graph_energy, graph_reference
@@ -116,4 +120,7 @@ __all__ = [
     "random_walk", "PlaceCellNetwork", "PlaceRun", "compare_conditions", "decode_position", "environment_capacity",
     "field_statistics", "imprint_memories", "place_fields", "rate_maps", "LIFSpikingCA3",
     "find_model", "shipped_models",
+    # the kanji hierarchy (pixels, parts, characters)
+    "grouped_log_sum_exp", "HIERARCHY_SETTINGS", "KanjiHierarchy", "learn_part_dictionary", "encode_parts",
+    "hierarchy_reference", "kanji_hierarchy_completion", "two_layer_completion", "compare_at_equal_synapses",
 ]

@@ -77,11 +77,12 @@ class OnlineEnergy:
         for p in pops:
             lag = p.lagrangian
             lines.append(f"legendre_{p.name} : 1")
-            lines += [f"{r}_{p.name} : 1 (linked)" for r in p.reduction_names]
+            if not lag.grouped:  # a grouped Lagrangian's value comes summed from its neurons (L_share)
+                lines += [f"{r}_{p.name} : 1 (linked)" for r in p.reduction_names]
             lines += [f"{k}_{p.name} : 1" + ("" if k in getattr(p, "copy_params", {}) else " (shared, constant)")
-                      for k in (lag.params if not lag.additive else ())]
+                      for k in (lag.params if not (lag.additive or lag.grouped) else ())]
             term = f"legendre_{p.name}"
-            if not lag.additive:
+            if not (lag.additive or lag.grouped):
                 value = lag.brian_expression(lag.value_expr, p.state, f"_{p.name}", f"_{p.name}")
                 term += f" - ({value})"
             total.append(term)
@@ -98,7 +99,9 @@ class OnlineEnergy:
             lag = p.lagrangian
             x, a = p.state, p.activation
             expr = f"({x}_pre - I_pre)*{a}_pre"
-            if lag.additive:
+            if lag.grouped:  # each neuron's share of its group's value, stored with its activation
+                expr += " - L_share_pre"
+            elif lag.additive:
                 expr += " - (" + lag.brian_expression(lag.value_expr, x, "_pre") + ")"
             model = f"legendre_{p.name}_post = {expr} : 1 (summed)"
             for proj in projs:
@@ -108,7 +111,7 @@ class OnlineEnergy:
             copy_of = p.copy_index()
             syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
             objects.append(syn)
-            if not lag.additive:
+            if not (lag.additive or lag.grouped):
                 for r in p.reduction_names:
                     setattr(group, f"{r}_{p.name}", linked_var(p.layer, r))
                 for k, val in lag.params.items():  # a per-copy parameter: one value per energy neuron

@@ -16,6 +16,7 @@ from brian2 import ms
 from .plotting import _ci
 from .lif_spiking_figure import lif_spiking  # noqa: F401  (issue 13: registered in FIGURES)
 from .place_cells_figure import place_cells  # noqa: F401  (issue 13: registered in FIGURES)
+from .kanji_hierarchy_figure import kanji_hierarchy  # noqa: F401  (issue 10: registered in FIGURES)
 
 __all__ = ["make_figures", "recall_models_abc", "duality", "reduction", "capacity", "ca3", "ec_ca1", "spiking",
            "kanji"]
@@ -737,7 +738,7 @@ def _kanji_large_panel(ax, rows, models, n_f, colours):
 
 FIGURES = {"recall_models_abc": recall_models_abc, "duality": duality, "reduction": reduction,
            "capacity": capacity, "ca3": ca3, "ec_ca1": ec_ca1, "spiking": spiking, "kanji": kanji,
-           "place_cells": place_cells, "lif_spiking": lif_spiking}
+           "place_cells": place_cells, "lif_spiking": lif_spiking, "kanji_hierarchy": kanji_hierarchy}
 
 
 def make_figures(outdir="figures", names=None):

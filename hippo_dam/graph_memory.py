@@ -128,6 +128,7 @@ class GraphMemory(AssociativeMemory):
             raise ValueError(f"layer name {name!r} must be an identifier (letters, digits, _)")
         lag = make_lagrangian(layer.lagrangian)
         lag.check_convex()
+        lag.check_layer_size(n, f"layer {name!r}")
         tau = check_tau(layer.tau, f"tau of layer {name!r}")
         if np.ndim(tau) and np.shape(tau) != (n,):
             raise ValueError(f"tau of layer {name!r} must be a scalar or have shape ({n},), got {np.shape(tau)}")

@@ -34,6 +34,7 @@ __all__ = [
     "exponential",
     "log_sum_exp",
     "softmax",
+    "grouped_log_sum_exp",
     "euclidean_norm",
     "layer_norm",
     "make_lagrangian",
@@ -104,6 +105,12 @@ class Lagrangian:
         Dimensionless parameters (inverse temperature ``beta``, degree...).
     reductions : tuple of Reduction
         Population-wide quantities, empty for an additive Lagrangian.
+    group_size : int
+        0: the reductions run over the whole layer. ``G > 0``: the layer is cut
+        into consecutive groups of ``G`` neurons, each reduction runs within
+        each group, and ``value_expr`` is a *per-neuron* term summed over the
+        layer (``L = sum_i value_i``; for a group-wise ``L = sum_g L_g`` write
+        ``L_g / G``), see :func:`grouped_log_sum_exp`.
 
     Notes
     -----
@@ -116,8 +123,13 @@ class Lagrangian:
     activation_expr: str
     params: Mapping[str, float] = field(default_factory=dict)
     reductions: tuple = ()
+    group_size: int = 0
 
     def __post_init__(self):
+        if int(self.group_size) != self.group_size or self.group_size < 0:
+            raise ValueError(f"Lagrangian {self.name!r}: group_size must be an integer >= 0, got {self.group_size!r}")
+        if self.group_size and not self.reductions:
+            raise ValueError(f"Lagrangian {self.name!r}: group_size needs reductions to group")
         object.__setattr__(self, "params", {k: float(v) for k, v in dict(self.params).items()})
         for key, val in self.params.items():
             if key in RESERVED_NAMES:
@@ -140,6 +152,17 @@ class Lagrangian:
         """True when ``L = sum_i l(x_i)``, so ``g_i`` depends on ``x_i`` only."""
         return not self.reductions
 
+    @property
+    def grouped(self) -> bool:
+        """True when the reductions run within groups of ``group_size`` neurons (value summed per neuron)."""
+        return bool(self.group_size)
+
+    def check_layer_size(self, n, what="layer"):
+        """Raise ``ValueError`` unless a layer of ``n`` neurons can hold this Lagrangian's groups."""
+        if self.group_size and n % self.group_size:
+            raise ValueError(f"{what}: {n} neurons cannot be cut into groups of {self.group_size} "
+                             f"({self!r} needs a multiple of its group size)")
+
     def _symbols(self):
         return {"x"} | set(self.params) | {r.name for r in self.reductions}
 
@@ -157,6 +180,19 @@ class Lagrangian:
     # -- numpy evaluation (layer on the last axis, any leading batch axes) --
     def _namespace(self, x):
         x = np.asarray(x, dtype=float)
+        if self.group_size:
+            self.check_layer_size(x.shape[-1])
+            shape, grouped = x.shape, x.reshape(x.shape[:-1] + (x.shape[-1] // self.group_size, self.group_size))
+            ns = {"x": grouped, **self.params}
+            with np.errstate(over="ignore", under="ignore"):
+                for red in self.reductions:
+                    per_neuron = np.broadcast_to(_eval(red.expr, ns), grouped.shape)
+                    reduce = np.max if red.op == "max" else np.sum
+                    ns[red.name] = reduce(per_neuron, axis=-1, keepdims=True)
+            for red in self.reductions:  # one value per neuron: its group's
+                ns[red.name] = np.broadcast_to(ns[red.name], grouped.shape).reshape(shape)
+            ns["x"] = x
+            return ns
         ns = {"x": x, **self.params}
         with np.errstate(over="ignore", under="ignore"):
             for red in self.reductions:
@@ -179,7 +215,7 @@ class Lagrangian:
         ns = self._namespace(x)
         with np.errstate(over="ignore", under="ignore"):
             val = _eval(self.value_expr, ns)
-            if self.additive:
+            if self.additive or self.grouped:
                 return np.sum(np.broadcast_to(val, ns["x"].shape), axis=-1)
             return np.asarray(val)[..., 0]
 
@@ -221,8 +257,9 @@ class Lagrangian:
                     f"at x = {x[bad][0]:.3g}; the energy would not be a Lyapunov function"
                 )
             return
-        n = 6
+        n = 2 * self.group_size if self.grouped else 6
         xs = rng.normal(size=(8, n)) if points is None else np.atleast_2d(points)
+        n = xs.shape[-1]
         for x in xs:
             hess = np.empty((n, n))
             for k in range(n):
@@ -240,7 +277,8 @@ class Lagrangian:
         """Raise ``ValueError`` unless the activation is the gradient of the value, ``g_i = dL/dx_i``.
 
         Compares the activation with central differences of ``L`` at test points
-        (additive: 61 points in [-3, 3]; otherwise 8 random layer states of 6 neurons).
+        (additive: 61 points in [-3, 3]; otherwise 8 random layer states of 6 neurons,
+        or of two groups when grouped).
         """
         rng = np.random.default_rng(0) if rng is None else rng
         eps = 1e-6
@@ -249,8 +287,9 @@ class Lagrangian:
             numeric = (self.value(x + eps) - self.value(x - eps)) / (2 * eps)
             g = self.activation(x)[:, 0]
         else:
-            x = rng.normal(size=(8, 6))
-            step = eps * np.eye(6)
+            n = 2 * self.group_size if self.grouped else 6
+            x = rng.normal(size=(8, n))
+            step = eps * np.eye(n)
             numeric = (self.value(x[:, None, :] + step) - self.value(x[:, None, :] - step)) / (2 * eps)
             g = self.activation(x)
         bad = np.abs(numeric - g) > rtol * (1 + np.abs(g))
@@ -373,6 +412,35 @@ def log_sum_exp(beta: float = 1.0) -> Lagrangian:
 softmax = log_sum_exp
 
 
+def grouped_log_sum_exp(beta: float = 1.0, size: int = 2) -> Lagrangian:
+    """A softmax within each group of ``size`` consecutive neurons (a competition per group).
+
+    The layer of ``n = n_groups * size`` neurons is cut into consecutive groups
+    ``g`` (neurons ``g*size ... g*size + size - 1``)::
+
+        L = sum_g (1/beta) log sum_{i in g} exp(beta x_i)          g_i = exp(beta x_i) / sum_{j in g(i)} exp(beta x_j)
+
+    the sum of one :func:`log_sum_exp` per group, so its Hessian is block
+    diagonal with one softmax Hessian (PSD) per group: convex, and the energy
+    stays a Lyapunov function. Overflow-safe as :func:`log_sum_exp` (``m``, ``Z``
+    are the group's maximum and partition sum; on Brian2 each is one neuron of
+    the layer group per group and copy). ``value_expr`` is the per-neuron share
+    ``(m + log(Z)/beta)/size`` of its group's term. Used for the parts layer of
+    :mod:`hippo_dam.kanji_hierarchy` (one atom per patch position).
+    """
+    beta = _positive("beta", beta, "grouped_log_sum_exp")
+    if isinstance(size, bool) or float(size) != int(size) or int(size) < 1:
+        raise ValueError(f"grouped_log_sum_exp: size must be an integer >= 1, got {size!r}")
+    return Lagrangian(
+        "grouped_log_sum_exp",
+        "(m + log(Z)/beta)/size",
+        "exp(beta*(x - m))/Z",
+        {"beta": beta, "size": int(size)},
+        (Reduction("m", "max", "x"), Reduction("Z", "sum", "exp(beta*(x - m))")),
+        group_size=int(size),
+    )
+
+
 def euclidean_norm() -> Lagrangian:
     """``L = sqrt(sum x^2)``, ``g = x / ||x||`` (divisive normalisation, model C).
 
@@ -427,6 +495,7 @@ LAGRANGIANS = {
     "exponential": exponential,
     "log_sum_exp": log_sum_exp,
     "softmax": log_sum_exp,
+    "grouped_log_sum_exp": grouped_log_sum_exp,
     "euclidean_norm": euclidean_norm,
     "layer_norm": layer_norm,
 }

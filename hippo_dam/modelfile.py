@@ -205,6 +205,10 @@ def load_model(path) -> ModelFile:
         from .place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
 
         return load_place_model(path, cfg)
+    if "hierarchy" in cfg:
+        from .kanji_hierarchy_model import load_hierarchy_model  # pixels, parts, characters: its own schema
+
+        return load_hierarchy_model(path, cfg)
     _validate(cfg, path)
     feat, mem, pat = cfg["features"], cfg["memories"], cfg["patterns"]
     cue_cfg, run = cfg.get("cue", {}), cfg.get("run", {})

@@ -110,6 +110,7 @@ class Population:
         self.n = n
         self.batch = batch
         self.lagrangian: Lagrangian = make_lagrangian(lagrangian)
+        self.lagrangian.check_layer_size(n, f"population {name!r}")
         self.tau = check_tau(tau, f"tau of {name}")
         self.state = state
         self.activation = activation
@@ -148,6 +149,8 @@ class Population:
         lines += [f"{p} : 1 (constant)" if p in self.copy_params else f"{p} : 1 (shared, constant)"
                   for p in self.lagrangian.params]
         lines += [f"{r} : 1 (linked)" for r in self.reduction_names]
+        if self.lagrangian.grouped:
+            lines.append("L_share : 1  # this neuron's share of its group's Lagrangian (for the online energy)")
         return "\n".join(lines)
 
     def build(self, dt):
@@ -165,9 +168,12 @@ class Population:
         if not lag.additive:
             objects += self._build_layer(group)
         expr = lag.brian_expression(lag.activation_expr, self.state)
+        code = f"{self.activation} = {expr}"
+        if lag.grouped:  # linked reductions cannot be read through Synapses: store the value share per neuron
+            code += f"\nL_share = {lag.brian_expression(lag.value_expr, self.state)}"
         objects.append(
             group.run_regularly(
-                f"{self.activation} = {expr}",
+                code,
                 when="groups",
                 order=ORDER_ACTIVATION,
                 name=f"{self.name}_activation",
@@ -180,11 +186,18 @@ class Population:
         """Index of the batch copy each neuron of the group belongs to."""
         return np.repeat(np.arange(self.batch), self.n)
 
+    def reduction_index(self):
+        """Neuron of the layer group each neuron's reductions come from: its copy, or its group within its copy."""
+        size = self.lagrangian.group_size
+        return np.arange(self.n * self.batch) // size if size else self.copy_index()
+
     def _build_layer(self, group):
-        """Reductions of a non-additive Lagrangian: a one-neuron layer group."""
+        """Reductions of a non-additive Lagrangian: a layer group of one neuron per copy (per group and copy
+        for a grouped Lagrangian)."""
         lag = self.lagrangian
+        copy_of = self.reduction_index()
         layer = NeuronGroup(
-            self.batch, "\n".join(f"{r} : 1" for r in self.reduction_names),
+            int(copy_of[-1]) + 1, "\n".join(f"{r} : 1" for r in self.reduction_names),
             name=f"{self.name}_layer", order=ORDER_LAYER, dt=group.clock.dt,
         )
         sums = [r for r in lag.reductions if r.op == "sum"]
@@ -193,7 +206,6 @@ class Population:
             for r in sums
         )
         syn = Synapses(group, layer, model, name=f"{self.name}_reduce", dt=group.clock.dt)
-        copy_of = self.copy_index()
         syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
         objects = [layer, syn]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
