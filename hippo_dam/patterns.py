@@ -35,15 +35,15 @@ def check_patterns(patterns, name="patterns", dtype=float):
 
 
 def _frozen(patterns):
-    """A read-only copy: a network's stored patterns change only through ``set_patterns``.
+    """A read-only view: a network's stored patterns change only through ``set_patterns``.
 
-    The copy keeps later edits of the caller's array from leaving a built
-    network stale; read-only, ``net.patterns[0, 0] = 1`` raises instead of
-    silently not reaching the simulation.
+    ``net.patterns[0, 0] = 1`` raises instead of silently not reaching a built
+    network. A view, not a copy: at 4,096 x 65,536 a copy of ``xi`` is 2 GiB,
+    and the dense coupling reads the caller's array itself.
     """
-    patterns = np.array(patterns, copy=True)
-    patterns.setflags(write=False)
-    return patterns
+    view = patterns.view()
+    view.setflags(write=False)
+    return view
 
 
 def random_patterns(n_patterns, n_features, seed=None):

@@ -91,7 +91,7 @@ def test_dense_coupling_stores_xi_once():
     xi32 = xi.astype(np.float32)
     net32 = hd.DenseAssociativeMemory(xi32, "sign", "rectified_power", record_every=None, dtype="float32")
     res = net32.recall(xi32[2], duration=1 * ms)
-    assert np.shares_memory(net32.coupling.weights, xi32) and net32.patterns is xi32  # no float64 copy either
+    assert np.shares_memory(net32.coupling.weights, xi32) and np.shares_memory(net32.patterns, xi32)  # no float64 copy either
     assert res.quality.success and res.quality.target == 2
     from brian2 import Synapses
     assert not any(isinstance(o, Synapses) and len(o) >= xi.size for o in net._net.objects)
