@@ -139,7 +139,8 @@ def young_objects_gc():
 
     Brian2 collects so as to warn about objects left out of a network; over a
     notebook's heap (Brian2, sympy, the user's data) that collection is a fixed
-    cost of every run (0.33 s measured here for a 100-recall grid under load).
+    cost of every run (``benchmarks/bench_fixed_cost.py`` times a grid with and
+    without this).
     For the run, the objects that existed before it are frozen (``gc.freeze``):
     the collection then visits only the new ones. A process that freezes
     objects itself is left alone.

@@ -62,11 +62,11 @@ def blas_threads_for(macs):
     """A context in which a product of ``macs`` multiply-adds per call runs on the right BLAS threads.
 
     OpenBLAS splits even a small product, e.g. ``(100 x 256) (256 x 64)``,
-    over every core; on a busy machine its threads then wait for each other.
-    Measured on this 2-core machine (load 5): 8.8 ms for that product on two
-    threads, 0.15 ms on one. Below :data:`SMALL_PRODUCT` multiply-adds the
-    run uses one BLAS thread (threadpoolctl); larger products, bound by
-    memory bandwidth, keep the user's setting.
+    over every core; on a busy machine its threads then wait for each other
+    (``benchmarks/bench_fixed_cost.py`` times it both ways). Below
+    :data:`SMALL_PRODUCT` multiply-adds the run uses one BLAS thread
+    (threadpoolctl); larger products, bound by memory bandwidth, keep the
+    user's setting.
     """
     if macs >= SMALL_PRODUCT:
         return contextlib.nullcontext()
