@@ -55,12 +55,15 @@ def _publish_cache(cache, shared, skip=()):
 
 
 def _seed_cache(cache, sources, min_age_s=30.0):
-    """Copy compiled Brian2 extensions (``*.so``, named by a hash of their code) into a new cache.
+    """Link compiled Brian2 extensions (``*.so``, named by a hash of their code) into a new cache.
 
     A worker that starts with an empty private cache would otherwise compile
     every code object again (seconds to minutes each on a loaded machine).
-    Only files older than ``min_age_s`` are taken (never one being written),
-    each copied to a temporary name and renamed into place.
+    Only files older than ``min_age_s`` are taken (never one being written).
+    An extension is never rewritten (its name is its code's hash), so it is
+    hard-linked where the cache is on the same filesystem (no copy of the
+    hundreds of megabytes a machine's cache grows to) and copied otherwise,
+    each under a temporary name renamed into place.
     """
     now = time.time()
     for source in sources:
@@ -71,9 +74,11 @@ def _seed_cache(cache, sources, min_age_s=30.0):
             try:
                 if target.exists() or now - so.stat().st_mtime < min_age_s:
                     continue
-                fd, tmp = tempfile.mkstemp(dir=cache, prefix=".seed-")
-                os.close(fd)
-                shutil.copy2(so, tmp)
+                tmp = cache / f".seed-{os.getpid()}-{so.name}"
+                try:
+                    os.link(so, tmp)
+                except OSError:  # another filesystem (or no hard links): a copy
+                    shutil.copy2(so, tmp)
                 os.replace(tmp, target)
             except OSError:  # a file vanished or is unreadable: compile it instead
                 continue

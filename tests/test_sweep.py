@@ -166,6 +166,7 @@ def test_new_worker_cache_is_seeded_with_old_compiled_code(tmp_path):
     (src / "old.lock").write_text("")
     _seed_cache(cache, [src, tmp_path / "missing"])
     assert sorted(p.name for p in cache.iterdir()) == ["old.so"] and (cache / "old.so").read_bytes() == b"compiled"
+    assert os.path.samefile(cache / "old.so", src / "old.so")  # same filesystem: a hard link, not a copy
 
 
 def test_failing_points_are_recorded_and_retried(tmp_path, client):
