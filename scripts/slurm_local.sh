@@ -180,8 +180,9 @@ start() {
         sleep 0.2
     done
     if ! status >/dev/null; then
-        echo "slurm_local.sh: SLURM did not come up (node state '$state'); logs in $ROOT/log" >&2
         tail -n 5 "$ROOT/log/slurmctld.log" "$ROOT/log/slurmd.log" >&2 || true
+        # last, so that a caller keeping the tail of the output keeps the reason
+        echo "slurm_local.sh: SLURM did not come up (node state '$state', ping: $(q scontrol ping | tr '\n' ' ')); logs in $ROOT/log" >&2
         exit 1
     fi
     echo "slurm_local.sh: SLURM up: partition $PARTITION, node $node ($state); config $CONF"
