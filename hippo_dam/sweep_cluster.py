@@ -297,12 +297,12 @@ class _JobWatch:
         if now - self._last < _CHECK_EVERY_S:
             return
         self._last = now
-        if self.connected():
-            return
+        live = self.connected()  # also learns the job ids of newly submitted jobs
         queued = self.queued()
         if queued is None:  # no queue to ask: all jobs have connected once and left
-            ended = bool(self.jobs) and self.seen == set(self.jobs)
-        else:
+            ended = not live and bool(self.jobs) and self.seen == set(self.jobs)
+        else:  # the batch system's word: none of the sweep's jobs is pending or running. The scheduler may
+            # list a cancelled job's worker for minutes (until its heartbeat times out), so it is not asked.
             ended = bool(self.jobs) and not (queued & set(self.jobs.values()))
         if ended:
             raise RuntimeError(

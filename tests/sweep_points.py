@@ -42,3 +42,14 @@ def brian_thread_point(seed, a):
     return {"preloaded": preloaded, "main_thread": threading.current_thread() is threading.main_thread(),
             "cache_is_private": brian2.prefs.codegen.runtime.cython.cache_dir
             == os.path.join(str(worker_directory()), "cython")}
+
+
+def recall_point_one_at_a_time(seed, **params):
+    """:func:`hippo_dam.recall_point` without its batched form: a sweep runs it point by point.
+
+    A batched sweep stores a whole chunk of points at once; the scancel test
+    needs points stored one by one, so that it can cancel between them.
+    """
+    from hippo_dam.sweep import recall_point
+
+    return recall_point(seed, **params)

@@ -68,13 +68,13 @@ def slurm(tmp_path_factory):
         os.environ["PYTHONPATH"] = old
 
 
-def _sweep_file(base, name, store, jobs=2):
+def _sweep_file(base, name, store, jobs=2, function="hippo_dam.sweep:recall_point"):
     """A sweep file with a [cluster] table for the local SLURM (1 core, 1 worker per job)."""
     path = base / f"{name}.toml"
     path.write_text(textwrap.dedent(f"""
         [sweep]
         name = "{name}"
-        function = "hippo_dam.sweep:recall_point"
+        function = "{function}"
         seeds = {SEEDS}
         store = "{store}"
         output = "{base / (name + '.nc')}"
@@ -193,12 +193,12 @@ def test_forty_brian2_points_run_as_slurm_jobs(slurm):
     assert not subprocess.run(["squeue", "-h", "-n", "hd-test-sweep40"], capture_output=True, text=True).stdout
 
 
-@pytest.mark.slow
 def test_scancel_midway_then_resume_loses_and_repeats_nothing(slurm):
     """scancel the jobs of a running sweep; it stops (exit 3); the rerun computes exactly the missing points."""
     store = slurm / "store_cancel"
     name = "hd-test-cancel"
-    path = _sweep_file(slurm, name, store)
+    # point by point (no batched chunks), so that the points are stored one by one and can be cancelled between
+    path = _sweep_file(slurm, name, store, function="sweep_points:recall_point_one_at_a_time")
     proc = subprocess.Popen([sys.executable, "-m", "hippo_dam.cli", "sweep", str(path), "--slurm", "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 240
