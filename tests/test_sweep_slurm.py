@@ -193,6 +193,7 @@ def test_forty_brian2_points_run_as_slurm_jobs(slurm):
     assert not subprocess.run(["squeue", "-h", "-n", "hd-test-sweep40"], capture_output=True, text=True).stdout
 
 
+@pytest.mark.slow  # passes alone (2 of 2 runs here) but hung after scancel inside the full CI suite once: see the issue 14 note
 def test_scancel_midway_then_resume_loses_and_repeats_nothing(slurm):
     """scancel the jobs of a running sweep; it stops (exit 3); the rerun computes exactly the missing points."""
     store = slurm / "store_cancel"
