@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import time
 from pathlib import Path
@@ -75,6 +77,16 @@ def _sweep(args):
     return 0 if ds.attrs["n_failed"] == 0 else 1
 
 
+def _stack_dump_on_sigusr1():
+    """``kill -USR1 <pid>`` prints every thread's stack to stderr: where a long run or a stuck sweep is."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGUSR1") and sys.stderr is not None and hasattr(sys.stderr, "fileno"):
+        with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True, chain=False)
+
+
 def main(argv=None):
     from . import __version__
 
@@ -105,6 +117,8 @@ def main(argv=None):
     sw.add_argument("--cluster", action="store_true", help="run on the [cluster] table's jobs, whatever its kind")
     sw.add_argument("--jobs", type=int, default=None, help="override the [cluster] table's job count")
     args = parser.parse_args(argv)
+    if argv is None:  # a process of its own (not a call from Python, whose stderr may be borrowed)
+        _stack_dump_on_sigusr1()
     try:
         if args.command == "figures":
             from .figures import make_figures
