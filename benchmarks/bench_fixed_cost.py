@@ -8,7 +8,7 @@ How to run (from the repository root)::
 * ``product``: the (100 x 256) (256 x 64) matrix product of a 100-recall grid
   at 256 x 64 (numpy ``@``, the BLAS the package's products use) on the
   default number of BLAS threads and on one thread
-  (:func:`hippo_dam.dense.blas_threads_for`), median of 200 calls each;
+  (:func:`hippo_dam.core.dense.blas_threads_for`), median of 200 calls each;
 * ``grid``: the warm 100-recall grid of ``bench_small_recalls.py`` (model B,
   256 x 64, 100 steps, per-recall cue, beta, tau_f, tau_h) through
   :func:`hippo_dam.recall_grid`, with both fixes (``fixed``), and with the
@@ -52,12 +52,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import hippo_dam as hd
-    import hippo_dam.network as network_module
+    import hippo_dam.networks.two_layer as network_module
     from brian2 import ms
     from threadpoolctl import threadpool_info
 
     from bench_small_recalls import grid_case, run_grid
-    from hippo_dam.dense import blas_threads_for
+    from hippo_dam.core.dense import blas_threads_for
 
     rng = np.random.default_rng(0)
     G, xi = rng.normal(size=(100, 256)), rng.normal(size=(64, 256))

@@ -1,126 +1,139 @@
 """hippo_dam: Dense Associative Memories as populations of neurons on Brian2.
 
 After Krotov & Hopfield, "Large Associative Memory Problem in Neurobiology and
-Machine Learning" (ICLR 2021).
+Machine Learning" (ICLR 2021). The subpackages read bottom up, as the physics:
+
+============  ==================================================================
+core/         Lagrangians, populations, projections, the energy graph, the step
+              schedule, energy, recall quality, results, the numpy reference;
+              ``core._compat`` holds every use of Brian2's private conventions
+networks/     networks built on the graph: the two-layer model (models A/B/C)
+              and its batched grid, the hierarchical and the general memory
+circuits/     CA3, the EC-CA1 loop, spiking CA3 (Poisson, LIF), space and place
+              cells
+theory/       effective (feature-only) models and capacity: numpy only,
+              importing it does not import Brian2
+data/         pattern sets (kanji, digits, random) and cues
+experiments/  kanji completion, the kanji hierarchy, the classifier, the
+              reduction of the memory neurons
+sweeps/       the Dask sweep engine, its store, worker set-up, cluster jobs
+figures/      one module per figure (``hippo-dam figures``)
+============  ==================================================================
+
+Every public name is importable from the top level
+(``hippo_dam.DenseAssociativeMemory``). The top level imports a subpackage the
+first time one of its names is used, so ``import hippo_dam`` is quick and the
+theory runs without Brian2. The flat module paths of earlier releases
+(``hippo_dam.network``, ``hippo_dam.sweep``, ...) still import, as the modules
+that now hold their code, so sweep files and sweep stores that name them keep
+working.
 """
-from .classifier import DAMClassifier, digits_dataset, prototype_score
-from .dense import DenseSymmetricProjection
-from .capacity import capacity_curve, capacity_point, capacity_search, capacity_theory, fit_exponent
-from .effective import (
-    Interaction,
-    dam_async,
-    dam_energy,
-    dam_flip_margins,
-    dam_log_abs_energy,
-    dam_stability_margins,
-    effective_energy,
-    effective_euler,
-    graded_response_energy,
-    graded_response_euler,
-    hopfield_async,
-    hopfield_energy,
-    hopfield_sync_lyapunov,
-    hopfield_sync_step,
-    hopfield_weights,
-    make_interaction,
-    modern_hopfield_energy,
-    modern_hopfield_update,
-    reduction_errors,
-    spherical_energy,
-    spherical_update,
-)
-from .circuits import CA3Circuit, ECCA1Loop
-from .energy import OnlineEnergy, energy
-from .lagrangians import (
-    LAGRANGIANS,
-    Lagrangian,
-    Reduction,
-    euclidean_norm,
-    exponential,
-    grouped_log_sum_exp,
-    layer_norm,
-    identity,
-    log_sum_exp,
-    make_lagrangian,
-    power,
-    rectified_power,
-    sigmoid,
-    sign,
-    softmax,
-    tanh,
-)
-from .network import AssociativeMemory, DenseAssociativeMemory
-from .graph import EnergyGraph, describe_network
-from .graph_memory import GraphMemory, Layer
-from .hierarchical import HierarchicalAssociativeMemory
-from .general import GeneralAssociativeMemory
-from .schedule import SCHEDULE, schedule_table
-from .modelfile import ModelFile, find_model, load_model, shipped_models
-from .models import model_a, model_b, model_c
-from .patterns import (
-    CUE_REGIONS,
-    KANJI_SETS,
-    correlated_patterns,
-    flip_cue,
-    load_digits_patterns,
-    load_kanji,
-    occlusion_cue,
-    partial_cue,
-    random_mask_cue,
-    random_patterns,
-)
-from .kanji import KANJI_MODELS, KANJI_TIMING, kanji_completion, kanji_model, kanji_sweep, nearest_neighbour_limit
-from .kanji_hierarchy import (HIERARCHY_SETTINGS, KanjiHierarchy, compare_at_equal_synapses, encode_parts,
-                              hierarchy_reference, kanji_hierarchy_completion, learn_part_dictionary,
-                              two_layer_completion)
-from .populations import Population, Projection, SymmetricProjection
-from .recall import RecallQuality, hamming, overlaps, recall_quality, retrieved_index
-from .reference import ca3_reference, ec_ca1_reference, euler_reference, graph_energy, graph_reference
-from .spiking import SpikingCA3
-from .spiking_lif import LIFSpikingCA3
-from .space import Arena, Environment, GridModule, SpatialCode, Trajectory, grid_modules, make_environments, random_walk
-from .place_cells import (PlaceCellNetwork, PlaceRun, compare_conditions, decode_position, environment_capacity,
-                          field_statistics, imprint_memories, place_fields, rate_maps)
-from .results import RecallResult
-from .sweep import SweepFile, load_sweep, recall_point, recall_points, run_sweep, worker_directory
-from .sweep_cluster import ClusterSpec
-from .grid import recall_grid
+import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DenseAssociativeMemory", "Population", "SymmetricProjection", "DenseSymmetricProjection", "OnlineEnergy", "energy",
-    "Lagrangian", "Reduction", "LAGRANGIANS", "make_lagrangian", "identity", "tanh", "sigmoid", "sign",
-    "rectified_power", "exponential", "log_sum_exp", "softmax", "euclidean_norm",
-    "random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
-    "overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality", "RecallResult",
-    "load_kanji", "load_digits_patterns", "partial_cue", "CUE_REGIONS",
-    "KANJI_SETS",
-    "KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep", "nearest_neighbour_limit",
-    "euler_reference", "load_model", "ModelFile", "model_a", "model_b", "model_c", "power",
-    "run_sweep", "recall_point", "load_sweep", "SweepFile", "worker_directory",
-    "ClusterSpec",
-    "recall_points", "recall_grid",
-    "DAMClassifier", "digits_dataset", "prototype_score",
-    # effective (memory neurons integrated out) models
-    "Interaction", "make_interaction", "hopfield_weights", "hopfield_energy", "hopfield_sync_step",
-    "hopfield_sync_lyapunov", "hopfield_async", "graded_response_energy", "graded_response_euler",
-    "dam_energy", "dam_log_abs_energy", "dam_flip_margins", "dam_async", "dam_stability_margins",
-    "modern_hopfield_energy", "modern_hopfield_update", "spherical_energy", "spherical_update",
-    "effective_energy", "effective_euler", "reduction_errors",
-    # storage capacity
-    "capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent",
-    "ca3_reference", "ec_ca1_reference", "CA3Circuit", "ECCA1Loop", "SpikingCA3", "Projection",
-    # the energy graph and the networks built on it
-    "AssociativeMemory", "EnergyGraph", "describe_network", "GraphMemory", "Layer",
-    "HierarchicalAssociativeMemory", "GeneralAssociativeMemory", "SCHEDULE", "schedule_table",
-    "graph_reference", "graph_energy", "layer_norm",
-    # space and place cells
-    "Arena", "Environment", "GridModule", "SpatialCode", "Trajectory", "grid_modules", "make_environments",
-    "random_walk", "PlaceCellNetwork", "PlaceRun", "compare_conditions", "decode_position", "environment_capacity",
-    "field_statistics", "imprint_memories", "place_fields", "rate_maps", "LIFSpikingCA3",
-    "find_model", "shipped_models",
-    # the kanji hierarchy (pixels, parts, characters)
-    "grouped_log_sum_exp", "HIERARCHY_SETTINGS", "KanjiHierarchy", "learn_part_dictionary", "encode_parts",
-    "hierarchy_reference", "kanji_hierarchy_completion", "two_layer_completion", "compare_at_equal_synapses",
-]
+#: subpackage module -> the public names it defines
+_PUBLIC = {
+    "core.lagrangians": ("Lagrangian", "Reduction", "LAGRANGIANS", "make_lagrangian", "identity", "tanh", "sigmoid",
+                         "sign", "power", "rectified_power", "exponential", "log_sum_exp", "softmax",
+                         "grouped_log_sum_exp", "euclidean_norm", "layer_norm"),
+    "core.populations": ("Population", "SymmetricProjection", "Projection"),
+    "core.dense": ("DenseSymmetricProjection",),
+    "core.schedule": ("SCHEDULE", "schedule_table"),
+    "core.graph": ("EnergyGraph", "describe_network"),
+    "core.energy": ("OnlineEnergy", "energy"),
+    "core.recall": ("overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality"),
+    "core.results": ("RecallResult",),
+    "core.reference": ("euler_reference", "ca3_reference", "ec_ca1_reference", "graph_reference", "graph_energy"),
+    "networks.two_layer": ("AssociativeMemory", "DenseAssociativeMemory"),
+    "networks.models": ("model_a", "model_b", "model_c"),
+    "networks.grid": ("recall_grid",),
+    "networks.graph_memory": ("GraphMemory", "Layer"),
+    "networks.hierarchical": ("HierarchicalAssociativeMemory",),
+    "networks.general": ("GeneralAssociativeMemory",),
+    "circuits.hippocampus": ("CA3Circuit", "ECCA1Loop"),
+    "circuits.spiking": ("SpikingCA3",),
+    "circuits.spiking_lif": ("LIFSpikingCA3",),
+    "circuits.space": ("Arena", "Environment", "GridModule", "SpatialCode", "Trajectory", "grid_modules",
+                       "make_environments", "random_walk"),
+    "circuits.place_cells": ("PlaceCellNetwork", "PlaceRun", "compare_conditions", "decode_position",
+                             "environment_capacity", "field_statistics", "imprint_memories", "place_fields",
+                             "rate_maps"),
+    "theory.effective": ("Interaction", "make_interaction", "hopfield_weights", "hopfield_energy",
+                         "hopfield_sync_step", "hopfield_sync_lyapunov", "hopfield_async", "graded_response_energy",
+                         "graded_response_euler", "dam_energy", "dam_log_abs_energy", "dam_flip_margins", "dam_async",
+                         "dam_stability_margins", "modern_hopfield_energy", "modern_hopfield_update",
+                         "spherical_energy", "spherical_update", "effective_energy", "effective_euler"),
+    "theory.capacity": ("capacity_point", "capacity_search", "capacity_curve", "capacity_theory", "fit_exponent"),
+    "data.patterns": ("random_patterns", "correlated_patterns", "flip_cue", "occlusion_cue", "random_mask_cue",
+                      "partial_cue", "CUE_REGIONS", "load_kanji", "KANJI_SETS", "load_digits_patterns"),
+    "experiments.kanji": ("KANJI_MODELS", "KANJI_TIMING", "kanji_model", "kanji_completion", "kanji_sweep",
+                          "nearest_neighbour_limit"),
+    "experiments.kanji_hierarchy": ("HIERARCHY_SETTINGS", "KanjiHierarchy", "learn_part_dictionary", "encode_parts",
+                                    "hierarchy_reference", "kanji_hierarchy_completion", "two_layer_completion",
+                                    "compare_at_equal_synapses"),
+    "experiments.classifier": ("DAMClassifier", "digits_dataset", "prototype_score"),
+    "experiments.reduction": ("reduction_errors",),
+    "sweeps.engine": ("run_sweep", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"),
+    "sweeps.cluster": ("ClusterSpec",),
+    "modelfile": ("load_model", "ModelFile", "find_model", "shipped_models"),
+}
+_WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+__all__ = list(_WHERE)
+
+#: the flat module paths of earlier releases -> the modules that hold their code now.
+#: (``hippo_dam.energy`` is not among them: that name is the energy function.)
+_MOVED = {
+    "_compat": "core._compat", "lagrangians": "core.lagrangians", "populations": "core.populations",
+    "dense": "core.dense", "schedule": "core.schedule", "graph": "core.graph", "recall": "core.recall",
+    "results": "core.results", "reference": "core.reference",
+    "network": "networks.two_layer", "models": "networks.models", "grid": "networks.grid",
+    "graph_memory": "networks.graph_memory", "hierarchical": "networks.hierarchical", "general": "networks.general",
+    "spiking": "circuits.spiking", "spiking_lif": "circuits.spiking_lif", "space": "circuits.space",
+    "place_cells": "circuits.place_cells", "place_model": "circuits.place_model",
+    "effective": "theory.effective", "capacity": "theory.capacity", "patterns": "data.patterns",
+    "kanji": "experiments.kanji", "kanji_hierarchy": "experiments.kanji_hierarchy",
+    "kanji_hierarchy_model": "experiments.kanji_hierarchy_model", "classifier": "experiments.classifier",
+    "sweep": "sweeps.engine", "sweep_cluster": "sweeps.cluster", "_dask_worker": "sweeps._worker",
+    "kanji_hierarchy_figure": "figures.kanji_hierarchy", "lif_spiking_figure": "figures.lif_spiking",
+    "place_cells_figure": "figures.place_cells",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``hippo_dam.<old>`` as the module that now holds its code (one module object, two names)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        package, _, old = fullname.rpartition(".")
+        if package == __name__ and old in _MOVED:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(f"{__name__}.{_MOVED[spec.name.rpartition('.')[2]]}")
+
+    def exec_module(self, module):
+        pass  # already executed under its new name
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _MovedModules())
+
+
+def __getattr__(name):
+    """Import the subpackage that defines a public name the first time it is asked for (PEP 562)."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    elif name in _MOVED:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .network import CODEGEN_TARGETS
+from .networks.two_layer import CODEGEN_TARGETS
 
 __all__ = ["main"]
 
@@ -54,7 +54,7 @@ def _run(args):
 def _sweep(args):
     import numpy as np
 
-    from .sweep import load_sweep
+    from .sweeps.engine import load_sweep
 
     sweep = load_sweep(args.sweep)
     if args.output:

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms, second, usecond
 
-from .lagrangians import make_lagrangian
-from .network import DenseAssociativeMemory
-from .patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
+from .core.lagrangians import make_lagrangian
+from .networks.two_layer import DenseAssociativeMemory
+from .data.patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
 
 __all__ = ["ModelFile", "load_model", "find_model", "shipped_models", "parse_time", "parse_rate"]
 
@@ -29,7 +29,7 @@ _SCHEMA = {
     "cue": {"kind": str, "target": int, "fraction": float, "visible": str, "cue_input": float, "seed": int},
     "run": {"duration": str, "dt": str, "record_every": str, "codegen_target": str, "tolerance": int,
             "coupling": str, "dtype": str, "openmp_threads": int},
-    # hippocampal circuits (hippo_dam.circuits, hippo_dam.spiking); absent: the plain two-layer network
+    # hippocampal circuits (hippo_dam.circuits, hippo_dam.circuits.spiking); absent: the plain two-layer network
     "circuit": {"kind": str, "interneuron_tau": str, "n_interneurons": int, "max_rate": str, "relay_tau": str,
                 "relay_gain": float, "direct_fraction": float, "relay_weight_noise": float, "seed": int,
                 "copies": int, "tau_syn": str},
@@ -50,6 +50,15 @@ def _rate_units():
     from brian2 import Hz, kHz
 
     return {"Hz": Hz, "hertz": Hz, "kHz": kHz}
+
+
+def quantity_unit(text):
+    """The unit name of a number-and-unit string (``'60 ms'`` -> ``'ms'``), or None for anything else.
+
+    The unit may be unknown (``'3 parsecs'`` -> ``'parsecs'``): :func:`parse_quantity` says which are known.
+    """
+    match = _NUMBER_UNIT.fullmatch(text) if isinstance(text, str) else None
+    return match.group(2) if match else None
 
 
 def is_quantity_text(value):
@@ -147,6 +156,19 @@ def _validate(cfg, path, schema=None, required=None, kind=""):
                 raise ValueError(f"{path}: [{table}] needs the key {key!r}")
 
 
+def read_model_tables(path, cfg=None, schema=None, required=None, kind=""):
+    """``(Path(path), tables)`` of a model file: read from ``path`` unless ``cfg`` is given, every key checked.
+
+    ``schema`` maps each table to its allowed keys and ``required`` to its
+    required ones; ``kind`` ends the error messages (``" for a place_cells model"``).
+    """
+    path = Path(path)
+    if cfg is None:
+        cfg = read_toml(path)
+    _validate(cfg, path, schema, required, kind)
+    return path, cfg
+
+
 def read_toml(path):
     """The tables of a TOML file; ``ValueError`` naming the file if it is not valid TOML."""
     with open(path, "rb") as fh:
@@ -202,11 +224,11 @@ def load_model(path) -> ModelFile:
     path = find_model(path)
     cfg = read_toml(path)
     if isinstance(cfg.get("circuit"), dict) and cfg["circuit"].get("kind") == "place_cells":
-        from .place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
+        from .circuits.place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
 
         return load_place_model(path, cfg)
     if "hierarchy" in cfg:
-        from .kanji_hierarchy_model import load_hierarchy_model  # pixels, parts, characters: its own schema
+        from .experiments.kanji_hierarchy_model import load_hierarchy_model  # pixels, parts, characters: its own schema
 
         return load_hierarchy_model(path, cfg)
     _validate(cfg, path)
@@ -253,8 +275,8 @@ def _common(feat, mem, run, record):
 
 def _build_circuit(cfg, path, patterns, feat, mem, run, record):
     """A CA3 circuit, its spiking variant or the EC-CA1 loop from the [circuit] table."""
-    from .circuits import CA3Circuit, ECCA1Loop
-    from .spiking import SpikingCA3
+    from .circuits.hippocampus import CA3Circuit, ECCA1Loop
+    from .circuits.spiking import SpikingCA3
 
     circ = cfg["circuit"]
     kind = circ.get("kind")

@@ -37,7 +37,7 @@ def brian_thread_point(seed, a):
     preloaded = "brian2" in sys.modules
     import brian2
 
-    from hippo_dam.sweep import worker_directory
+    from hippo_dam.sweeps.engine import worker_directory
 
     return {"preloaded": preloaded, "main_thread": threading.current_thread() is threading.main_thread(),
             "cache_is_private": brian2.prefs.codegen.runtime.cython.cache_dir
@@ -50,6 +50,6 @@ def recall_point_one_at_a_time(seed, **params):
     A batched sweep stores a whole chunk of points at once; the scancel test
     needs points stored one by one, so that it can cancel between them.
     """
-    from hippo_dam.sweep import recall_point
+    from hippo_dam.sweeps.engine import recall_point
 
     return recall_point(seed, **params)

@@ -104,7 +104,7 @@ def test_capacity_figure_small(tmp_path):
     """The figure function end to end at tiny sizes, through run_sweep (one Dask worker)."""
     import json
 
-    from hippo_dam.figures import capacity
+    from hippo_dam.figures.capacity import capacity
 
     curves = {"F = x^2": ({"model": "power", "degree": 2}, [40, 80]),
               "F = x^3": ({"model": "power", "degree": 3}, [30, 60]),

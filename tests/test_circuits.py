@@ -217,7 +217,8 @@ def test_spiking_circuit_file_loads(tmp_path):
                          ids=["CA3-fast", "EC-CA1-1ms"])
 def test_circuits_retrieve_100_cues_and_energy_never_rises(make):
     """The sizes of figures/ca3.json and ec_ca1.json: N_f = 200, K = 32, 100 cues with 30% flipped."""
-    from hippo_dam.figures import _cues, _recall_stats
+    from hippo_dam.data.patterns import _flip_cues as _cues
+    from hippo_dam.figures._common import _recall_stats
 
     xi = hd.random_patterns(32, 200, seed=0)
     stats = _recall_stats(make(xi), _cues(xi, 100, 0.3, 1), 150 * ms)
@@ -227,7 +228,7 @@ def test_circuits_retrieve_100_cues_and_energy_never_rises(make):
 
 @pytest.mark.slow
 def test_spiking_reaches_95_percent_of_rate_success():
-    from hippo_dam.figures import _cues
+    from hippo_dam.data.patterns import _flip_cues as _cues
 
     xi = hd.random_patterns(32, 200, seed=0)
     cues = _cues(xi, 100, 0.35, 1)

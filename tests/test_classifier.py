@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import hippo_dam as hd
-from hippo_dam.classifier import DAMClassifier, digits_dataset, prototype_score
-from hippo_dam.figures import XOR_SETTINGS
+from hippo_dam.experiments.classifier import DAMClassifier, digits_dataset, prototype_score
+from hippo_dam.figures.duality import XOR_SETTINGS
 
 XOR_X = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
 XOR_Y = np.array([0, 1, 1, 0])
@@ -108,9 +108,9 @@ def test_duality_figure_quick(tmp_path):
     """The registered figure runs end to end (tiny settings) and records accuracies, seed and split."""
     import json
 
-    from hippo_dam.figures import FIGURES
+    from hippo_dam.figures import figure_function
 
-    path = FIGURES["duality"](tmp_path, degrees=(2, 20), settings={"n_memories": 12, "n_epochs": 2}, n_shown=12)
+    path = figure_function("duality")(tmp_path, degrees=(2, 20), settings={"n_memories": 12, "n_epochs": 2}, n_shown=12)
     info = json.loads(path.with_suffix(".json").read_text())
     assert path.exists() and path.stat().st_size > 10_000
     assert set(info["results"]) == {"n=2", "n=20"} and info["seed"] == 0 and info["split"]["random_state"] == 0

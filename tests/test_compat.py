@@ -183,7 +183,7 @@ def test_brian2cuda_status_names_the_reason():
 
 def test_spiking_generator_target():
     """The spike generator runs on Cython wherever Brian2 can compile rand() there."""
-    from hippo_dam.spiking import _rand_codeobj_class
+    from hippo_dam.circuits.spiking import _rand_codeobj_class
 
     expected = None if _compat.cython_rand_works() else _compat.numpy_codeobject()
     assert _rand_codeobj_class("cython") is expected
@@ -197,7 +197,7 @@ def test_network_run_collects_garbage_and_young_objects_gc_keeps_it_short():
 
     from brian2 import Network, NeuronGroup, ms
 
-    from hippo_dam._compat import young_objects_gc
+    from hippo_dam.core._compat import young_objects_gc
 
     calls, collect = [], gc.collect
     net = Network(NeuronGroup(1, "v : 1", name="gc_probe"))
@@ -227,7 +227,7 @@ def test_network_run_collects_garbage_and_young_objects_gc_keeps_it_short():
 def test_small_products_run_on_one_blas_thread():
     from threadpoolctl import threadpool_info
 
-    from hippo_dam.dense import SMALL_PRODUCT, blas_threads_for
+    from hippo_dam.core.dense import SMALL_PRODUCT, blas_threads_for
 
     def threads():
         return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}

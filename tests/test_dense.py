@@ -6,7 +6,7 @@ import pytest
 from brian2 import ms
 
 import hippo_dam as hd
-from hippo_dam._compat import brian2cuda_status
+from hippo_dam.core._compat import brian2cuda_status
 from conftest import SHIPPED
 from test_network import PAIRS
 

@@ -98,7 +98,7 @@ def test_recall_points_equal_recall_point():
 def test_sweep_runs_chunks_with_the_batched_form():
     import functools
 
-    from hippo_dam.sweep import _batched_function, _run_points
+    from hippo_dam.sweeps.engine import _batched_function, _run_points
 
     fn = functools.partial(hd.recall_point, n_features=32, n_patterns=6, duration_ms=8.0)
     assert _batched_function(fn) is hd.recall_points

@@ -233,17 +233,17 @@ def test_kanji_completion_errors():
 
 
 def test_kanji_figure_writes_png_and_numbers(tmp_path):
-    from hippo_dam.figures import FIGURES
+    from hippo_dam.figures import figure_function
 
     models = ("classical (A, n=2)", "B, beta=0.1")
-    path = FIGURES["kanji"](tmp_path, ks=(10, 30), models=models, shown="一二三")
+    path = figure_function("kanji")(tmp_path, ks=(10, 30), models=models, shown="一二三")
     data = json.loads(path.with_suffix(".json").read_text())
     assert path.exists() and path.stat().st_size > 10_000
     assert [(r["model"], r["n_patterns"]) for r in data["results"]] == [(m, k) for m in models for k in (10, 30)]
     best = [r for r in data["results"] if r["model"] == "B, beta=0.1"]
     assert all(r["success"] == 1.0 for r in best) and data["shown"] == list("一二三")
     (tmp_path / "again").mkdir()
-    again = FIGURES["kanji"](tmp_path / "again", ks=(10, 30), models=models, shown="一二三",
+    again = figure_function("kanji")(tmp_path / "again", ks=(10, 30), models=models, shown="一二三",
                              reuse=path.with_suffix(".json"))
     assert json.loads(again.with_suffix(".json").read_text())["results"] == data["results"]
 

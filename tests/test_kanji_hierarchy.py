@@ -7,7 +7,7 @@ import pytest
 from brian2 import ms
 
 import hippo_dam as hd
-from hippo_dam.kanji_hierarchy import CUE_CONDITIONS
+from hippo_dam.experiments.kanji_hierarchy import CUE_CONDITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"n_atoms": 8}
@@ -197,10 +197,10 @@ def test_energy_never_rises_at_full_size():
 
 
 def test_figure_reduced(tmp_path, monkeypatch):
-    from hippo_dam.figures import FIGURES
+    from hippo_dam.figures import figure_function
 
     monkeypatch.setenv("CI", "true")
-    path = FIGURES["kanji_hierarchy"](tmp_path)
+    path = figure_function("kanji_hierarchy")(tmp_path)
     assert path.name == "kanji_hierarchy_reduced.png" and path.read_bytes()[:4] == b"\x89PNG"
     info = json.loads(path.with_suffix(".json").read_text())
     assert info["reduced"] and info["examples"]["max_abs_brian2_minus_numpy"] < 1e-6

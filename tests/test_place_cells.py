@@ -6,9 +6,9 @@ import pytest
 from brian2 import Hz, cm, ms, second
 
 import hippo_dam as hd
-from hippo_dam.place_cells import (PlaceCellNetwork, decode_position, environment_capacity, field_statistics,
+from hippo_dam.circuits.place_cells import (PlaceCellNetwork, decode_position, environment_capacity, field_statistics,
                                    imprint_memories, place_fields, rate_maps)
-from hippo_dam.space import Arena, SpatialCode, grid_modules, make_environments, random_walk
+from hippo_dam.circuits.space import Arena, SpatialCode, grid_modules, make_environments, random_walk
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

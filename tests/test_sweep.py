@@ -14,7 +14,7 @@ import xarray as xr
 from brian2 import Hz, ms
 
 import hippo_dam as hd
-from hippo_dam.sweep import load_sweep, run_sweep
+from hippo_dam.sweeps.engine import load_sweep, run_sweep
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -85,7 +85,7 @@ def test_hundred_points_on_local_cluster(tmp_path):
 _KILL_SCRIPT = textwrap.dedent("""
     import sys
     import sweep_points as sp
-    from hippo_dam.sweep import run_sweep
+    from hippo_dam.sweeps.engine import run_sweep
     if __name__ == "__main__":
         run_sweep(sp.slow_point, {"a": list(range(12)), "b": [0, 1, 2, 3, 4]}, seeds=[0, 1], store=sys.argv[1],
                   n_workers=2, progress=False)
@@ -155,7 +155,7 @@ def _cython_cache_dir():
 
 
 def test_new_worker_cache_is_seeded_with_old_compiled_code(tmp_path):
-    from hippo_dam._dask_worker import _seed_cache
+    from hippo_dam.sweeps._worker import _seed_cache
 
     src, cache = tmp_path / "src", tmp_path / "cache"
     src.mkdir()
@@ -243,7 +243,7 @@ def test_sweep_file_errors(tmp_path):
     cases = {
         "unknown key": (text.replace("seeds =", "seedz ="), r"unknown key\(s\) \['seedz'\] in \[sweep\]"),
         "unknown table": (text + "\n[grids]\nx = [1]\n", r"unknown table\(s\) \['grids'\]"),
-        "no function": (text.replace('function = "hippo_dam.sweep:recall_point"', ""), "needs the key 'function'"),
+        "no function": (text.replace('function = "hippo_dam:recall_point"', ""), "needs the key 'function'"),
         "bad function": (text.replace("sweep:recall_point", "sweep:no_such"), "cannot be imported"),
         "bad type": (text.replace("seeds = [0, 1, 2, 3]", 'seeds = "0"'), "seeds.*wrong type"),
         "unknown param": (text.replace('dt = "0.1 ms"', 'dtt = "0.1 ms"'), "does not take.*dtt"),
@@ -272,7 +272,7 @@ def test_cli_sweep_on_a_scheduler_address(tmp_path, client):
     path = tmp_path / "small.toml"
     path.write_text(textwrap.dedent(f"""
         [sweep]
-        function = "hippo_dam.sweep:recall_point"
+        function = "hippo_dam:recall_point"
         seeds = [0]
         store = "{tmp_path / 'store'}"
         output = "{tmp_path / 'small.nc'}"

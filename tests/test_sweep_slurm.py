@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import hippo_dam as hd
-from hippo_dam.sweep import load_sweep
+from hippo_dam.sweeps.engine import load_sweep
 
 # One xdist worker runs this module (setup.cfg: --dist loadgroup): the tests share one
 # single-node SLURM, and jobs of two workers' sweeps would wait on each other's CPUs.
@@ -68,7 +68,7 @@ def slurm(tmp_path_factory):
         os.environ["PYTHONPATH"] = old
 
 
-def _sweep_file(base, name, store, jobs=2, function="hippo_dam.sweep:recall_point"):
+def _sweep_file(base, name, store, jobs=2, function="hippo_dam:recall_point"):
     """A sweep file with a [cluster] table for the local SLURM (1 core, 1 worker per job)."""
     path = base / f"{name}.toml"
     path.write_text(textwrap.dedent(f"""
@@ -344,7 +344,7 @@ def test_job_scripts_of_the_four_batch_systems(tmp_path):
 
 
 def test_worker_publishes_compiled_extensions_to_the_shared_cache(tmp_path):
-    from hippo_dam._dask_worker import _publish_cache
+    from hippo_dam.sweeps._worker import _publish_cache
 
     cache, shared = tmp_path / "cache", tmp_path / "shared" / "cython"
     cache.mkdir()
@@ -358,7 +358,7 @@ def test_worker_publishes_compiled_extensions_to_the_shared_cache(tmp_path):
 
 
 def test_failed_job_logs_are_found_by_job_id(tmp_path):
-    from hippo_dam.sweep_cluster import _job_logs
+    from hippo_dam.sweeps.cluster import _job_logs
 
     for name in ("sweep-12.err", "sweep-12.out", "sweep.o12", "sweep-123.out", "x-112.err"):
         (tmp_path / name).write_text("log")

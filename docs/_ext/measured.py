@@ -95,7 +95,18 @@ class HippoAPI(SphinxDirective):
         import hippo_dam
 
         lines = []
-        for name in hippo_dam.__all__:
+        for module, names in hippo_dam._PUBLIC.items():  # grouped by the module that defines them
+            lines += [f".. rubric:: hippo_dam.{module}", ""]
+            lines += self._entries(hippo_dam, names, inspect)
+        node = nodes.section()
+        node.document = self.state.document
+        self.state.nested_parse(StringList(lines, source="hippo_dam.__all__"), self.content_offset, node)
+        return node.children
+
+    @staticmethod
+    def _entries(hippo_dam, names, inspect):
+        lines = []
+        for name in names:
             obj = getattr(hippo_dam, name)
             if inspect.isclass(obj):
                 lines += [f".. autoclass:: hippo_dam.{name}", "   :members:", ""]
@@ -105,10 +116,7 @@ class HippoAPI(SphinxDirective):
                 size = f", {len(obj)} entries" if hasattr(obj, "__len__") else ""
                 lines += [f".. py:data:: hippo_dam.{name}", "",
                           f"   ``{type(obj).__name__}``{size}; see ``hippo_dam.{name}`` in Python.", ""]
-        node = nodes.section()
-        node.document = self.state.document
-        self.state.nested_parse(StringList(lines, source="hippo_dam.__all__"), self.content_offset, node)
-        return node.children
+        return lines
 
 
 def _skip_sklearn_metadata_requests(app, what, name, obj, skip, options):

@@ -1,0 +1,676 @@
+"""Place cells as the memory neurons of a Dense Associative Memory driven by a moving animal.
+
+Each memory neuron ``mu`` stores the feature pattern ``xi_mu`` of one location
+``x_mu`` of an arena (grid, boundary and landmark cells, :mod:`hippo_dam.circuits.space`).
+While the animal runs, the feature neurons receive the time-varying input
+``I(t) = I(x(t))`` (a Brian2 ``TimedArray``) and the two-layer dynamics run
+unchanged (Krotov & Hopfield 2021, eq. 1)::
+
+    tau_f dv_i/dt  = sum_mu xi[mu,i] f_mu - v_i + I_i(t)      g = tanh(v)
+    tau_h dh_mu/dt = sum_i  xi[mu,i] g_i  - h_mu
+
+Two memory layers are compared on the same inputs:
+
+``'dam'``
+    ``L_h = (1/beta) log sum exp(beta h)``, ``f = softmax(beta h)``: the CA3
+    circuit of :mod:`hippo_dam.circuits` in its fast-inhibition limit (model B
+    memories with tanh features), ``beta = beta_n / N_f``. A memory cell fires
+    at ``max_rate * f_mu``.
+``'classical'``
+    ``L_h = h^2 / 2`` (``f = h``) with weights ``xi / sqrt(N_f)``: the
+    graded-response Hopfield net with ``W = xi^T xi / N_f`` (model A's limit
+    ``F = x^2``, the classical net). Its memory unit carries the overlap
+    ``m_mu = h_mu / sqrt(N_f)`` in [-1, 1]; as a rate it is
+    ``max_rate * max(m_mu, 0)`` (a rate cannot be negative: an assumption of
+    the read-out, not of the dynamics).
+
+Rate maps bin the memory rates by the animal's position
+(:func:`rate_maps`); :func:`place_fields` finds the fields;
+:func:`decode_position` reads the position from the memory population as the
+stored location of the most active memory neuron.
+
+Energy: with the input held constant the energy ``E(v, h; I)`` of
+:mod:`hippo_dam.core.energy` never rises (:meth:`PlaceCellNetwork.hold`). With a
+moving input it is not a Lyapunov function: ``dE/dt = -(dissipation) -
+g . dI/dt``. What is plotted instead is the energy minus the work the input
+did on the network, ``D(t) = E(t) + int_0^t g . dI``; with the piecewise
+constant input of the ``TimedArray`` (a step ``Delta I_k`` at each sample)
+``D_k = E_k + sum_{j<=k} g(v_j) . (I_j - I_{j-1})``, which never rises
+(:attr:`PlaceRun.dissipated`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Hz, TimedArray, ms, second
+
+from .hippocampus import check_rate
+from ..core.lagrangians import identity, log_sum_exp, tanh
+from ..networks.two_layer import DenseAssociativeMemory
+from ..core.populations import check_tau
+from .space import Arena, SpatialCode, Trajectory, check_length
+
+__all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_statistics", "decode_position",
+           "compare_conditions", "CONDITIONS", "imprint_memories", "ImprintResult", "environment_capacity",
+           "MEMORY_KINDS"]
+
+MEMORY_KINDS = ("dam", "classical")
+ORDER_MOVING_INPUT = -25  # before the activations (-20): I(t) of this step feeds energy (4) and Euler step (10)
+
+
+class _MovingInputMemory(DenseAssociativeMemory):
+    """The two-layer network whose feature input is read from a TimedArray every step: ``I_i = stim(t, i)``.
+
+    The one hook on :class:`~hippo_dam.networks.two_layer.DenseAssociativeMemory`: its
+    energy graph plus one ``run_regularly`` on the feature group.
+    """
+
+    stimulus: TimedArray | None = None
+
+    def _graph(self, batch=1):
+        if self.stimulus is None:
+            raise RuntimeError("set the stimulus (a TimedArray of shape (T, N_f)) before running")
+        graph = super()._graph(batch)
+        graph.extras.append(self._moving_input)
+        return graph
+
+    def _moving_input(self):
+        group = self.features.group
+        group.namespace["place_input"] = self.stimulus
+        return [group.run_regularly("I = place_input(t, i)", when="groups", order=ORDER_MOVING_INPUT,
+                                    name="features_moving_input")]
+
+    def drive(self, inputs, dt_input, duration=None):
+        """Run with input ``inputs`` (T, N_f), sample ``k`` held over ``[k dt_input, (k+1) dt_input)``."""
+        inputs = np.asarray(inputs, float)
+        if inputs.ndim != 2 or inputs.shape[1] != self.n_features:
+            raise ValueError(f"inputs must have shape (T, {self.n_features}), got {inputs.shape}")
+        if not np.all(np.isfinite(inputs)):
+            raise ValueError("inputs contain NaN or inf")
+        self.stimulus = TimedArray(inputs, dt=dt_input)
+        self._net = None  # a new stimulus: rebuild (compiled code is cached)
+        duration = len(inputs) * dt_input if duration is None else duration
+        return self.recall(inputs[0], duration=duration, cue_input=1.0, target=0)
+
+
+@dataclass
+class PlaceRun:
+    """One run of a place-cell network along a trajectory (or at a fixed point).
+
+    Attributes
+    ----------
+    t : array (T,)
+        Sample times (s), one per input sample.
+    xy : array (T, 2)
+        Position of the animal (m) at those times.
+    rates : array (T, K)
+        Memory (place) cell rates (Hz).
+    decoded : array (T, 2)
+        Position decoded from the memory population (m).
+    error : array (T,)
+        Decoding error (m).
+    energy : array (T,)
+        ``E(v, h; I(t))`` at the sample times.
+    dissipated : array (T,)
+        ``D = E + int g . dI``: energy minus the input's work (never rises).
+    silenced : array (N_f,) of bool
+    completion : array (T,)
+        Pattern completion of the silenced features: the fraction of them
+        whose state has the sign of the stored-pattern bit of the true
+        position, ``mean_{i silenced} [sign(v_i) == xi_i(x(t))]`` (0.5 = chance;
+        NaN when nothing is silenced).
+    attrs : dict
+    """
+
+    t: np.ndarray
+    xy: np.ndarray
+    rates: np.ndarray
+    decoded: np.ndarray
+    error: np.ndarray
+    energy: np.ndarray
+    dissipated: np.ndarray
+    silenced: np.ndarray
+    completion: np.ndarray
+    attrs: dict = field(default_factory=dict)
+
+    def summary(self, skip=0.2 * second):
+        """Median, mean and 90th percentile of the decoding error in cm, and the mean completion (after ``skip``)."""
+        keep = self.t >= float(skip / second)
+        e = self.error[keep] * 100
+        return {"median_cm": float(np.median(e)), "mean_cm": float(np.mean(e)),
+                "p90_cm": float(np.percentile(e, 90)),
+                "completion": float(np.mean(self.completion[keep])) if self.silenced.any() else float("nan")}
+
+
+class PlaceCellNetwork:
+    """Memory neurons that store the feature patterns of locations; a moving animal drives the features.
+
+    Parameters
+    ----------
+    code : SpatialCode
+        The feature cells (and environment) the patterns are read from.
+    locations : Quantity (length), shape (K, 2)
+        Stored location of each memory neuron.
+    kind : {'dam', 'classical'}
+        Memory layer (see the module docstring).
+    beta_n : float
+        ``beta * N_f`` of the DAM's softmax (default 10).
+    tau_f, tau_h : Quantity
+        Feature and memory time constants (default 20 ms and 10 ms; pyramidal
+        membranes 10-30 ms, an assumption).
+    dt : Quantity
+        Euler step (default 1 ms).
+    max_rate : Quantity (Hz)
+        Rate of a memory cell at ``f = 1`` (DAM) or overlap 1 (classical); default 20 Hz.
+    patterns : array (K, N_f), optional
+        Stored patterns (default: ``code.patterns(locations)``); for memories
+        of several environments or imprinted ones.
+    environment : int array (K,), optional
+        Environment of each memory (default all 0), for decoding across environments.
+    codegen_target : str
+    """
+
+    def __init__(self, code: SpatialCode, locations, kind="dam", beta_n=10.0, tau_f=20 * ms, tau_h=10 * ms,
+                 dt=1 * ms, max_rate=20 * Hz, patterns=None, environment=None, codegen_target="cython"):
+        if kind not in MEMORY_KINDS:
+            raise ValueError(f"kind must be one of {MEMORY_KINDS}, got {kind!r}")
+        self.code, self.kind = code, kind
+        self.locations = code.arena.check_positions(check_length(locations, "locations", positive=False),
+                                                    "locations")
+        if self.locations.ndim != 2:
+            raise ValueError(f"locations must have shape (K, 2), got {self.locations.shape}")
+        self.patterns = code.patterns(self.locations) if patterns is None else np.asarray(patterns, float)
+        if self.patterns.shape != (len(self.locations), code.n):
+            raise ValueError(f"patterns must have shape (K, N_f) = ({len(self.locations)}, {code.n}), "
+                             f"got {self.patterns.shape}")
+        self.environment = np.zeros(len(self.locations), int) if environment is None else np.asarray(environment)
+        if self.environment.shape != (len(self.locations),):
+            raise ValueError(f"environment must have one entry per location ({len(self.locations)}), "
+                             f"got shape {self.environment.shape}")
+        self.beta_n = float(beta_n)
+        if not (np.isfinite(self.beta_n) and self.beta_n > 0):
+            raise ValueError(f"beta_n must be > 0, got {beta_n}")
+        self.max_rate = check_rate(max_rate)
+        n = code.n
+        if kind == "dam":
+            self.memory_lagrangian, weights = log_sum_exp(self.beta_n / n), self.patterns
+        else:
+            self.memory_lagrangian, weights = identity(), self.patterns / np.sqrt(n)
+        self.network = _MovingInputMemory(weights, tanh(), self.memory_lagrangian, tau_f=tau_f, tau_h=tau_h, dt=dt,
+                                          record_every=None, codegen_target=codegen_target,
+                                          feature_region="EC/sensory", memory_region="CA3 place cells")
+
+    @property
+    def n_memories(self):
+        return len(self.locations)
+
+    def memory_rates(self, h):
+        """Place-cell rates (Hz) from memory potentials ``h`` (..., K)."""
+        f = self.memory_lagrangian.activation(h)
+        if self.kind == "classical":
+            f = np.clip(h / np.sqrt(self.code.n), 0, None)  # the overlap, rectified as a rate
+        return f * float(self.max_rate / Hz)
+
+    def _run(self, inputs, dt_input):
+        net = self.network
+        net.record_every = dt_input
+        net.energy_every = dt_input
+        res = net.drive(inputs, dt_input)
+        T = len(inputs)
+        v, h = res.v[:T], res.h[:T]
+        E = res.energy[:T]
+        g = tanh().activation(v)
+        dI = np.diff(inputs, axis=0, prepend=inputs[:1])
+        return res, v, h, E, E + np.cumsum(np.sum(g * dI, axis=1))
+
+    def run(self, trajectory: Trajectory, silenced=None, code: SpatialCode | None = None) -> PlaceRun:
+        """Drive the features along ``trajectory`` (input sampled at its ``dt``).
+
+        Parameters
+        ----------
+        trajectory : Trajectory
+        silenced : bool array (N_f,), optional
+            Feature afferents silenced (no input), e.g. ``code.silence_mask(['landmark'])``.
+        code : SpatialCode, optional
+            The environment the animal runs in (default: the network's own).
+        """
+        code = self.code if code is None else code
+        if code.n != self.code.n:
+            raise ValueError(f"the code has {code.n} feature cells, the network {self.code.n}")
+        silenced = np.zeros(code.n, bool) if silenced is None else np.asarray(silenced, bool)
+        inputs = code.inputs(trajectory.xy, silenced)
+        res, v, h, E, D = self._run(inputs, trajectory.dt)
+        if silenced.any():
+            truth = code.patterns(trajectory.xy)[:, silenced]
+            completion = np.mean(np.where(v[:, silenced] >= 0, 1.0, -1.0) == truth, axis=1)
+        else:
+            completion = np.full(len(v), np.nan)
+        rates = self.memory_rates(h)
+        decoded = decode_position(rates, self.locations)
+        error = np.linalg.norm(decoded - trajectory.xy, axis=1)
+        attrs = {"kind": self.kind, "n_features": code.n, "n_memories": self.n_memories,
+                 "beta": float(self.memory_lagrangian.params.get("beta", np.nan)), "beta_n": self.beta_n,
+                 "tau_f_ms": float(np.mean(self.network.tau_f / ms)),
+                 "tau_h_ms": float(np.mean(self.network.tau_h / ms)), "dt_ms": float(self.network.dt / ms),
+                 "input_dt_ms": float(trajectory.dt / ms), "duration_s": float(trajectory.duration / second),
+                 "n_silenced": int(silenced.sum()), "wall_time_s": res.attrs["wall_time_s"],
+                 "max_rate_Hz": float(self.max_rate / Hz), "environment": code.environment.name}
+        return PlaceRun(trajectory.t, trajectory.xy, rates, decoded, error, E, D, silenced, completion, attrs)
+
+    def hold(self, xy, duration=200 * ms, silenced=None, dt_input=10 * ms):
+        """Hold the animal at ``xy`` (length, (2,)): constant input, so ``E`` is a Lyapunov function.
+
+        Returns ``(t, energy, rates)``: times (s), ``E`` at every ``dt_input``
+        and the final place-cell rates (Hz).
+        """
+        check_tau(duration, "duration")
+        xy = self.code.arena.check_positions(check_length(xy, "xy", positive=False), "xy")
+        silenced = np.zeros(self.code.n, bool) if silenced is None else np.asarray(silenced, bool)
+        n = int(round(float(duration / dt_input)))
+        inputs = np.repeat(self.code.inputs(xy[None], silenced), n, axis=0)
+        net = self.network
+        net.record_every, net.energy_every = None, net.dt  # the energy at every Euler step
+        res = net.drive(inputs, dt_input)
+        return np.asarray(res.energy_t), np.asarray(res.energy), self.memory_rates(res.h_final)
+
+
+def decode_position(rates, locations):
+    """Stored location of the most active memory neuron at each time: ``x_hat(t) = x_{argmax_mu r_mu(t)}``.
+
+    Parameters
+    ----------
+    rates : array (T, K)
+    locations : array (K, 2) metres
+    """
+    rates = np.asarray(rates, float)
+    return np.asarray(locations)[np.argmax(rates, axis=1)]
+
+
+def rate_maps(xy, rates, arena: Arena, bin_size, smooth_bins=1.0, min_occupancy=1):
+    """Occupancy-normalised rate maps of every cell.
+
+    ``map[c, a, b] = sum_t K(rate[t, c] in bin) / sum_t K(in bin)``: rates and
+    occupancy are binned on squares of ``bin_size``, each smoothed by a
+    Gaussian of ``smooth_bins`` bins, and divided; bins with fewer than
+    ``min_occupancy`` raw samples are NaN.
+
+    Returns
+    -------
+    maps : array (C, nx, ny) in the units of ``rates``
+    occupancy : array (nx, ny) of samples
+    """
+    from scipy.ndimage import gaussian_filter
+
+    xe, ye = arena.bins(bin_size)
+    xy, rates = np.asarray(xy, float), np.asarray(rates, float)
+    if rates.ndim != 2 or len(rates) != len(xy):
+        raise ValueError(f"rates must have shape (T, C) with T = {len(xy)} samples, got {rates.shape}")
+    ix = np.clip(np.searchsorted(xe, xy[:, 0], side="right") - 1, 0, len(xe) - 2)
+    iy = np.clip(np.searchsorted(ye, xy[:, 1], side="right") - 1, 0, len(ye) - 2)
+    shape = (len(xe) - 1, len(ye) - 1)
+    flat = ix * shape[1] + iy
+    occ = np.bincount(flat, minlength=shape[0] * shape[1]).reshape(shape).astype(float)
+    summed = np.zeros((rates.shape[1], shape[0] * shape[1]))
+    np.add.at(summed.T, flat, rates)
+    summed = summed.reshape((-1,) + shape)
+    if smooth_bins:
+        occ_s = gaussian_filter(occ, smooth_bins, mode="constant")
+        summed = np.stack([gaussian_filter(s, smooth_bins, mode="constant") for s in summed])
+    else:
+        occ_s = occ
+    with np.errstate(invalid="ignore", divide="ignore"):
+        maps = summed / occ_s
+    maps[:, occ < min_occupancy] = np.nan
+    return maps, occ
+
+
+def place_fields(rate_map, threshold=0.2, min_bins=4, min_peak=1.0):
+    """Place fields of one rate map: connected regions (8-neighbour) above ``threshold * peak``.
+
+    Parameters
+    ----------
+    rate_map : array (nx, ny) (Hz; NaN = unvisited)
+    threshold : float
+        Fraction of the map's peak rate a bin must exceed.
+    min_bins : int
+        Smallest field (bins).
+    min_peak : float
+        A map whose peak is below this (Hz) has no field.
+
+    Returns
+    -------
+    list of dict
+        ``n_bins``, ``peak`` (Hz), ``peak_bin`` (index pair), ``centroid_bin`` (float pair), one per field,
+        largest first.
+    """
+    from scipy.ndimage import label
+
+    m = np.nan_to_num(np.asarray(rate_map, float), nan=0.0)
+    peak = m.max()
+    if peak < min_peak:
+        return []
+    labels, n = label(m > threshold * peak, structure=np.ones((3, 3)))
+    fields = []
+    for k in range(1, n + 1):
+        where = labels == k
+        if where.sum() < min_bins:
+            continue
+        idx = np.argwhere(where)
+        vals = m[where]
+        fields.append({"n_bins": int(where.sum()), "peak": float(vals.max()),
+                       "peak_bin": tuple(int(a) for a in idx[np.argmax(vals)]),
+                       "centroid_bin": tuple(float(a) for a in np.average(idx, axis=0, weights=vals))})
+    return sorted(fields, key=lambda f: -f["n_bins"])
+
+
+def field_statistics(maps, locations, bin_size, threshold=0.2, min_bins=4, min_peak=1.0, near=None):
+    """Place-field statistics of a population of rate maps.
+
+    Parameters
+    ----------
+    maps : array (K, nx, ny) (Hz)
+    locations : array (K, 2) metres
+        Stored location of each cell.
+    bin_size : Quantity (length)
+    near : Quantity (length), optional
+        A field is "at the stored location" when its peak lies within this
+        distance of it (default: 2 bins).
+
+    Returns
+    -------
+    dict
+        ``fields_per_cell`` (array), ``mean_fields``, ``fraction_one_field``,
+        ``fraction_one_field_at_location``, ``fraction_silent``,
+        ``field_area_cm2`` (mean over fields), ``field_diameter_cm`` (of a
+        disc of that area), ``peak_rate_Hz`` (mean over active cells),
+        ``location_error_cm`` (median distance from the largest field's peak
+        to the stored location).
+    """
+    b = float(check_length(bin_size, "bin_size"))
+    radius = 2 * b if near is None else float(check_length(near, "near"))
+    counts, areas, peaks, dists, at_loc = [], [], [], [], []
+    for m, loc in zip(maps, np.asarray(locations)):
+        fields = place_fields(m, threshold, min_bins, min_peak)
+        counts.append(len(fields))
+        if fields:
+            areas += [f["n_bins"] * (b * 100) ** 2 for f in fields]
+            peaks.append(np.nanmax(m))
+            p = (np.array(fields[0]["peak_bin"]) + 0.5) * b
+            dists.append(np.linalg.norm(p - loc) * 100)
+            at_loc.append(len(fields) == 1 and dists[-1] <= radius * 100)
+        else:
+            at_loc.append(False)
+    counts = np.array(counts)
+    area = float(np.mean(areas)) if areas else float("nan")
+    return {"fields_per_cell": counts, "mean_fields": float(counts.mean()),
+            "fraction_one_field": float(np.mean(counts == 1)),
+            "fraction_one_field_at_location": float(np.mean(at_loc)),
+            "fraction_silent": float(np.mean(counts == 0)),
+            "field_area_cm2": area, "field_diameter_cm": float(2 * np.sqrt(area / np.pi)),
+            "peak_rate_Hz": float(np.mean(peaks)) if peaks else 0.0,
+            "location_error_cm": float(np.median(dists)) if dists else float("nan"),
+            "threshold": threshold, "min_bins": int(min_bins), "min_peak_Hz": float(min_peak),
+            "near_cm": radius * 100}
+
+
+#: The input conditions of the pattern-completion experiment: name -> (silenced groups, fraction of grid cells).
+CONDITIONS = {"all_inputs": ((), 0.0), "darkness": (("landmark",), 0.0), "grid_module_0_silenced": (("grid_0",), 0.0),
+              "half_grid_cells_silenced": ((), 0.5)}
+
+
+def compare_conditions(code: SpatialCode, locations, trajectory: Trajectory, kinds=MEMORY_KINDS, conditions=None,
+                       bin_size=None, seed=0, keep_runs=False, **network_kwargs):
+    """Place fields and decoding error of each memory kind under each input condition (same inputs for all).
+
+    Parameters
+    ----------
+    code : SpatialCode
+    locations : Quantity (length) (K, 2)
+    trajectory : Trajectory
+    kinds : tuple of {'dam', 'classical'}
+    conditions : dict, optional
+        ``name -> (silenced group names, fraction of grid cells silenced)``
+        (default :data:`CONDITIONS`).
+    bin_size : Quantity (length)
+        Rate-map bins (default 5 cm).
+    seed : int
+        Which grid cells a fraction silences.
+    keep_runs : bool
+        Also return the :class:`PlaceRun` objects (``out['runs'][kind][condition]``).
+    **network_kwargs
+        Passed to :class:`PlaceCellNetwork`.
+
+    Returns
+    -------
+    dict
+        ``out[kind][condition]`` = decoding summary (cm) + field statistics
+        (the per-cell field counts as a list), plus ``wall_time_s``.
+    """
+    from brian2 import cm
+
+    bin_size = 5 * cm if bin_size is None else bin_size
+    conditions = CONDITIONS if conditions is None else conditions
+    locs_m = np.asarray(check_length(locations, "locations", positive=False))
+    out, runs = {}, {}
+    for kind in kinds:
+        net = PlaceCellNetwork(code, locations, kind=kind, **network_kwargs)
+        out[kind], runs[kind] = {}, {}
+        for name, (groups, frac) in conditions.items():
+            silenced = code.silence_mask(groups, frac, seed=seed)
+            run = net.run(trajectory, silenced)
+            maps, _ = rate_maps(run.xy, run.rates, code.arena, bin_size)
+            stats = field_statistics(maps, locs_m, bin_size)
+            stats["fields_per_cell"] = stats["fields_per_cell"].tolist()
+            out[kind][name] = {**run.summary(), **stats, "n_silenced": int(silenced.sum()),
+                               "max_dissipated_rise": float(np.max(np.diff(run.dissipated))),
+                               "max_energy_rise": float(np.max(np.diff(run.energy))),
+                               "wall_time_s": run.attrs["wall_time_s"]}
+            if keep_runs:
+                runs[kind][name] = (run, maps)
+    if keep_runs:
+        out["runs"] = runs
+    return out
+
+
+@dataclass
+class ImprintResult:
+    """Memories written during one exploratory run by the in-simulation recruitment rule.
+
+    Attributes
+    ----------
+    patterns : array (M, N_f)
+        Weights of the recruited units (their synapses after the run), in recruitment order.
+    locations : array (M, 2)
+        Position of the animal when each unit was recruited (m), recorded inside the run.
+    times : array (M,)
+        Recruitment times (s).
+    n_units : int
+        Units available (free + recruited).
+    attrs : dict
+    """
+
+    patterns: np.ndarray
+    locations: np.ndarray
+    times: np.ndarray
+    n_units: int
+    attrs: dict = field(default_factory=dict)
+
+
+def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, match_threshold=0.5,
+                     check_every=50 * ms, codegen_target="cython") -> ImprintResult:
+    """Write place memories while the animal explores, with a local rule running inside Brian2.
+
+    Populations and rule (all Brian2 objects; nothing is computed outside the run)::
+
+        input cells     I_i(t) = place_input(t, i),  s_i = +1 if I_i >= 0 else -1   (the current input pattern)
+        memory units    m_mu = (1/N_f) sum_i w[mu,i] s_i        (summed synapses: the unit's match)
+                        used_mu in {0, 1}
+        controller      n_match = sum_mu used_mu [m_mu > theta],  n_used = sum_mu used_mu
+        every check_every:
+            go      = [n_match == 0] [n_used < K]     (no stored memory matches: max_mu m_mu <= theta)
+            recruit_mu = go [mu == n_used]            (the next free unit)
+            w[mu,i] += recruit_mu (s_i - w[mu,i])     (its synapses take the input pattern; local: pre s_i, post flag)
+            used_mu += recruit_mu;  x_mu, t_mu = position and time of the animal (recorded in the unit)
+
+    **Assumptions**: during exploration the match is computed from the
+    feedforward input (recurrent feedback off during encoding, as in
+    Hasselmo's acetylcholine account of encoding vs retrieval); the rule is
+    checked every ``check_every`` (a theta-like cadence); units are recruited
+    in a fixed order.
+
+    Parameters
+    ----------
+    code : SpatialCode
+    trajectory : Trajectory
+    n_units : int
+        Memory units available (``K``).
+    match_threshold : float
+        ``theta`` in (-1, 1): overlap above which a stored memory "matches".
+    check_every : Quantity
+        Cadence of the rule: every object of this network runs on a clock of
+        this step (the input is sampled, the matches summed and the decision
+        taken once per step).
+
+    Returns
+    -------
+    ImprintResult
+    """
+    from brian2 import NeuronGroup, Network, Synapses, prefs, linked_var
+
+    n_units = int(n_units)
+    if n_units < 1:
+        raise ValueError(f"n_units must be >= 1, got {n_units}")
+    if not -1 < match_threshold < 1:
+        raise ValueError(f"match_threshold must lie in (-1, 1), got {match_threshold}")
+    check_every = dt = check_tau(check_every, "check_every")
+    if check_every < trajectory.dt:
+        raise ValueError(f"check_every={check_every} must be >= the trajectory's dt={trajectory.dt}")
+    prefs.codegen.target = codegen_target
+    n = code.n
+    inputs = code.inputs(trajectory.xy)
+    # constants travel in the namespace (not in the code), so the compiled code is reused for any size/threshold
+    ns = {"n_features_": float(n), "theta_": float(match_threshold), "n_units_": float(n_units),
+          "place_input": TimedArray(inputs, dt=trajectory.dt),
+          "pos_x": TimedArray(np.ascontiguousarray(trajectory.xy[:, 0]), dt=trajectory.dt),
+          "pos_y": TimedArray(np.ascontiguousarray(trajectory.xy[:, 1]), dt=trajectory.dt)}
+    inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", dt=dt, namespace=ns)
+    inp.run_regularly("I = place_input(t, i)\ns = 2*int(I >= 0) - 1", when="start", name="imprint_input_update")
+    mem = NeuronGroup(n_units, """m : 1
+                                  used : 1
+                                  recruit : 1
+                                  x_rec : 1
+                                  y_rec : 1
+                                  t_rec : second
+                                  go : 1 (linked)
+                                  next_unit : 1 (linked)""", name="imprint_memories", dt=dt, namespace=ns)
+    # order 5: its sums (order 4) run after the memory units' matches (order -1) of the same step
+    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt, order=5,
+                       namespace=ns)
+    syn = Synapses(inp, mem, "w : 1\nm_post = w*s_pre/n_features_ : 1 (summed)", name="imprint_synapses", dt=dt,
+                   namespace=ns)
+    syn.connect()
+    count = Synapses(mem, ctrl, "n_match_post = used_pre*int(m_pre > theta_) : 1 (summed)\n"
+                     "n_used_post = used_pre : 1 (summed)", name="imprint_count", dt=dt, namespace=ns)
+    count.connect()
+    mem.go = linked_var(ctrl, "go", index=np.zeros(n_units, int))
+    mem.next_unit = linked_var(ctrl, "next_unit", index=np.zeros(n_units, int))
+    decide = ctrl.run_regularly("go = int(n_match < 0.5)*int(n_used < n_units_ - 0.5)\nnext_unit = n_used",
+                                when="end", order=0, name="imprint_decide")
+    flag = mem.run_regularly("recruit = go*int(abs(i - next_unit) < 0.5)\n"
+                             "x_rec = recruit*pos_x(t) + (1 - recruit)*x_rec\n"
+                             "y_rec = recruit*pos_y(t) + (1 - recruit)*y_rec\n"
+                             "t_rec = recruit*t + (1 - recruit)*t_rec\n"
+                             "used = used + recruit", when="end", order=1, name="imprint_flag")
+    write = syn.run_regularly("w = w + recruit_post*(s_pre - w)", when="end", order=2,
+                              name="imprint_write")
+    net = Network(inp, mem, ctrl, syn, count, decide, flag, write)
+    import time as _time
+
+    start = _time.perf_counter()
+    net.run(trajectory.duration, namespace={})
+    wall = _time.perf_counter() - start
+    used = np.asarray(mem.used[:]) > 0.5
+    order = np.argsort(np.asarray(mem.t_rec[:] / second)[used], kind="stable")
+    W = np.zeros((n_units, n))
+    W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.w[:])
+    idx = np.nonzero(used)[0][order]
+    locs = np.stack([np.asarray(mem.x_rec[:]), np.asarray(mem.y_rec[:])], axis=1)[idx]
+    return ImprintResult(W[idx], locs, np.asarray(mem.t_rec[:] / second)[idx], n_units,
+                         {"match_threshold": float(match_threshold), "check_every_ms": float(check_every / ms),
+                          "n_recruited": int(used.sum()), "wall_time_s": wall,
+                          "duration_s": float(trajectory.duration / second),
+                          "all_units_used": bool(used.all())})
+
+
+def environment_capacity(arena: Arena, modules, n_environments=(1, 2, 4, 8), spacings=None, kinds=MEMORY_KINDS,
+                         n_test=60, beta_n=10.0, duration=100 * ms, tau_f=20 * ms, tau_h=10 * ms, dt=1 * ms,
+                         n_landmarks=4, seed=0, gain=2.0):
+    """How many environments x locations one network holds before decoding fails.
+
+    For each lattice spacing (locations per environment ``L``) and number of
+    environments ``E``, the patterns of ``E * L`` locations (each environment
+    with its own landmarks and grid phase shifts, :func:`~hippo_dam.circuits.space.make_environments`)
+    are stored in one network. ``n_test`` random positions per environment are
+    presented as a constant input ``I(x)`` (initial state ``v = I``) for
+    ``duration``, all in one batched Brian2 run; a test succeeds when the most
+    active memory neuron belongs to the right environment and its stored
+    location lies within one lattice spacing of the true position.
+
+    Returns
+    -------
+    dict
+        ``rows``: one dict per (kind, spacing, E) with ``n_memories``,
+        ``load`` (``E L / N_f``), ``success``, ``env_correct``,
+        ``median_error_cm``; ``capacity``: per kind and spacing, the largest
+        ``E L`` tested with ``success >= 0.9``; ``theory``: the package's
+        capacity theory for ``N_f`` (random patterns; :func:`hippo_dam.theory.capacity.capacity_theory`).
+    """
+    from brian2 import cm
+
+    from ..theory.capacity import capacity_theory
+    from .space import make_environments
+
+    spacings = [20 * cm, 10 * cm] if spacings is None else list(spacings)
+    envs = make_environments(max(n_environments), arena, n_modules=len(modules), n_landmarks=n_landmarks, seed=seed)
+    codes = [SpatialCode(arena, modules, env, gain=gain) for env in envs]
+    n = codes[0].n
+    rng = np.random.default_rng([int(seed), 17])
+    tests = rng.uniform(0, 1, size=(max(n_environments), int(n_test), 2)) * arena.size_m
+    rows = []
+    for spacing in spacings:
+        lattice = arena.grid_points(spacing)
+        sp = float(check_length(spacing, "spacing"))
+        per_env = [c.patterns(lattice) for c in codes]
+        for E in n_environments:
+            xi = np.concatenate(per_env[:E])
+            env_of = np.repeat(np.arange(E), len(lattice))
+            loc_of = np.tile(lattice, (E, 1))
+            cues = np.concatenate([codes[e].inputs(tests[e]) for e in range(E)])
+            true_env = np.repeat(np.arange(E), int(n_test))
+            true_xy = tests[:E].reshape(-1, 2)
+            for kind in kinds:
+                lag, w = (log_sum_exp(beta_n / n), xi) if kind == "dam" else (identity(), xi / np.sqrt(n))
+                net = DenseAssociativeMemory(w, tanh(), lag, tau_f=tau_f, tau_h=tau_h, dt=dt, record_every=None)
+                res = net.recall(cues, duration=duration, cue_input=1.0, target=np.zeros(len(cues), int))
+                win = np.argmax(lag.activation(res.h_final), axis=1)
+                env_ok = env_of[win] == true_env
+                err = np.linalg.norm(loc_of[win] - true_xy, axis=1)
+                ok = env_ok & (err <= sp)
+                rows.append({"kind": kind, "spacing_cm": sp * 100, "locations_per_env": len(lattice),
+                             "n_environments": int(E), "n_memories": int(len(xi)), "load": len(xi) / n,
+                             "success": float(ok.mean()), "env_correct": float(env_ok.mean()),
+                             "median_error_cm": float(np.median(err[env_ok]) * 100) if env_ok.any() else float("nan"),
+                             "wall_time_s": res.attrs["wall_time_s"]})
+    capacity = {}
+    for kind in kinds:
+        for spacing in spacings:
+            sp = float(check_length(spacing, "spacing")) * 100
+            good = [r["n_memories"] for r in rows if r["kind"] == kind and r["spacing_cm"] == sp and r["success"] >= 0.9]
+            capacity[f"{kind}_{sp:g}cm"] = max(good) if good else 0
+    theory = {"classical_retrieval_0138N": float(capacity_theory("classical", n, "retrieval")),
+              "classical_stable_N_over_2lnN": float(capacity_theory("classical", n, "stable")),
+              "dam_exp_bound_min_Nh": "min(N_h, 2^(N/2)): every stored location (N_h = E L)"}
+    return {"rows": rows, "capacity": capacity, "theory": theory, "n_features": n, "n_test_per_env": int(n_test),
+            "criterion": "winner's environment right and its location within one lattice spacing; capacity: "
+                         "largest E*L tested with success >= 0.9"}

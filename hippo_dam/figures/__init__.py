@@ -1,0 +1,46 @@
+"""The figures in figures/, one module per figure, each with its inputs recorded beside it.
+
+``hippo-dam figures`` (or :func:`make_figures`) writes each PNG and a JSON
+file of the same name holding the parameters, seeds, results and package
+versions that made it. Figures that summarise a long experiment (``kanji``,
+``kanji_hierarchy``) read that experiment's recorded results from
+``benchmarks/`` rather than recomputing them.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..plotting import _ci
+
+#: figure name -> ``"module:function"`` in this package (imported when the figure is made), or a callable
+FIGURES = {name: f"{name}:{name}" for name in (
+    "recall_models_abc", "duality", "reduction", "capacity", "ca3", "ec_ca1", "spiking", "kanji", "place_cells",
+    "lif_spiking", "kanji_hierarchy")}
+
+
+def figure_function(name):
+    """The function that makes figure ``name`` (``function(outdir, ...) -> path of the PNG``)."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {sorted(FIGURES)}")
+    entry = FIGURES[name]
+    if callable(entry):
+        return entry
+    module, function = entry.split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+
+def make_figures(outdir="figures", names=None):
+    """Regenerate the named figures (default: all) into ``outdir``; returns their paths.
+
+    Under ``CI=true`` the figures are made with reduced settings (fewer cues,
+    shorter runs) and go to ``outdir/ci/``, so that a CI run never overwrites
+    the committed full-size figures and their recorded results.
+    """
+    names = list(FIGURES) if not names else list(names)
+    unknown = set(names) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"unknown figure(s) {sorted(unknown)}; known: {sorted(FIGURES)}")
+    outdir = Path(outdir) / "ci" if _ci() else Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    return [figure_function(name)(outdir) for name in names]

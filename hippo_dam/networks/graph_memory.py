@@ -1,0 +1,326 @@
+"""Associative memories given as an energy graph: layers and the symmetric links between them.
+
+The layers of Krotov's general formulation ("Hierarchical Associative Memory",
+arXiv 2107.06446): layer ``A`` has ``n_A`` neurons with states ``x^A``, a
+Lagrangian ``L_A`` (its gradient is the activation ``a^A``) and time
+constants ``tau_A``; a link ``(A, B, W)`` is one symmetric energy term::
+
+    tau_A dx^A/dt = sum_{links into A} (W a^other or W^T a^other) - x^A + I^A
+    E = sum_A [ (x^A - I^A) . a^A - L_A(x^A) ]  -  sum_{links (A, B, W)} c a^B . W a^A
+
+(``c = 1/2`` for a recurrent block ``A = B``, else 1). :class:`GraphMemory`
+builds any such graph on Brian2 (through :class:`~hippo_dam.core.graph.EnergyGraph`),
+recalls from a cue placed in one layer (initial state, optional constant input,
+optional clamping of the known entries), and returns every layer's states.
+:class:`~hippo_dam.networks.hierarchical.HierarchicalAssociativeMemory` and
+:class:`~hippo_dam.networks.general.GeneralAssociativeMemory` are built on it.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import ms, second
+from brian2.units.fundamentalunits import Quantity
+
+from ..core._compat import preserved_brian_state
+from ..core.dense import DenseSymmetricProjection, check_weight_dtype
+from ..core.graph import EnergyGraph
+from ..core.lagrangians import make_lagrangian
+from .two_layer import STANDALONE_TARGETS, AssociativeMemory, check_cue, check_target
+from ..data.patterns import _frozen, check_patterns
+from ..core.populations import Population, check_tau
+from ..core.recall import recall_quality
+from ..core.results import RecallResult
+
+__all__ = ["Layer", "GraphMemory"]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer of neurons: a size, a Lagrangian and a time constant (HAMUX: a Lagrangian and a shape).
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons.
+    lagrangian : Lagrangian, name or mapping
+        ``L_A``; its gradient is the layer's activation.
+    tau : Quantity
+        Time constant (time units), scalar or one per neuron.
+    name : str, optional
+        Brian2 name of the layer's NeuronGroup (default ``layer<k>``).
+    region : str, optional
+        Anatomical label carried into results.
+    """
+
+    n: int
+    lagrangian: object
+    tau: Quantity
+    name: str | None = None
+    region: str | None = None
+
+
+class GraphMemory(AssociativeMemory):
+    """An associative memory whose energy graph is given as layers and symmetric links.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    links : list of (pre, post, W)
+        ``pre``/``post`` are layer indices or names, ``W`` an array of shape
+        ``(n_post, n_pre)`` used in both directions; ``pre == post`` is a
+        recurrent block (``W`` symmetric, energy factor 1/2).
+    patterns : dict {layer: array (K, n_layer)}, optional
+        Stored patterns of a layer, against which recalls cued in that layer
+        are scored (overlaps, Hamming distance, success).
+    dt, record_every, energy_every : Quantity
+        As in :class:`~hippo_dam.networks.two_layer.DenseAssociativeMemory`.
+    codegen_target : {'cython', 'numpy'}
+        Runtime targets (the standalone compile-once path is the two-layer model's).
+    dtype : {'float64', 'float32'}
+        Storage of every ``W``.
+    """
+
+    kind = "energy graph"
+
+    def __init__(self, layers, links, patterns=None, dt=0.1 * ms, record_every=0.5 * ms, energy_every=None,
+                 codegen_target="cython", dtype="float64"):
+        self.dtype = check_weight_dtype(dtype)
+        self.layers = [self._check_layer(k, layer) for k, layer in enumerate(layers)]
+        if not self.layers:
+            raise ValueError(f"{type(self).__name__} needs at least one layer")
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names must be unique, got {names}")
+        self.links = [self._check_link(link) for link in links]
+        if codegen_target in STANDALONE_TARGETS:
+            raise ValueError(f"{type(self).__name__} runs on the runtime targets ('cython', 'numpy'); "
+                             f"got {codegen_target!r} (compile-once standalone runs are the two-layer model's)")
+        self._init_run_settings(dt, record_every, energy_every, codegen_target)
+        for layer in self.layers:
+            if self.dt >= np.min(layer.tau):
+                raise ValueError(f"dt={self.dt} must be smaller than every time constant; "
+                                 f"layer {layer.name!r} has tau={layer.tau}")
+        self.patterns = {}
+        for key, pats in (patterns or {}).items():
+            k = self.layer_index(key)
+            pats = check_patterns(pats)
+            if pats.shape[1] != self.layers[k].n:
+                raise ValueError(f"patterns of layer {self.layers[k].name!r} must have {self.layers[k].n} "
+                                 f"columns, got {pats.shape}")
+            self.patterns[k] = _frozen(pats)
+
+    # -- description ------------------------------------------------------------
+    @staticmethod
+    def _check_layer(k, layer):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer {k} must be a hippo_dam.Layer, got {type(layer).__name__}")
+        n = int(layer.n)
+        if n < 1 or n != layer.n:
+            raise ValueError(f"layer {k} needs a positive integer size, got n={layer.n!r}")
+        name = layer.name or f"layer{k}"
+        if not _NAME.match(name):
+            raise ValueError(f"layer name {name!r} must be an identifier (letters, digits, _)")
+        lag = make_lagrangian(layer.lagrangian)
+        lag.check_convex()
+        lag.check_layer_size(n, f"layer {name!r}")
+        tau = check_tau(layer.tau, f"tau of layer {name!r}")
+        if np.ndim(tau) and np.shape(tau) != (n,):
+            raise ValueError(f"tau of layer {name!r} must be a scalar or have shape ({n},), got {np.shape(tau)}")
+        return Layer(n, lag, tau, name, layer.region)
+
+    def layer_index(self, key):
+        """Index of a layer given by index or name."""
+        if isinstance(key, str):
+            for k, layer in enumerate(self.layers):
+                if layer.name == key:
+                    return k
+            raise KeyError(f"no layer named {key!r}; layers: {[la.name for la in self.layers]}")
+        k = int(key)
+        if not 0 <= k < len(self.layers) or k != key:
+            raise IndexError(f"layer index {key!r} out of range for {len(self.layers)} layers")
+        return k
+
+    def _check_link(self, link):
+        try:
+            pre, post, W = link
+        except (TypeError, ValueError):
+            raise ValueError(f"a link is (pre, post, W), got {link!r}") from None
+        a, b = self.layer_index(pre), self.layer_index(post)
+        W = np.asarray(W)
+        shape = (self.layers[b].n, self.layers[a].n)
+        if W.shape != shape:
+            raise ValueError(f"link {self.layers[a].name} -> {self.layers[b].name}: W must have shape "
+                             f"(n_post, n_pre) = {shape}, got {W.shape}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"link {self.layers[a].name} -> {self.layers[b].name}: W contains NaN or inf")
+        if a == b and not np.array_equal(W, W.T):
+            raise ValueError(f"recurrent link of layer {self.layers[a].name!r}: W must be symmetric")
+        return a, b, W
+
+    def _lagrangians(self):
+        return tuple(layer.lagrangian for layer in self.layers)
+
+    def _graph(self, batch=1):
+        self.populations = [Population(layer.name, layer.n, layer.lagrangian, layer.tau, "x", "a", layer.region,
+                                       batch=batch, clampable=True) for layer in self.layers]
+        self.projections = [
+            DenseSymmetricProjection(self.populations[a], self.populations[b], W, dtype=self.dtype,
+                                     name=f"W_{self.layers[a].name}_{self.layers[b].name}")
+            for a, b, W in self.links
+        ]
+        return EnergyGraph(self.populations, self.projections)
+
+    def _record_states(self, populations):
+        monitors = super()._record_states(populations)
+        self._monitors = {mon.source.name: mon for mon in monitors}  # every layer's state is called x
+        return monitors
+
+    # -- recall -------------------------------------------------------------------
+    def recall(self, cue, known=None, duration=100 * ms, layer=0, target=None, cue_input=0.0, clamp=False,
+               x0=None, tolerance=0, progress=None):
+        """Run the network from a cue placed in one layer and measure what that layer retrieves.
+
+        Parameters
+        ----------
+        cue : array (n_layer,) or (B, n_layer)
+            Initial state of the cued layer (unknown entries start at 0); a
+            2-D array is a batch of ``B`` cues simulated in one run.
+        known : bool array, optional
+            Known entries of the cue (default: all).
+        duration : Quantity
+        layer : int or str
+            The cued (and read-out) layer.
+        target : int or int array (B,), optional
+            Pattern each cue came from (default: the pattern with the largest
+            overlap with the cue); needs patterns for the layer.
+        cue_input : float
+            The known entries also drive the layer as a constant input
+            ``I = cue_input * cue`` (0: initial state only).
+        clamp : bool
+            Hold the known entries fixed (their neurons do not move).
+        x0 : dict {layer: array (n,) or (B, n)}, optional
+            Initial states of other layers (default 0).
+        tolerance : int
+            Wrong bits still counted as a success.
+        progress : bool, optional
+            Progress bar (default: on long runs).
+
+        Returns
+        -------
+        RecallResult
+            ``v``: the cued layer; ``h``: every other layer, concatenated in
+            layer order; ``extra``: every layer by name (``final``, ``trace``,
+            ``region``); ``quality``: against the layer's patterns (None without).
+        """
+        k = self.layer_index(layer)
+        cue, known, batched = check_cue(cue, known, self.layers[k].n, f" for layer {self.layers[k].name!r}")
+        batch = len(cue)
+        v0 = np.where(known, cue, 0.0)
+        states = [np.zeros((batch, la.n)) for la in self.layers]
+        for key, val in (x0 or {}).items():
+            j = self.layer_index(key)
+            val = np.asarray(val, dtype=float)
+            if val.shape not in ((self.layers[j].n,), (batch, self.layers[j].n)) or not np.all(np.isfinite(val)):
+                raise ValueError(f"x0 of layer {self.layers[j].name!r} must be finite with shape "
+                                 f"({self.layers[j].n},) or ({batch}, {self.layers[j].n}), got {val.shape}")
+            states[j] = np.broadcast_to(val, (batch, self.layers[j].n)).copy()
+        states[k] = v0
+        inputs = [np.zeros((batch, la.n)) for la in self.layers]
+        inputs[k] = float(cue_input) * v0
+        clamped = [np.zeros((batch, la.n)) for la in self.layers]
+        if clamp:
+            clamped[k] = known.astype(float)
+        out = self._run_states(states, inputs, clamped, duration, progress)
+        others = [j for j in range(len(self.layers)) if j != k]
+        v_final, h_final = out["final"][k], _concat([out["final"][j] for j in others], (batch,))
+        v = h = None
+        if out["traces"] is not None:
+            v = out["traces"][k]
+            h = _concat([out["traces"][j] for j in others], (batch, len(out["t"])))
+        return self._result(out, v, h, v_final, h_final, self.patterns.get(k), cue, known, v0, target, tolerance,
+                            batched, cue_layer=self.layers[k].name, feature_region=self.layers[k].region,
+                            cue_input=float(cue_input), clamp=int(bool(clamp)))
+
+    def _run_states(self, states, inputs, clamped, duration, progress):
+        """Run from per-layer initial states, inputs and clamp masks (each (B, n_A)); returns the raw output."""
+        duration = check_tau(duration, "duration")
+        batch = len(states[0])
+        n_steps = int(round(duration / self.dt))
+        if progress is None:
+            progress = n_steps * batch * sum(W.size for _, _, W in self.links) > 2e9
+        start = time.perf_counter()
+        with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
+            out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
+        out["wall"] = time.perf_counter() - start
+        out["duration"] = duration
+        if not all(np.all(np.isfinite(x)) for x in out["final"]) or not np.all(np.isfinite(out["energy"])):
+            raise FloatingPointError("a layer state or the energy overflowed (inf/NaN) during the run; "
+                                     f"Lagrangians: {list(self._lagrangians())}")
+        return out
+
+    def _result(self, out, v, h, v_final, h_final, patterns, cue, known, v0, target, tolerance, batched, **attrs):
+        """A RecallResult from a run's output: ``v``/``h`` as chosen by the caller, every layer in ``extra``."""
+        batch = len(cue)
+        quality = None
+        if patterns is not None:
+            target = check_target(target, patterns, v0)
+        elif target is not None:
+            raise ValueError("target needs stored patterns to score against (patterns=...)")
+        extra = {la.name: {"region": la.region, "state": "x", "final": out["final"][j],
+                           "trace": None if out["traces"] is None else out["traces"][j]}
+                 for j, la in enumerate(self.layers)}
+        energy = out["energy"]
+        if not batched:
+            first = lambda a: None if a is None else a[0]  # noqa: E731
+            v, h, v_final, h_final, cue, known, energy = map(first, (v, h, v_final, h_final, cue, known, energy))
+            target = None if patterns is None else int(target[0])
+            for e in extra.values():
+                e["final"], e["trace"] = first(e["final"]), first(e["trace"])
+        if patterns is not None:
+            quality = recall_quality(patterns, v_final, target, tolerance)
+        else:
+            patterns = np.zeros((0, cue.shape[-1]))
+        attrs = {"network": type(self).__name__,
+                 "layers": ", ".join(f"{la.name}({la.n}, {la.lagrangian!r})" for la in self.layers),
+                 "dt_ms": float(self.dt / ms), "duration_ms": float(out["duration"] / ms),
+                 "codegen_target": self.codegen_target, "weight_dtype": self.dtype.name, "batch": int(batch),
+                 "wall_time_s": out["wall"], **attrs}
+        return RecallResult(out["t"], v, h, out["energy_t"], energy, v_final, h_final, patterns, cue, known,
+                            quality, attrs=attrs, extra=extra)
+
+    def _set_initial(self, states, inputs, clamped):
+        for pop, x, i, c in zip(self.populations, states, inputs, clamped):
+            pop.group.x = x.ravel()
+            pop.group.I = i.ravel()
+            pop.group.clamped = c.ravel()
+
+    def _collect(self, batch):
+        mon_e = self.online_energy.monitor
+        out = {"final": [np.array(p.group.x[:]).reshape(batch, p.n) for p in self.populations],
+               "energy_t": np.array(mon_e.t / second), "energy": np.array(mon_e.E[:]).reshape(batch, -1)}
+        if self._monitors:
+            first = self._monitors[self.populations[0].name]
+            out["t"] = np.array(first.t / second)
+            T = len(out["t"])
+            out["traces"] = [np.asarray(self._monitors[p.name].x).reshape(batch, p.n, T).transpose(0, 2, 1)
+                             for p in self.populations]
+        else:
+            out["t"], out["traces"] = out["energy_t"][-1:], None
+        return out
+
+    def energy(self, states, inputs=None):
+        """The graph's energy (numpy) of layer states ``[x^A (..., n_A)]`` with inputs ``[I^A]``."""
+        from ..core.reference import graph_energy
+
+        return graph_energy(self._lagrangians(), self.links, states, inputs)
+
+
+def _concat(arrays, lead):
+    """Layer states side by side on the last axis (an empty last axis of leading shape ``lead`` if none)."""
+    return np.concatenate(arrays, axis=-1) if arrays else np.zeros(lead + (0,))

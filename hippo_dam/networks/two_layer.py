@@ -1,0 +1,647 @@
+"""The microscopic Dense Associative Memory: feature and memory layers on Brian2.
+
+Two populations joined by one symmetric projection (Krotov & Hopfield 2021,
+eq. 1)::
+
+    tau_f dv_i/dt  = sum_mu xi[mu,i] f_mu - v_i + I_i
+    tau_h dh_mu/dt = sum_i  xi[mu,i] g_i  - h_mu
+
+with ``g = dL_v/dv`` and ``f = dL_h/dh``. Each memory neuron stores one
+pattern: ``N_h = K``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import numpy as np
+from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
+
+from ..core._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device, young_objects_gc
+from ..core.dense import DenseSymmetricProjection, blas_threads_for, check_weight_dtype
+from ..core.graph import EnergyGraph, describe_network
+from ..core.lagrangians import make_lagrangian
+from ..data.patterns import _frozen, check_patterns
+from ..core.populations import Population, SymmetricProjection, check_tau
+from ..core.recall import recall_quality, retrieved_index
+from ..core.results import RecallResult
+
+__all__ = ["AssociativeMemory", "DenseAssociativeMemory", "CODEGEN_TARGETS"]
+
+CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone", "cuda_standalone")
+STANDALONE_TARGETS = ("cpp_standalone", "cuda_standalone")
+COUPLINGS = ("dense", "synapses")
+
+
+class AssociativeMemory:
+    """What every network of the package shares: an energy graph run by Brian2.
+
+    A subclass describes its populations and projections in :meth:`_graph`
+    (an :class:`~hippo_dam.core.graph.EnergyGraph`) and sets initial states in
+    ``_set_initial``; this base builds the Brian2 network from the graph,
+    records states and energy, runs it on the chosen code generation target
+    and shows it (:meth:`equations`).
+
+    Parameters
+    ----------
+    dt : Quantity
+        Integration step (explicit Euler).
+    record_every, energy_every : Quantity or None
+        Recording interval of every neuron's state (None: final state only)
+        and of the online energy (None: every step).
+    codegen_target : str
+        One of ``CODEGEN_TARGETS``.
+    """
+
+    def _init_run_settings(self, dt, record_every, energy_every, codegen_target):
+        self._net = None
+        self._net_batch = None
+        self.dt = dt
+        self.record_every = record_every
+        self.energy_every = energy_every
+        self.codegen_target = codegen_target
+
+    # Settings the Brian2 objects are built from: setting one drops the built network, so the
+    # next recall rebuilds it on every target (standalone projects are keyed on them too).
+    @property
+    def dt(self):
+        """Integration step (explicit Euler); must stay below every time constant."""
+        return self._dt
+
+    @dt.setter
+    def dt(self, dt):
+        dt = check_tau(dt, "dt")
+        self._check_dt(dt)
+        self._dt = dt
+        self._net = None
+
+    def _check_dt(self, dt):
+        """Raise unless ``dt`` is below the network's time constants (once they are known)."""
+
+    @property
+    def record_every(self):
+        """Interval of the recorded states (None: energy trace and final state only)."""
+        return self._record_every
+
+    @record_every.setter
+    def record_every(self, value):
+        self._record_every = None if value is None else check_tau(value, "record_every")
+        self._net = None
+
+    @property
+    def energy_every(self):
+        """Interval of the online energy trace (None: every step)."""
+        return self._energy_every
+
+    @energy_every.setter
+    def energy_every(self, value):
+        self._energy_every = None if value is None else check_tau(value, "energy_every")
+        self._net = None
+
+    def _built_from(self, batch):
+        """What the runtime network was built from: a recall rebuilds when this differs."""
+        lags = tuple((lag.value_expr, lag.activation_expr, tuple(sorted(lag.params.items())), lag.reductions)
+                     for lag in self._lagrangians())
+        return (self.codegen_target, batch, float(self.dt / second), self.record_every, self.energy_every, lags)
+
+    def _lagrangians(self):
+        """Every Lagrangian of the network (checked against the code generation target)."""
+        raise NotImplementedError
+
+    @property
+    def codegen_target(self):
+        """Code generation target; checked against the Lagrangians when set."""
+        return self._codegen_target
+
+    @codegen_target.setter
+    def codegen_target(self, target):
+        if target not in CODEGEN_TARGETS:
+            raise ValueError(f"codegen_target must be one of {CODEGEN_TARGETS}, got {target!r}")
+        if target == "numpy":
+            for lag in self._lagrangians():
+                if any(r.op == "max" for r in lag.reductions):
+                    raise ValueError(
+                        f"codegen target 'numpy' cannot compute the layer maximum that {lag!r} needs "
+                        "(it vectorises over repeated indices); use 'cython' or 'cpp_standalone'"
+                    )
+        self._codegen_target = target
+        self._net = None
+
+    def _graph(self, batch=1):
+        """The network's :class:`~hippo_dam.core.graph.EnergyGraph` for ``batch`` copies."""
+        raise NotImplementedError
+
+    def _build(self, batch=1):
+        """The Brian2 Network of :meth:`_graph`: populations, projections, energy and monitors."""
+        self._monitors = {}
+        self.graph = self._graph(batch)
+        objects = self.graph.build(self.dt, self.energy_every)
+        self.online_energy = self.graph.online_energy
+        objects += self._record_states(self.graph.recorded)
+        return Network(*objects)
+
+    def equations(self, batch=1) -> str:
+        """Every Brian2 group's equations and statements, and the step schedule, as Brian2 code.
+
+        Builds the network for ``batch`` cues on the runtime device (nothing
+        is run); ``print(net)`` shows the same.
+        """
+        if device_name() != RUNTIME_DEVICE:
+            reset_device()
+        try:
+            return describe_network(self._build(batch))
+        finally:
+            self._net = None  # the populations now belong to this description: rebuild on the next recall
+
+    def __str__(self):
+        return f"{type(self).__name__}\n" + self.equations()
+
+    def _record_states(self, populations):
+        """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
+        monitors = []
+        if self.record_every is not None:
+            for pop in populations:
+                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
+                                   name=f"{pop.name}_monitor")
+                self._monitors[pop.state] = mon
+                monitors.append(mon)
+        return monitors
+
+    def _run_runtime(self, initial, batch, duration, progress):
+        """Run ``duration`` from ``self._set_initial(*initial)`` on a runtime target; returns ``_collect``."""
+        if device_name() != RUNTIME_DEVICE:
+            reset_device()
+        prefs.codegen.target = self.codegen_target
+        if self._net is None or self._net_batch != self._built_from(batch):
+            self._net = self._build(batch)
+            self._net_batch = self._built_from(batch)
+            self._net.store("built")
+        else:
+            self._net.restore("built")
+        self._set_initial(*initial)
+        report = _ProgressBar(duration) if progress else None
+        run_network(self._net, duration, self.graph.largest_product(), report=report, report_period=1 * second)
+        if report is not None:
+            report.close()
+        return self._collect(batch)
+
+
+def run_network(network, duration, product_size, **kwargs):
+    """``network.run(duration, namespace={}, **kwargs)`` on a runtime target, without its fixed costs.
+
+    A product of ``product_size`` multiply-adds per step runs on the BLAS
+    threads that suit it (:func:`~hippo_dam.core.dense.blas_threads_for`), and
+    Brian2's full garbage collection at the start of every run visits only
+    new objects (:func:`~hippo_dam.core._compat.young_objects_gc`).
+    """
+    with blas_threads_for(product_size), young_objects_gc():
+        network.run(duration, namespace={}, **kwargs)
+
+
+class DenseAssociativeMemory(AssociativeMemory):
+    """A two-layer Dense Associative Memory simulated by Brian2.
+
+    Parameters
+    ----------
+    patterns : array (K, N_f)
+        Stored patterns ``xi``, one per memory neuron (finite; usually ``+-1``).
+    feature_lagrangian, memory_lagrangian : Lagrangian, name or mapping
+        ``L_v`` and ``L_h`` (see :mod:`hippo_dam.core.lagrangians`).
+    tau_f, tau_h : Quantity
+        Time constants of feature and memory neurons (time units, > 0).
+    dt : Quantity
+        Integration step (explicit Euler); must be below both time constants.
+    record_every : Quantity or None
+        Interval at which every neuron's state is recorded; ``None`` records
+        only the energy trace and the final state (large networks).
+    energy_every : Quantity or None
+        Interval of the online energy trace (default: every step).
+    codegen_target : {'cython', 'numpy', 'cpp_standalone', 'cuda_standalone'}
+        Runtime Cython (default), runtime numpy (additive Lagrangians only),
+        C++ standalone (compiled once in ``standalone_dir``, then run again with
+        new cues, patterns and time constants without recompiling), or CUDA
+        standalone on a GPU through brian2cuda (``pip install hippo_dam[gpu]``;
+        same compile-once-run-many behaviour).
+    feature_region, memory_region : str, optional
+        Anatomical labels carried into results and plots.
+    coupling : {'dense', 'synapses'}
+        ``'dense'`` (default): :class:`~hippo_dam.core.dense.DenseSymmetricProjection`,
+        ``xi`` stored once and read as BLAS matrix products (the fast path for
+        batches). ``'synapses'``: one generic Brian2 ``Synapses`` object (the
+        path for sparse or plastic connectivity; a batch holds one block of
+        synapses per cue).
+    dtype : {'float64', 'float32'}
+        Storage of ``xi`` in the dense coupling.
+    openmp_threads : int
+        C++ standalone only: OpenMP threads (0: none).
+    """
+
+    def __init__(self, patterns, feature_lagrangian="sign", memory_lagrangian=None, tau_f=20 * ms,
+                 tau_h=2 * ms, dt=0.1 * ms, record_every=0.5 * ms, energy_every=None,
+                 codegen_target="cython", feature_region=None, memory_region=None,
+                 standalone_dir=None, coupling="dense", dtype="float64", openmp_threads=0):
+        self._net = None
+        self.dtype = check_weight_dtype(dtype)
+        # held in the coupling's dtype: the dense coupling then reads this very array (no second copy)
+        self.patterns = check_patterns(patterns, dtype=self.dtype if coupling == "dense" else float)
+        self.n_memories, self.n_features = self.patterns.shape
+        self.feature_lagrangian = feature_lagrangian
+        self.memory_lagrangian = (memory_lagrangian if memory_lagrangian is not None
+                                  else {"name": "rectified_power", "degree": 3})
+        self._tau_f = check_tau(tau_f, "tau_f")
+        self._tau_h = check_tau(tau_h, "tau_h")
+        if coupling not in COUPLINGS:
+            raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
+        self.coupling_kind = coupling
+        if coupling == "synapses" and self.dtype != np.float64:
+            raise ValueError("the 'synapses' coupling stores float64 weights; use coupling='dense' for float32")
+        self.openmp_threads = int(openmp_threads)
+        if self.openmp_threads < 0:
+            raise ValueError(f"openmp_threads must be >= 0, got {openmp_threads}")
+        self._init_run_settings(dt, record_every, energy_every, codegen_target)
+        self.standalone_dir = standalone_dir
+        self._standalone = None
+        self.feature_region, self.memory_region = feature_region, memory_region
+
+    def _check_dt(self, dt):
+        if hasattr(self, "_tau_h") and dt >= min(np.min(self._tau_f), np.min(self._tau_h)):
+            raise ValueError(f"dt={dt} must be smaller than both tau_f={self._tau_f} and tau_h={self._tau_h}")
+
+    @property
+    def feature_lagrangian(self):
+        """``L_v``; a new one (or new parameters) takes effect at the next recall."""
+        return self._feature_lagrangian
+
+    @feature_lagrangian.setter
+    def feature_lagrangian(self, lag):
+        self._feature_lagrangian = self._checked_lagrangian(lag)
+        self._net = None
+
+    @property
+    def memory_lagrangian(self):
+        """``L_h``; a new one (or new parameters) takes effect at the next recall."""
+        return self._memory_lagrangian
+
+    @memory_lagrangian.setter
+    def memory_lagrangian(self, lag):
+        self._memory_lagrangian = self._checked_lagrangian(lag)
+        self._net = None
+
+    def _checked_lagrangian(self, lag):
+        lag = make_lagrangian(lag)
+        lag.check_convex()
+        return lag
+
+    @property
+    def patterns(self):
+        """Stored patterns ``xi`` (K, N_f), read-only; assigning new ones is :meth:`set_patterns`."""
+        return self._patterns
+
+    @patterns.setter
+    def patterns(self, patterns):
+        if getattr(self, "_patterns", None) is not None:
+            self.set_patterns(patterns)
+        else:
+            self._patterns = _frozen(patterns)
+
+    def _built_from(self, batch):
+        return super()._built_from(batch) + (id(self._patterns),)
+
+    @property
+    def tau_f(self):
+        """Time constant of the feature neurons (settable; standalone runs need no rebuild)."""
+        return self._tau_f
+
+    @tau_f.setter
+    def tau_f(self, tau):
+        self._tau_f = self._check_step(check_tau(tau, "tau_f"))
+        self._net = None
+
+    @property
+    def tau_h(self):
+        """Time constant of the memory neurons (settable; standalone runs need no rebuild)."""
+        return self._tau_h
+
+    @tau_h.setter
+    def tau_h(self, tau):
+        self._tau_h = self._check_step(check_tau(tau, "tau_h"))
+        self._net = None
+
+    def _check_step(self, tau):
+        if self.dt >= np.min(tau):
+            raise ValueError(f"dt={self.dt} must be smaller than every time constant, got {tau}")
+        return tau
+
+    def _lagrangians(self):
+        return (self.feature_lagrangian, self.memory_lagrangian)
+
+    # -- construction ----------------------------------------------------------
+    def _graph(self, batch=1, copy_params=None):
+        """The two-layer energy graph: features and memories joined by ``xi`` (``batch`` copies).
+
+        ``copy_params``: ``{'features': {...}, 'memories': {...}}``, Lagrangian
+        parameters that differ between copies (see :func:`hippo_dam.networks.grid.recall_grid`).
+        """
+        copy_params = copy_params or {}
+        self.features = Population("features", self.n_features, self.feature_lagrangian, self.tau_f,
+                                   "v", "g", self.feature_region, batch=batch, copy_params=copy_params.get("features"))
+        self.memories = Population("memories", self.n_memories, self.memory_lagrangian, self.tau_h,
+                                   "h", "f", self.memory_region, batch=batch, copy_params=copy_params.get("memories"))
+        if self.coupling_kind == "dense":
+            self.coupling = DenseSymmetricProjection(self.features, self.memories, self.patterns, dtype=self.dtype)
+        else:
+            self.coupling = SymmetricProjection(self.features, self.memories, self.patterns)
+        return EnergyGraph([self.features, self.memories], [self.coupling])
+
+    # -- recall ----------------------------------------------------------------
+    def _initial_state(self, cue, known, h0, cue_input):
+        """Validate a cue (or a batch of cues); returns 2-D arrays (B, N) and whether it was batched."""
+        cue, known, batched = check_cue(cue, known, self.n_features, f" to match patterns {self.patterns.shape}")
+        v0 = np.where(known, cue, 0.0)
+        h0 = np.zeros((len(cue), self.n_memories)) if h0 is None else np.asarray(h0, dtype=float)
+        if h0.shape not in ((self.n_memories,), (len(cue), self.n_memories)) or not np.all(np.isfinite(h0)):
+            raise ValueError(f"h0 must be a finite array of shape ({self.n_memories},) or "
+                             f"({len(cue)}, {self.n_memories}), got {h0.shape}")
+        h0 = np.broadcast_to(h0, (len(cue), self.n_memories))
+        return cue, known, v0, h0, float(cue_input) * v0, batched
+
+    def recall(self, cue, known=None, duration=100 * ms, target=None, h0=None, cue_input=0.0,
+               tolerance=0, progress=None):
+        """Run the network from a cue (or a batch of cues) and measure what it retrieves.
+
+        Parameters
+        ----------
+        cue : array (N_f,) or (B, N_f)
+            Initial feature state; entries outside ``known`` are replaced by 0.
+            A 2-D array is a batch of ``B`` independent cues simulated in one
+            run (``coupling='dense'``): the coupling becomes a matrix product.
+        known : bool array (N_f,) or (B, N_f), optional
+            Entries of the cue that are known (default: all).
+        duration : Quantity
+        target : int or int array (B,), optional
+            Index of the pattern each cue came from (default: the pattern with
+            the largest overlap with the cue).
+        h0 : array (N_h,) or (B, N_h), optional
+            Initial memory states (default 0).
+        cue_input : float
+            The cue also drives the features as a constant input
+            ``I = cue_input * cue`` on known entries (default 0: initial state only).
+        tolerance : int
+            Wrong bits still counted as a success.
+        progress : bool, optional
+            Show a progress bar (default: when the run is long).
+
+        Returns
+        -------
+        RecallResult
+            For a batch, every array has a leading batch axis.
+        """
+        duration = check_tau(duration, "duration")
+        cue, known, v0, h0, I, batched = self._initial_state(cue, known, h0, cue_input)
+        batch = len(cue)
+        target = check_target(target, self.patterns, v0)
+        n_steps = int(round(duration / self.dt))
+        if progress is None:
+            progress = n_steps * self.n_features * self.n_memories * batch > 2e9
+        start = time.perf_counter()
+        with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
+            if self.codegen_target in STANDALONE_TARGETS:
+                out = self._run_standalone(v0, h0, I, duration, progress)
+            else:
+                out = self._run_runtime((v0, h0, I), batch, duration, progress)
+        wall = time.perf_counter() - start
+        for name, arr in (("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
+                          ("energy", out["energy"])):
+            if not np.all(np.isfinite(arr)):
+                raise FloatingPointError(
+                    f"the {name} overflowed (inf/NaN) during the run: the activations grow too fast for "
+                    f"these Lagrangians ({self.feature_lagrangian!r}, {self.memory_lagrangian!r}); "
+                    "lower beta or the degree, or use log_sum_exp"
+                )
+        if not batched:
+            out = {k: (None if v is None else v[0]) if k != "t" and k != "energy_t" else v for k, v in out.items()}
+            cue, known, target = cue[0], known[0], target[0]
+        quality = recall_quality(self.patterns, out["v_final"], target, tolerance)
+        return RecallResult(
+            out["t"], out["v"], out["h"], out["energy_t"], out["energy"], out["v_final"], out["h_final"],
+            self.patterns, cue, known, quality, attrs=self._attrs(duration, cue_input, wall, batch),
+        )
+
+    def _attrs(self, duration, cue_input, wall, batch=1):
+        return {
+            "feature_lagrangian": repr(self.feature_lagrangian),
+            "memory_lagrangian": repr(self.memory_lagrangian),
+            "tau_f_ms": float(np.mean(self.tau_f / ms)),
+            "tau_h_ms": float(np.mean(self.tau_h / ms)),
+            "dt_ms": float(self.dt / ms),
+            "duration_ms": float(duration / ms),
+            "cue_input": float(cue_input),
+            "codegen_target": self.codegen_target,
+            "coupling": self.coupling_kind,
+            "weight_dtype": self.dtype.name,
+            "batch": int(batch),
+            "feature_region": self.feature_region,
+            "memory_region": self.memory_region,
+            "wall_time_s": wall,
+        }
+
+    def _set_initial(self, v0, h0, I):
+        self.features.group.v = v0.ravel()
+        self.features.group.I = I.ravel()
+        self.memories.group.h = h0.ravel()
+
+    def _collect(self, batch):
+        """Final states (B, N), energy (B, T_E) and, if recorded, trajectories (B, T, N)."""
+        mon_e = self.online_energy.monitor
+        out = {
+            "v_final": np.array(self.features.group.v[:]).reshape(batch, self.n_features),
+            "h_final": np.array(self.memories.group.h[:]).reshape(batch, self.n_memories),
+            "energy_t": np.array(mon_e.t / second),
+            "energy": np.array(mon_e.E[:]).reshape(batch, -1),
+        }
+        if self._monitors:
+            out["t"] = np.array(self._monitors["v"].t / second)
+            T = len(out["t"])
+            for x, n in (("v", self.n_features), ("h", self.n_memories)):
+                rec = np.asarray(getattr(self._monitors[x], x))  # (B*N, T)
+                out[x] = rec.reshape(batch, n, T).transpose(0, 2, 1)
+        else:
+            out["t"] = out["energy_t"][-1:]
+            out["v"] = out["h"] = None
+        return out
+
+    # -- C++ standalone: compile once, run many ---------------------------------
+    def set_patterns(self, patterns):
+        """Store new patterns of the same shape (no rebuild under C++ standalone).
+
+        Runtime targets rebuild their Brian2 objects on the next recall (the
+        compiled code is cached); C++ standalone writes the new ``xi`` into its
+        project and runs the same binary.
+        """
+        patterns = check_patterns(patterns, dtype=self.patterns.dtype)
+        if patterns.shape != self.patterns.shape:
+            raise ValueError(f"new patterns must have the shape {self.patterns.shape} of the compiled network, "
+                             f"got {patterns.shape}")
+        self._patterns = _frozen(patterns)
+        self._net = None
+        if self._standalone is not None:
+            self._standalone["xi_stale"] = True
+
+    def _standalone_key(self, batch, duration):
+        lags = tuple((lag.value_expr, lag.activation_expr, tuple(lag.params), lag.reductions)
+                     for lag in (self.feature_lagrangian, self.memory_lagrangian))
+        return (self.codegen_target, batch, float(duration / second), float(self.dt / second), self.record_every,
+                self.energy_every, lags, self.coupling_kind, self.dtype.name, self.openmp_threads,
+                self.standalone_dir)
+
+    def _run_standalone(self, v0, h0, I, duration, progress):
+        batch = len(v0)
+        sa = self._standalone
+        if sa is None or sa["key"] != self._standalone_key(batch, duration) or _STANDALONE_OWNER.get("net") is not self:
+            sa = self.build_standalone(batch, duration, progress=progress)
+        if sa["xi_stale"]:
+            if self.coupling_kind == "dense":
+                np.ascontiguousarray(self.patterns, dtype=self.dtype).tofile(sa["xi_file"])
+            else:
+                self._standalone = None  # Synapses weights live in the compiled project: rebuild
+                return self._run_standalone(v0, h0, I, duration, progress)
+            sa["xi_stale"] = False
+        # New cues, time constants and Lagrangian parameters go in as run
+        # arguments: the binary is not rebuilt.
+        feat, mem = self.features.group, self.memories.group
+        run_args = {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel(),
+                    feat.tau: _per_neuron(self.tau_f, self.n_features, batch),
+                    mem.tau: _per_neuron(self.tau_h, self.n_memories, batch)}
+        for pop, lag in ((feat, self.feature_lagrangian), (mem, self.memory_lagrangian)):
+            for name, value in lag.params.items():
+                run_args[getattr(pop, name)] = value
+        sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
+        return self._collect(batch)
+
+    def build_standalone(self, batch=1, duration=100 * ms, compile=True, progress=False):
+        """Generate (and compile) the standalone project for ``batch`` cues of ``duration``.
+
+        Recalls of the same batch size and duration then reuse the binary.
+        ``compile=False`` only writes the source code (for example CUDA code on
+        a machine without a GPU); returns a dict with the project ``directory``.
+        """
+        target = self.codegen_target
+        if target not in STANDALONE_TARGETS:
+            raise ValueError(f"build_standalone needs codegen_target in {STANDALONE_TARGETS}, got {target!r}")
+        duration = check_tau(duration, "duration")
+        directory = self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_")
+        # One project directory per process, so parallel runs cannot clobber each other.
+        directory = os.path.join(directory, f"pid{os.getpid()}")
+        previous = _STANDALONE_OWNER.pop("net", None)
+        if previous is not None:
+            previous._standalone = None  # one compiled standalone network per process at a time
+        if target == "cuda_standalone":
+            _import_brian2cuda(compile)
+        set_device(target, directory=directory, build_on_run=False)
+        standalone = get_device()
+        standalone.reinit()
+        set_device(target, directory=directory, build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
+        try:
+            net = self._build(batch)
+            zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
+            self._set_initial(zeros_f, zeros_h, zeros_f)
+            net.run(duration, report="text" if progress else None, namespace={})
+            standalone.build(directory=directory, compile=compile, run=False, with_output=bool(progress))
+        finally:
+            reset_device()  # runtime stays the default for other networks; the compiled project is kept
+            self._net = None
+        xi_file = None
+        if self.coupling_kind == "dense":
+            xi_file = os.path.join(directory, "static_arrays", f"hippo_dense_{self.coupling.name}_xi")
+            if not os.path.exists(xi_file):
+                raise RuntimeError(f"C++ standalone project has no weight file {xi_file}")
+        info = {"key": self._standalone_key(batch, duration), "directory": directory,
+                "xi_file": xi_file, "device": standalone, "xi_stale": False}
+        if compile:
+            self._standalone = info
+            _STANDALONE_OWNER["net"] = self
+        return info
+
+
+def check_cue(cue, known, n, hint=""):
+    """A cue (N,) or batch of cues (B, N) and its known-mask, checked; returns 2-D arrays and whether batched.
+
+    Raises ``ValueError`` naming the problem: wrong shape, empty batch, NaN or
+    inf, a mask that is not boolean or not of the cue's shape, a cue with no
+    known entry.
+    """
+    cue = np.asarray(cue, dtype=float)
+    batched = cue.ndim == 2
+    if cue.ndim not in (1, 2) or cue.shape[-1] != n:
+        raise ValueError(f"cue must have shape ({n},) or (batch, {n}){hint}, got {cue.shape}")
+    cue = np.atleast_2d(cue)
+    if len(cue) == 0:
+        raise ValueError("the batch of cues is empty")
+    if not np.all(np.isfinite(cue)):
+        bad = np.unique(np.nonzero(~np.isfinite(cue))[0])
+        raise ValueError(f"cue contains NaN or inf (cue index {bad.tolist()[:5]})" if batched
+                         else "cue contains NaN or inf")
+    known = np.ones(cue.shape, bool) if known is None else np.asarray(known)
+    if known.dtype != bool or known.shape not in ((n,), cue.shape):
+        raise ValueError(f"known must be a boolean mask of shape ({n},) or {cue.shape}, "
+                         f"got {known.dtype} {known.shape}")
+    known = np.broadcast_to(known, cue.shape)
+    empty = ~known.any(axis=1)
+    if empty.any():
+        raise ValueError("known mask is all False: the cue carries no information"
+                         + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
+    return cue, known, batched
+
+
+def check_target(target, patterns, v0):
+    """The stored pattern each of the ``B`` cues came from, as ``B`` ints (default: the largest overlap with ``v0``)."""
+    batch = len(v0)
+    target = retrieved_index(patterns, v0) if target is None else np.asarray(target)
+    if target.shape not in ((), (batch,)) or not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(f"target must be an int or {batch} ints, got {target!r}")
+    return np.broadcast_to(target, (batch,))
+
+
+def _import_brian2cuda(compile):
+    """Register the cuda_standalone device; without a GPU, code generation only."""
+    try:
+        import brian2cuda  # noqa: F401  (registers the device)
+    except ImportError:
+        raise ImportError("codegen_target='cuda_standalone' needs brian2cuda: pip install 'hippo_dam[gpu]'") from None
+    if not compile:
+        # brian2cuda refuses to generate code unless it can find a GPU or is told its compute capability
+        prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False
+        backend = prefs.devices.cuda_standalone.cuda_backend
+        if backend.compute_capability is None:
+            backend.compute_capability = 9.0  # Hopper (H100/H200)
+        if backend.gpu_id is None:
+            backend.gpu_id = 0
+
+
+def _per_neuron(tau, n, batch):
+    """A time constant (scalar or per neuron of one copy) for every neuron of a batched group."""
+    return np.tile(np.broadcast_to(np.asarray(tau / second, dtype=float), (n,)), batch) * second
+
+
+# The C++ standalone device is a process-wide singleton: the network whose
+# project it holds.
+_STANDALONE_OWNER: dict = {}
+
+
+class _ProgressBar:
+    """Brian2 report callback drawing a tqdm bar over simulated time."""
+
+    def __init__(self, duration):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=round(float(duration / ms), 3), unit="ms", desc="hippo_dam recall")
+
+    def __call__(self, elapsed, completed, start, duration):
+        self.bar.n = round(float(completed * duration / ms), 3)
+        self.bar.refresh()
+
+    def close(self):
+        self.bar.n = self.bar.total
+        self.bar.close()

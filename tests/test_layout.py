@@ -1,0 +1,133 @@
+"""The package layout: subpackages that read bottom up, public names at the top, old module paths kept."""
+import ast
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hippo_dam
+
+PACKAGE = Path(hippo_dam.__file__).parent
+
+#: subpackage -> the subpackages its modules may import (module level or inside functions)
+ALLOWED = {
+    "core": {"core"},
+    "data": {"data"},
+    "networks": {"core", "data", "networks"},
+    "theory": {"core", "data", "theory", "sweeps"},  # sweeps: capacity_search's optional Dask engine
+    "circuits": {"core", "data", "networks", "theory", "circuits"},
+    "experiments": {"core", "data", "networks", "theory", "circuits", "experiments"},
+    "sweeps": {"core", "data", "networks", "sweeps"},
+    "figures": {"core", "data", "networks", "theory", "circuits", "experiments", "sweeps", "figures"},
+}
+
+
+def _imported_subpackages(path):
+    """The hippo_dam subpackages a module imports (relative imports, resolved from its location)."""
+    parts = ["hippo_dam", *path.relative_to(PACKAGE).with_suffix("").parts][:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            target = parts[:len(parts) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            if len(target) >= 2 and (PACKAGE / target[1]).is_dir():
+                found.add(target[1])
+    return found
+
+
+@pytest.mark.parametrize("sub", sorted(ALLOWED))
+def test_subpackages_import_only_the_layers_below(sub):
+    for path in sorted((PACKAGE / sub).glob("*.py")):
+        wrong = _imported_subpackages(path) - ALLOWED[sub]
+        assert not wrong, f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}; {sub}/ may use {sorted(ALLOWED[sub])}"
+
+
+def _run(code):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=PACKAGE.parent)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_import_and_theory_need_no_brian2():
+    """`import hippo_dam` and the whole theory (effective models, capacity) run without importing Brian2."""
+    code = """
+import sys
+import numpy as np
+import hippo_dam as hd
+assert "brian2" not in sys.modules, "import hippo_dam imported brian2"
+import hippo_dam.theory.effective, hippo_dam.theory.capacity
+xi = hd.random_patterns(8, 64, seed=0)
+s = hd.dam_async(xi, hd.flip_cue(xi[2], 0.2, seed=1)[0], degree=3, seed=0)[0]
+assert np.array_equal(s, xi[2])
+v = hd.effective_euler(xi, "identity", {"name": "log_sum_exp", "beta": 1.0}, 0.01, xi[0] * 0.5, 0.001, 50,
+                       record=False)
+p = hd.capacity_point("power", 64, 8, seed=0, degree=3)
+assert p["success"] == 1.0, p
+assert "brian2" not in sys.modules, sorted(m for m in sys.modules if m.startswith("brian2"))[:5]
+print("ok")
+"""
+    assert _run(code).strip() == "ok"
+
+
+def test_public_names_resolve_at_the_top_level():
+    names = set(hippo_dam.__all__)
+    assert len(names) == len(hippo_dam.__all__), "a public name is listed twice"
+    for name in sorted(names):
+        obj = getattr(hippo_dam, name)
+        module = getattr(obj, "__module__", None)
+        if module is not None and module.startswith("hippo_dam"):
+            assert module.split(".")[1] in {*ALLOWED, "modelfile"}, f"{name} is defined in {module}"
+    assert names <= set(dir(hippo_dam))
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        hippo_dam.no_such_name  # noqa: B018
+    namespace = {}
+    exec("from hippo_dam import *", namespace)
+    assert names <= set(namespace)
+
+
+@pytest.mark.parametrize("old", sorted(hippo_dam._MOVED))
+def test_module_paths_of_earlier_releases_import_as_the_moved_module(old):
+    moved = importlib.import_module(f"hippo_dam.{old}")
+    assert moved is importlib.import_module(f"hippo_dam.{hippo_dam._MOVED[old]}")
+    assert getattr(hippo_dam, old) is moved
+
+
+def test_old_and_new_paths_are_one_module_and_energy_stays_the_function():
+    from hippo_dam.network import DenseAssociativeMemory as old
+    from hippo_dam.networks.two_layer import DenseAssociativeMemory as new
+    from hippo_dam.sweep import recall_point
+
+    assert old is new is hippo_dam.DenseAssociativeMemory and recall_point is hippo_dam.recall_point
+    assert callable(hippo_dam.energy) and hippo_dam.energy.__name__ == "energy"
+    from hippo_dam.circuits import CA3Circuit  # the flat module's name, now the subpackage
+
+    assert CA3Circuit is hippo_dam.CA3Circuit
+
+
+def test_a_store_written_under_the_old_module_path_resumes(tmp_path):
+    """A sweep store whose manifest names ``hippo_dam.sweep:recall_point`` is the same sweep today."""
+    from hippo_dam.sweeps.engine import _open_store
+
+    store = tmp_path / "store"
+    store.mkdir()
+    grid, seeds = {"flip": [0.1, 0.2]}, [0]
+    (store / "manifest.json").write_text(json.dumps({"format": 1, "function": "hippo_dam.sweep:recall_point",
+                                                     "grid": grid, "seeds": seeds, "created": "2026-11-01"}))
+    _open_store(store, {"function": "hippo_dam.sweeps.engine:recall_point"}, grid, seeds)
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert manifest["function"] == "hippo_dam.sweep:recall_point" and manifest["created"] == "2026-11-01"
+    with pytest.raises(ValueError, match="belongs to a different sweep"):
+        _open_store(store, {"function": "hippo_dam.sweeps.engine:recall_points"}, grid, seeds)
+
+
+def test_every_figure_has_its_own_module():
+    from hippo_dam.figures import FIGURES, figure_function
+
+    for name in FIGURES:
+        function = figure_function(name)
+        assert function.__module__ == f"hippo_dam.figures.{name}" and function.__name__ == name
+    with pytest.raises(ValueError, match="unknown figure 'nope'"):
+        figure_function("nope")
