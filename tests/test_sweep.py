@@ -312,3 +312,39 @@ def test_recall_point_times_as_quantities_or_milliseconds():
     batched = hd.recall_points([{"seed": 1, "n_features": 32, "n_patterns": 4, "duration": 30 * ms, "tau_f": 10 * ms,
                                  "dt": 0.2 * ms, "flip": f} for f in (0.2, 0.3)])
     assert batched[0]["hamming"] == a["hamming"] and batched[0]["energy_drop"] == pytest.approx(a["energy_drop"])
+
+
+def test_a_lost_result_stops_a_cluster_sweep_instead_of_waiting_for_ever():
+    """A finished task whose worker is killed before its result is fetched never returns a result.
+
+    ``_result`` keeps asking the job watch while it waits, so the sweep stops
+    (RuntimeError: rerun to resume) once the jobs are gone (the scancel hang of issue 14).
+    """
+    from hippo_dam.sweeps.engine import _result
+
+    class LostFuture:
+        waits = 0
+
+        def result(self, timeout=None):
+            assert timeout is not None, "a cluster sweep must not wait for a result without a limit"
+            self.waits += 1
+            raise TimeoutError(f"timed out after {timeout} s.")
+
+    class GoneJobs:
+        checks = []
+
+        def check(self, n_pending):
+            self.checks.append(n_pending)
+            if len(self.checks) == 3:
+                raise RuntimeError(f"all 2 SLURM jobs of the sweep ended with {n_pending} points still to run")
+
+    future, watch = LostFuture(), GoneJobs()
+    with pytest.raises(RuntimeError, match="with 7 points still to run"):
+        _result(future, watch, 7)
+    assert future.waits == 3 and watch.checks == [7, 7, 7]
+
+    class Done:
+        def result(self, timeout=None):
+            return {"value": 1}
+
+    assert _result(Done(), watch, 7) == {"value": 1} and _result(Done(), None, 7) == {"value": 1}

@@ -207,9 +207,14 @@ def _communicate_or_dump(proc, timeout):
                     f"(stacks at the end):\n{err[-12000:]}")
 
 
-@pytest.mark.slow  # passes alone (2 of 2 runs here) but hung after scancel inside the full CI suite once: see the issue 14 note
 def test_scancel_midway_then_resume_loses_and_repeats_nothing(slurm):
-    """scancel the jobs of a running sweep; it stops (exit 3); the rerun computes exactly the missing points."""
+    """scancel the jobs of a running sweep; it stops (exit 3); the rerun computes exactly the missing points.
+
+    A point whose task finished just before its worker was killed is *lost* to
+    the scheduler; the sweep must stop then too, not wait for its result (it
+    once did: the stacks that ``_communicate_or_dump`` prints showed the sweep
+    waiting in ``Future.result``).
+    """
     store = slurm / "store_cancel"
     name = "hd-test-cancel"
     # point by point (no batched chunks), so that the points are stored one by one and can be cancelled between

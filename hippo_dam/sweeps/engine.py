@@ -680,19 +680,21 @@ def _compute(function, points, pending, store, records, scheduler, n_workers, pr
                                      quantities, key=f"hippo-dam-points-{chunk[0]}", pure=False)
                        for chunk in chunks]
             members = {f.key: chunk for f, chunk in zip(futures, chunks)}
+        left = len(pending)  # points not yet stored
         try:
-            for future in _completed(as_completed(futures), watch, len(futures)):
+            for future in _completed(as_completed(futures), watch, len(futures), lambda: left):
                 if future.status == "error":  # the task itself broke (e.g. the worker died repeatedly)
                     exc = future.exception()
                     done = [{"key": key, "params": points[key][0], "seed": points[key][1], "status": "error",
                              "error": f"{type(exc).__name__}: {exc}", "traceback": ""} for key in members[future.key]]
                 else:
-                    done = future.result()
+                    done = _result(future, watch, left)
                     done = done if isinstance(done, list) else [done]
                 for record in done:
                     records[record["key"]] = record
                     _write_atomic(store / "points" / f"{record['key']}.json", json.dumps(record) + "\n")
                 bar.update(len(done))
+                left -= len(done)
                 future.release()
         finally:
             with contextlib.suppress(Exception):  # one call for all (a scheduler whose workers died may be slow)
@@ -719,8 +721,11 @@ def _chunks(function, points, pending, client):
     return [list(c) for c in np.array_split(np.array(order, dtype=object), n_chunks) if len(c)]
 
 
-def _completed(futures, watch, n):
-    """Futures as they finish; with a jobqueue ``watch``, stop (RuntimeError) once every job has ended."""
+def _completed(futures, watch, n, points_left):
+    """Futures as they finish; with a jobqueue ``watch``, stop (RuntimeError) once every job has ended.
+
+    ``points_left()`` is the number of points not yet stored (for the message).
+    """
     if watch is None:
         yield from futures
         return
@@ -728,12 +733,33 @@ def _completed(futures, watch, n):
     while done < n:
         batch = futures.next_batch(block=False) if futures.has_ready() else []
         if not batch:
-            watch.check(n - done)
+            watch.check(points_left())
             time.sleep(0.1)
             continue
         for future in batch:
             done += 1
             yield future
+
+
+_RESULT_WAIT_S = 1.0  # a result fetch longer than this looks again whether the jobs are still there
+
+
+def _result(future, watch, points_left):
+    """``future.result()``; with a jobqueue ``watch``, looking whether the jobs still run while it waits.
+
+    A task that finished on a worker that is then killed before its result is
+    fetched (``scancel`` between the two) is *lost*: the scheduler reruns it
+    on a worker that never comes, so a plain ``result()`` would wait for ever.
+    Here the watch stops the sweep instead (RuntimeError, the point is rerun on
+    resume).
+    """
+    if watch is None:
+        return future.result()
+    while True:
+        try:
+            return future.result(timeout=_RESULT_WAIT_S)
+        except TimeoutError:
+            watch.check(points_left)
 
 
 # -- a built-in point function ----------------------------------------------------------
