@@ -105,6 +105,8 @@ def main(argv=None):
     figs.add_argument("names", nargs="*", help="figures to make (default: all)")
     figs.add_argument("--out", default="figures",
                       help="output folder (default: figures/; under CI=true its ci/ subfolder, reduced runs)")
+    figs.add_argument("--redraw", action="store_true",
+                      help="draw again from the recorded results in the output folder, without rerunning (capacity)")
     sw = sub.add_parser("sweep", help="run a parameter sweep file (TOML) on Dask and write netCDF")
     sw.add_argument("sweep", help="sweep file (TOML), e.g. sweeps/recall_b.toml")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address (default: the file's, else a LocalCluster)")
@@ -121,8 +123,12 @@ def main(argv=None):
         _stack_dump_on_sigusr1()
     try:
         if args.command == "figures":
-            from .figures import make_figures
+            from .figures import make_figures, redraw_figures
 
+            if args.redraw:
+                for path in redraw_figures(args.out, args.names):
+                    print(f"wrote {path} from the recorded {Path(args.out) / path.with_suffix('.json').name}")
+                return 0
             for path in make_figures(args.out, args.names):
                 print(f"wrote {path} and {path.with_suffix('.json')}")
             return 0

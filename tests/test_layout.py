@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hippo_dam
@@ -131,3 +132,38 @@ def test_every_figure_has_its_own_module():
         assert function.__module__ == f"hippo_dam.figures.{name}" and function.__name__ == name
     with pytest.raises(ValueError, match="unknown figure 'nope'"):
         figure_function("nope")
+
+
+def test_capacity_figure_redraws_from_its_recorded_results(tmp_path, monkeypatch):
+    """`hippo-dam figures capacity --redraw` draws figures/capacity.json again, rerunning no search."""
+    import shutil
+
+    from hippo_dam.cli import main
+
+    recorded = PACKAGE.parent / "figures" / "capacity.json"
+    shutil.copy(recorded, tmp_path / "capacity.json")
+    monkeypatch.setenv("CI", "false")
+    import hippo_dam.theory.capacity as capacity_module
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("redraw ran a capacity search")
+
+    monkeypatch.setattr(capacity_module, "capacity_search", no_search)
+    assert main(["figures", "capacity", "--redraw", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "capacity.png").stat().st_size > 10_000
+    before = json.loads(recorded.read_text())["results"]
+    from hippo_dam.figures.capacity import redraw
+
+    again = json.loads(recorded.read_text())
+    redraw(again, tmp_path / "again.png")
+    for label, result in before.items():  # the fits recomputed from the recorded capacities equal the recorded fits
+        fit = again["results"][label]["fit"]
+        assert set(fit) == set(result["fit"]), label
+        for key, value in result["fit"].items():
+            np.testing.assert_allclose(np.asarray(fit[key], float), np.asarray(value, float), rtol=1e-12,
+                                       err_msg=f"{label}: {key}")
+    with pytest.raises(ValueError, match="cannot be redrawn from its recorded results"):
+        from hippo_dam.figures import redraw_figures
+
+        redraw_figures(tmp_path, ["ca3"])
+    assert main(["figures", "ca3", "--redraw", "--out", str(tmp_path)]) == 2

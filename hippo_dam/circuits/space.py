@@ -61,9 +61,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import Hz, cm, meter, ms, second
-from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
+from brian2.units.fundamentalunits import Quantity
 
-from ..core.populations import check_positive_quantity, check_tau
+from ..core.populations import check_positive_quantity, check_quantity, check_tau
 
 __all__ = ["Arena", "Trajectory", "random_walk", "GridModule", "grid_modules", "SpatialCode", "Environment",
            "make_environments", "check_length", "GRID_SPACING_RATIO", "GRID_SMALLEST_SPACING"]
@@ -73,19 +73,8 @@ GRID_SMALLEST_SPACING = 40 * cm  # Hafting et al. 2005: dorsal MEC spacings from
 
 
 def check_length(value, what, positive=True):
-    """Return ``value`` in metres (float or float array) if it is a Brian2 length, else raise naming ``what``."""
-    if positive:
-        return np.asarray(check_positive_quantity(value, meter, what, "length", "10*cm") / meter, float)
-    if not isinstance(value, Quantity):
-        raise TypeError(f"{what} needs length units, e.g. {what}=10*cm; got {value!r}")
-    try:
-        fail_for_dimension_mismatch(value, meter)
-    except DimensionMismatchError:
-        raise TypeError(f"{what} must be a length (e.g. 10*cm), got {value!r}") from None
-    out = np.asarray(value / meter, float)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return out
+    """Return ``value`` in metres (float or float array) if it is a finite Brian2 length (> 0 if ``positive``)."""
+    return np.asarray(check_quantity(value, meter, what, "length", "10*cm", positive) / meter, float)
 
 
 class Arena:

@@ -37,11 +37,12 @@ from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: 
 hide_order_warning("_post, inf)")
 
 
-def check_positive_quantity(value, unit, what, kind, example):
-    """Return ``value`` if it is a positive, finite Brian2 quantity of ``unit``'s dimension (a ``kind``).
+def check_quantity(value, unit, what, kind, example, positive=True):
+    """Return ``value`` if it is a finite Brian2 quantity of ``unit``'s dimension (a ``kind``), > 0 if ``positive``.
 
-    Raises ``TypeError`` for a missing or wrong unit and ``ValueError`` for a
-    value <= 0, inf or NaN (scalar or one value per neuron), naming ``what``.
+    Raises ``TypeError`` for a missing or wrong unit and ``ValueError`` for
+    inf or NaN, or a value <= 0 where ``positive`` (scalar or one value per
+    neuron), naming ``what``.
     """
     if not isinstance(value, Quantity):
         raise TypeError(f"{what} needs {kind} units, e.g. {what}={example}; got {value!r}")
@@ -50,9 +51,14 @@ def check_positive_quantity(value, unit, what, kind, example):
     except DimensionMismatchError:
         raise TypeError(f"{what} must be a {kind} (e.g. {example}), got {value!r}") from None
     values = np.asarray(value / unit, dtype=float)
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"{what} must be > 0 and finite, got {value!r}")
+    if not np.all(np.isfinite(values)) or (positive and np.any(values <= 0)):
+        raise ValueError(f"{what} must be {'> 0 and ' if positive else ''}finite, got {value!r}")
     return value
+
+
+def check_positive_quantity(value, unit, what, kind, example):
+    """:func:`check_quantity` with ``positive=True``: a positive, finite quantity."""
+    return check_quantity(value, unit, what, kind, example, positive=True)
 
 
 def check_tau(tau, what="tau"):

@@ -4,7 +4,9 @@
 file of the same name holding the parameters, seeds, results and package
 versions that made it. Figures that summarise a long experiment (``kanji``,
 ``kanji_hierarchy``) read that experiment's recorded results from
-``benchmarks/`` rather than recomputing them.
+``benchmarks/`` rather than recomputing them; a figure whose module has a
+``redraw(recorded, path)`` (``capacity``) is drawn again from its own recorded
+JSON by ``hippo-dam figures NAME --redraw`` (:func:`redraw_figures`).
 """
 from __future__ import annotations
 
@@ -44,3 +46,38 @@ def make_figures(outdir="figures", names=None):
     outdir = Path(outdir) / "ci" if _ci() else Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     return [figure_function(name)(outdir) for name in names]
+
+
+def redraw_figures(outdir="figures", names=None):
+    """Draw the named figures again from their recorded results (``outdir/NAME.json``) without rerunning them.
+
+    Only figures whose module has ``redraw(recorded, path)`` can be redrawn
+    (default: all of those); the PNG is written beside its JSON (under
+    ``CI=true`` into ``outdir/ci/``). Returns the paths of the PNGs.
+    """
+    import json
+
+    able = [name for name in FIGURES if isinstance(FIGURES[name], str) and hasattr(_module(name), "redraw")]
+    names = able if not names else list(names)
+    for name in names:
+        if name not in FIGURES:
+            raise ValueError(f"unknown figure {name!r}; known: {sorted(FIGURES)}")
+        if name not in able:
+            raise ValueError(f"figure {name!r} cannot be redrawn from its recorded results (it records summaries, "
+                             f"not everything it draws): regenerate it with `hippo-dam figures {name}`; "
+                             f"redrawable: {able}")
+    outdir = Path(outdir)
+    target = outdir / "ci" if _ci() else outdir
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        recorded = outdir / f"{name}.json"
+        if not recorded.is_file():
+            raise FileNotFoundError(f"no recorded results for figure {name!r} at {recorded}: "
+                                    f"make it first with `hippo-dam figures {name}`")
+        paths.append(_module(name).redraw(json.loads(recorded.read_text()), target / f"{name}.png"))
+    return paths
+
+
+def _module(name):
+    return importlib.import_module(f"{__name__}.{FIGURES[name].split(':')[0]}")

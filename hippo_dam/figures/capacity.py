@@ -66,6 +66,14 @@ CAPACITY_CURVES = {
 }
 
 
+def redraw(recorded, path):
+    """The figure again from its recorded results (``figures/capacity.json``), with no capacity search rerun.
+
+    The fits are recomputed from the recorded capacities and returned in the results.
+    """
+    return _plot_capacity(recorded["results"], Path(path), recorded["n_hidden"])
+
+
 def capacity(outdir="figures", n_probe=500, seed=0, n_hidden=1000, n_workers=1, curves=None):
     """Storage capacity vs N (log-log): measured points, theory lines, fitted exponents.
 
