@@ -14,7 +14,13 @@ How to run (from the repository root)::
   :func:`hippo_dam.recall_grid`, with both fixes (``fixed``), and with the
   default BLAS threads and Brian2's full ``gc.collect()`` at the start of the
   run (``unfixed``: ``blas_threads_for`` and ``young_objects_gc`` replaced by
-  no-ops), alternated ``--repeats`` times, fastest of each kept.
+  no-ops), alternated ``--repeats`` times, fastest of each kept;
+* ``import``: wall time of a fresh ``python -c`` that imports ``hippo_dam``
+  alone (the top level imports a subpackage only when one of its names is
+  used), then uses a theory function (``dam_async``: numpy only), then the
+  Brian2 network (``DenseAssociativeMemory``), then every public name (what
+  ``import hippo_dam`` cost when the top level imported everything), and of
+  ``import brian2`` alone; alternated ``--repeats`` times, median of each.
 
 The machine is shared: compare the two columns of one run, not runs.
 """
@@ -43,6 +49,29 @@ def _median_ms(fn, n=200):
         fn()
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1e3)
+
+
+IMPORTS = {  # key -> (what, the python -c code timed in a fresh process)
+    "hippo_dam": ("import hippo_dam", "import hippo_dam"),
+    "theory": ("+ a theory function (dam_async)", "import hippo_dam; hippo_dam.dam_async"),
+    "network": ("+ the Brian2 network (DenseAssociativeMemory)", "import hippo_dam; hippo_dam.DenseAssociativeMemory"),
+    "everything": ("+ every public name (what the former eager import cost)",
+                   "import hippo_dam; [getattr(hippo_dam, n) for n in hippo_dam.__all__]"),
+    "brian2": ("import brian2 alone", "import brian2"),
+}
+
+
+def _import_times(repeats):
+    """Median wall time (s) of each IMPORTS snippet in a fresh interpreter, alternated ``repeats`` times."""
+    import subprocess
+
+    times = {label: [] for label in IMPORTS}
+    for _ in range(repeats):
+        for label, (_, code) in IMPORTS.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(HERE))
+            times[label].append(time.perf_counter() - start)
+    return {label: round(float(np.median(t)), 3) for label, t in times.items()}
 
 
 def main(argv=None):
@@ -96,6 +125,7 @@ def main(argv=None):
         "grid": {"recalls": 100, "n_features": 256, "n_patterns": 64, "steps": 100, "first_s": round(first, 3),
                  "fixed_s": round(min(fixed), 4), "unfixed_s": round(min(unfixed), 4),
                  "ratio": round(min(unfixed) / min(fixed), 2), "repeats": args.repeats},
+        "import": {"median_s": _import_times(args.repeats), "repeats": args.repeats},
         "command": "python benchmarks/bench_fixed_cost.py " + " ".join(argv or sys.argv[1:]),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()],
@@ -118,6 +148,12 @@ def main(argv=None):
         f"| {p['one_thread_ms']} (1 thread) | {p['ratio']} |",
         f"| warm grid of 100 recalls, 256 x 64, 100 steps, fastest s | {g['unfixed_s']} | {g['fixed_s']} "
         f"| {g['ratio']} |",
+        "",
+        "Import (fresh interpreter, median s):",
+        "",
+        "| what | s |",
+        "|---|---|",
+        *[f"| {IMPORTS[key][0]} | {t} |" for key, t in results["import"]["median_s"].items()],
         "",
     ]
     with open(os.path.join(args.out, "results_fixed_cost.md"), "w") as fh:

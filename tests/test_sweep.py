@@ -244,7 +244,7 @@ def test_sweep_file_errors(tmp_path):
         "unknown key": (text.replace("seeds =", "seedz ="), r"unknown key\(s\) \['seedz'\] in \[sweep\]"),
         "unknown table": (text + "\n[grids]\nx = [1]\n", r"unknown table\(s\) \['grids'\]"),
         "no function": (text.replace('function = "hippo_dam:recall_point"', ""), "needs the key 'function'"),
-        "bad function": (text.replace("sweep:recall_point", "sweep:no_such"), "cannot be imported"),
+        "bad function": (text.replace("hippo_dam:recall_point", "hippo_dam:no_such"), "cannot be imported"),
         "bad type": (text.replace("seeds = [0, 1, 2, 3]", 'seeds = "0"'), "seeds.*wrong type"),
         "unknown param": (text.replace('dt = "0.1 ms"', 'dtt = "0.1 ms"'), "does not take.*dtt"),
         "boolean for a number": (text.replace("n_features = 64", "n_features = true"),
