@@ -167,3 +167,28 @@ def test_capacity_figure_redraws_from_its_recorded_results(tmp_path, monkeypatch
 
         redraw_figures(tmp_path, ["ca3"])
     assert main(["figures", "ca3", "--redraw", "--out", str(tmp_path)]) == 2
+
+
+def test_reduction_figure_redraws_from_its_recorded_trajectories(tmp_path, monkeypatch):
+    """figures/reduction.json holds every trajectory the figure draws: the redraw runs no network."""
+    import shutil
+
+    import matplotlib.image as mpimg
+
+    from hippo_dam.figures import redraw_figures
+
+    committed = PACKAGE.parent / "figures" / "reduction.png"
+    shutil.copy(committed.with_suffix(".json"), tmp_path / "reduction.json")
+    monkeypatch.setenv("CI", "false")
+    import hippo_dam.figures.reduction as figure_module
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("redraw ran the reduction experiment")
+
+    monkeypatch.setattr(figure_module, "reduction", no_run)
+    monkeypatch.setattr(hippo_dam, "reduction_errors", no_run)
+    (path,) = redraw_figures(tmp_path, ["reduction"])
+    again, before = mpimg.imread(path), mpimg.imread(committed)
+    assert again.shape == before.shape and float(np.mean(np.abs(again - before))) < 0.01
+    recorded = json.loads(committed.with_suffix(".json").read_text())
+    assert len(recorded["plot"]["v_micro"]) == len(recorded["errors_brian2"]) == 3

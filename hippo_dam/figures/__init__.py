@@ -5,7 +5,7 @@ file of the same name holding the parameters, seeds, results and package
 versions that made it. Figures that summarise a long experiment (``kanji``,
 ``kanji_hierarchy``) read that experiment's recorded results from
 ``benchmarks/`` rather than recomputing them; a figure whose module has a
-``redraw(recorded, path)`` (``capacity``) is drawn again from its own recorded
+``redraw(recorded, path)`` (``capacity``, ``reduction``) is drawn again from its own recorded
 JSON by ``hippo-dam figures NAME --redraw`` (:func:`redraw_figures`).
 """
 from __future__ import annotations
