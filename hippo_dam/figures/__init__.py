@@ -26,10 +26,22 @@ def figure_function(name):
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; known: {sorted(FIGURES)}")
     entry = FIGURES[name]
-    if callable(entry):
-        return entry
-    module, function = entry.split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return entry if callable(entry) else getattr(_module(name), entry.split(":")[1])
+
+
+def _module(name):
+    """The module of a figure registered as ``"module:function"``."""
+    return importlib.import_module(f"{__name__}.{FIGURES[name].split(':')[0]}")
+
+
+def _check_names(names):
+    unknown = sorted(set(names) - set(FIGURES))
+    if unknown:
+        raise ValueError(f"unknown figure(s) {unknown}; known: {sorted(FIGURES)}")
+
+
+def _redrawable(name):
+    return isinstance(FIGURES[name], str) and hasattr(_module(name), "redraw")
 
 
 def make_figures(outdir="figures", names=None):
@@ -40,9 +52,7 @@ def make_figures(outdir="figures", names=None):
     the committed full-size figures and their recorded results.
     """
     names = list(FIGURES) if not names else list(names)
-    unknown = set(names) - set(FIGURES)
-    if unknown:
-        raise ValueError(f"unknown figure(s) {sorted(unknown)}; known: {sorted(FIGURES)}")
+    _check_names(names)
     outdir = Path(outdir) / "ci" if _ci() else Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     return [figure_function(name)(outdir) for name in names]
@@ -57,15 +67,14 @@ def redraw_figures(outdir="figures", names=None):
     """
     import json
 
-    able = [name for name in FIGURES if isinstance(FIGURES[name], str) and hasattr(_module(name), "redraw")]
-    names = able if not names else list(names)
+    names = [name for name in FIGURES if _redrawable(name)] if not names else list(names)
     for name in names:
         if name not in FIGURES:
             raise ValueError(f"unknown figure {name!r}; known: {sorted(FIGURES)}")
-        if name not in able:
+        if not _redrawable(name):
             raise ValueError(f"figure {name!r} cannot be redrawn from its recorded results (it records summaries, "
                              f"not everything it draws): regenerate it with `hippo-dam figures {name}`; "
-                             f"redrawable: {able}")
+                             f"redrawable: {[n for n in FIGURES if _redrawable(n)]}")
     outdir = Path(outdir)
     target = outdir / "ci" if _ci() else outdir
     target.mkdir(parents=True, exist_ok=True)
@@ -78,6 +87,3 @@ def redraw_figures(outdir="figures", names=None):
         paths.append(_module(name).redraw(json.loads(recorded.read_text()), target / f"{name}.png"))
     return paths
 
-
-def _module(name):
-    return importlib.import_module(f"{__name__}.{FIGURES[name].split(':')[0]}")

@@ -463,7 +463,8 @@ def _cancel_jobs(cluster, job_ids):
     """Cancel the jobs with the batch system's own command (scancel, qdel, bkill): none outlives its sweep.
 
     The cluster's close cancels them too; this second, bounded call covers a
-    close that failed or hung. Cancelling a job that has ended is harmless.
+    close that failed or hung, and a cancel command whose failure dask-jobqueue
+    ignores. Cancelling a job that has ended is harmless.
     """
     import shlex
 

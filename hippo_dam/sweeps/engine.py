@@ -126,7 +126,7 @@ def _same_function(recorded, name):
     """Whether a store's recorded ``'module:qualname'`` names the same function as ``name``.
 
     True also where the recorded module path is one that a later release
-    moved (``hippo_dam.sweeps.engine:recall_point`` is ``hippo_dam.sweeps.engine:recall_point``).
+    moved (``hippo_dam.sweep:recall_point`` is ``hippo_dam.sweeps.engine:recall_point``).
     """
     if recorded == name:
         return True
@@ -744,14 +744,14 @@ def _completed(futures, watch, n, points_left):
 _RESULT_WAIT_S = 1.0  # a result fetch longer than this looks again whether the jobs are still there
 
 
-def _result(future, watch, points_left):
+def _result(future, watch, n_pending):
     """``future.result()``; with a jobqueue ``watch``, looking whether the jobs still run while it waits.
 
     A task that finished on a worker that is then killed before its result is
     fetched (``scancel`` between the two) is *lost*: the scheduler reruns it
     on a worker that never comes, so a plain ``result()`` would wait for ever.
-    Here the watch stops the sweep instead (RuntimeError, the point is rerun on
-    resume).
+    Here the watch stops the sweep instead (RuntimeError naming the
+    ``n_pending`` points not yet stored; the point is rerun on resume).
     """
     if watch is None:
         return future.result()
@@ -759,7 +759,7 @@ def _result(future, watch, points_left):
         try:
             return future.result(timeout=_RESULT_WAIT_S)
         except TimeoutError:
-            watch.check(points_left)
+            watch.check(n_pending)
 
 
 # -- a built-in point function ----------------------------------------------------------
