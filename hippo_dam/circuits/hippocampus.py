@@ -77,7 +77,7 @@ from ..core.energy import energy
 from ..core.graph import EnergyGraph
 from ..core.lagrangians import identity, log_sum_exp, make_lagrangian
 from ..networks.two_layer import DenseAssociativeMemory
-from ..core.populations import (Population, Projection, SymmetricProjection, check_positive_quantity, check_tau,
+from ..core.populations import (Population, Projection, SymmetricProjection, check_positive_quantity, check_tau, named_clock,
                           connect_within_copies)
 from ..core.schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
 
@@ -206,7 +206,8 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
         """Every step's (v, h): the energy of the fast limit, evaluated offline."""
         monitors = []
         for pop in (self.features, self.memories):
-            mon = StateMonitor(pop.group, pop.state, record=True, dt=self.dt, name=f"{pop.name}_every_step")
+            mon = StateMonitor(pop.group, pop.state, record=True, name=f"{pop.name}_every_step",
+                               clock=named_clock(self.dt, f"{pop.name}_every_step_clock"))
             self._monitors[pop.state + "_every_step"] = mon
             monitors.append(mon)
         return monitors
@@ -285,7 +286,8 @@ class _InhibitedMemories(Population):
         return "\n".join(lines + ["y_inh : 1 (linked)"])
 
     def build(self, dt):
-        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
+        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name,
+                            clock=named_clock(dt, f"{self.name}_clock"))
         set_state_update_order(group, ORDER_STATE_UPDATE)
         group.tau = self.tau if not np.ndim(self.tau) else np.tile(np.asarray(self.tau / second), self.batch) * second
         group.beta = self.lagrangian.params["beta"]
@@ -313,16 +315,17 @@ class _Interneurons:
         eqs = ("dy/dt = log(S)/(beta*tau) : 1\n"
                "S : 1  # summed memory rate received (units of max_rate)\n"
                "tau : second (constant)\nbeta : 1 (shared, constant)")
-        group = NeuronGroup(self.n * self.batch, eqs, method="euler", name=self.name, dt=dt)
+        clock = named_clock(dt, f"{self.name}_clock")
+        group = NeuronGroup(self.n * self.batch, eqs, method="euler", name=self.name, clock=clock)
         set_state_update_order(group, ORDER_STATE_UPDATE)
         group.tau, group.beta = self.tau, self.beta
         excite = Synapses(memories.group, group, "S_post = f_pre : 1 (summed)", name=f"{self.name}_from_memories",
-                          dt=dt)
+                          clock=clock)
         connect_within_copies(excite, memories.n, self.n, self.batch)
         # pool mean of y, summed before the memory activations are computed
-        pool = NeuronGroup(self.batch, "y_mean : 1", name=f"{self.name}_pool", order=ORDER_INHIBITION, dt=dt)
+        pool = NeuronGroup(self.batch, "y_mean : 1", name=f"{self.name}_pool", order=ORDER_INHIBITION, clock=clock)
         inhibit = Synapses(group, pool, f"y_mean_post = y_pre/{self.n} : 1 (summed)", name=f"{self.name}_mean",
-                           dt=dt)
+                           clock=clock)
         connect_within_copies(inhibit, self.n, 1, self.batch)
         memories.group.y_inh = linked_var(pool, "y_mean", index=memories.copy_index())
         self.group, self.pool = group, pool
@@ -341,7 +344,8 @@ class _InstantRelay:
     def build(self, dt):
         eqs = "\n".join([f"{self.state} : 1", "u = " + " + ".join(self.inputs) + " : 1"]
                         + [f"{u} : 1" for u in self.inputs])
-        group = NeuronGroup(self.n * self.batch, eqs, name=self.name, order=ORDER_RELAY_GROUP, dt=dt)
+        group = NeuronGroup(self.n * self.batch, eqs, name=self.name, order=ORDER_RELAY_GROUP,
+                            clock=named_clock(dt, f"{self.name}_clock"))
         copy = group.run_regularly(f"{self.state} = u", when="groups", order=ORDER_RELAY_COPY,
                                    name=f"{self.name}_copy")
         self.group = group

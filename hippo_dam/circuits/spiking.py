@@ -32,7 +32,7 @@ from brian2 import seed as brian_seed
 from ..core._compat import cython_rand_works, numpy_codeobject
 from .hippocampus import CA3Circuit, check_rate
 from ..core.graph import EnergyGraph
-from ..core.populations import Population, Projection, check_tau
+from ..core.populations import Population, Projection, check_tau, named_clock
 
 __all__ = ["SpikingCA3"]
 
@@ -113,12 +113,13 @@ class SpikingCA3(CA3Circuit):
         units = self.n_memories * self.memories.batch  # memory units of every copy of a batch
         n_cells = units * self.copies
         cells = NeuronGroup(n_cells, "p : 1 (linked)\nrate_max : Hz (shared, constant)",
-                            threshold="rand() < rate_max*p*dt", name="CA3_memory_cells", dt=self.dt,
+                            threshold="rand() < rate_max*p*dt", name="CA3_memory_cells",
+                            clock=named_clock(self.dt, "CA3_memory_cells_clock"),
                             codeobj_class=_rand_codeobj_class(self.codegen_target))
         cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(units), self.copies))
         cells.rate_max = self.max_rate
         q = 1.0 / float(self.copies * self.max_rate * self.tau_syn)
-        syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses", dt=self.dt)
+        syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses", clock=cells.clock)
         syn.connect(j="i // %d" % self.copies)
         self.spike_monitor = SpikeMonitor(cells, name="CA3_memory_spikes")
         return [cells, syn, self.spike_monitor]

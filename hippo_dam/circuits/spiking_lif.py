@@ -39,7 +39,7 @@ from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, linked_var, ms
 
 from .hippocampus import check_rate
 from ..core.graph import EnergyGraph
-from ..core.populations import Population, Projection, check_tau
+from ..core.populations import Population, Projection, check_tau, named_clock
 from .spiking import SpikingCA3, _SpikingMemories
 
 __all__ = ["LIFSpikingCA3", "spiking_curve"]
@@ -120,19 +120,20 @@ class LIFSpikingCA3(SpikingCA3):
         self.memories.group.tau_syn = self.tau_syn
         # memory cells: p = f_mu (a linked variable turned into the cells' own 'p' each step)
         mem_cells = NeuronGroup(K * C, _LIF + "p : 1 (linked)", threshold="V > 1", reset="V = 0", method="euler",
-                                name="CA3_memory_cells", dt=self.dt)
+                                name="CA3_memory_cells", clock=named_clock(self.dt, "CA3_memory_cells_clock"))
         mem_cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(K), C))
         mem_cells.rate_max, mem_cells.tau_m = self.max_rate, self.tau_m
         mem_cells.V = np.tile(np.arange(C) / C, K)
         q = 1.0 / float(C * self.max_rate * self.tau_syn)
         msyn = Synapses(mem_cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses",
-                        dt=self.dt)
+                        clock=mem_cells.clock)
         msyn.connect(j=f"i // {C}")
         # feature ON/OFF cells: index (polarity * N_f + i) * Cf + copy
         n_fc = 2 * nf * Cf
         feat_cells = NeuronGroup(n_fc, _LIF.replace("p*rate_max", "clip(pol*gl, 0, 1)*rate_max")
                                  + "gl : 1 (linked)\npol : 1 (constant)", threshold="V > 1", reset="V = 0",
-                                 method="euler", name="CA3_feature_cells", dt=self.dt)
+                                 method="euler", name="CA3_feature_cells",
+                                 clock=named_clock(self.dt, "CA3_feature_cells_clock"))
         idx = np.arange(n_fc)
         feat_of = (idx // Cf) % nf
         feat_cells.gl = linked_var(self.features.group, "g", index=feat_of)
@@ -141,7 +142,7 @@ class LIFSpikingCA3(SpikingCA3):
         feat_cells.V = (idx % Cf) / Cf
         qf = 1.0 / float(Cf * self.feature_rate * self.tau_syn)
         fsyn = Synapses(feat_cells, self.features.group, on_pre=f"s_post += pol_pre*{qf!r}",
-                        name="CA3_feature_cell_synapses", dt=self.dt)
+                        name="CA3_feature_cell_synapses", clock=feat_cells.clock)
         fsyn.connect(i=idx.astype(np.int32), j=feat_of.astype(np.int32))
         self._stagger = (np.tile((np.arange(C) + 0.5) / C, K), ((idx % Cf) + 0.5) / Cf)
         self.spike_monitor = SpikeMonitor(mem_cells, name="CA3_memory_spikes")

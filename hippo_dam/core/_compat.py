@@ -162,6 +162,142 @@ def cython_cache_dir():
     return get_cython_cache_dir()
 
 
+def cython_module_cached(code) -> bool:
+    """Whether Brian2 already has the compiled Cython module of ``code`` (in memory or in its cache).
+
+    Brian2 names a module after the md5 of ``(code, Python, executable,
+    Cython, numpy major.minor, $CC, $CXX)`` (``CythonExtensionManager.create_extension``).
+    A wrong guess costs nothing but a background build that finds the module.
+    """
+    import hashlib
+    import os
+    import sys
+
+    import Cython
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager as manager
+    from brian2.utils.stringtools import deindent
+
+    key = (deindent(code), sys.version_info, sys.executable, Cython.__version__,
+           ".".join(np.__version__.split(".")[:2]), os.environ.get("CC"), os.environ.get("CXX"))
+    if key in manager._code_cache:
+        return True
+    name = f"_cython_magic_{hashlib.md5(str(key).encode('utf-8')).hexdigest()}"
+    return os.path.isfile(os.path.join(os.path.expanduser(cython_cache_dir()), name + manager.so_ext))
+
+
+class _ModuleBeingBuilt:
+    """Stands in for a Cython module compiled in the background: the first use waits for the build.
+
+    Brian2's Cython code object calls ``compiled.main(namespace)`` after
+    ``if compiled:``; both wait here, and ``main`` is then kept on this object.
+    """
+
+    def __init__(self, future):
+        self._future = future
+
+    def _module(self):
+        return self._future.result()
+
+    def __bool__(self):
+        return self._module() is not None  # Brian2 returns None for a module that failed to compile
+
+    def __getattr__(self, name):
+        value = getattr(self._module(), name)
+        setattr(self, name, value)
+        return value
+
+
+class _SerialCythonize:
+    """``Cython.Build`` with ``cythonize`` under a lock (the Cython compiler keeps global state)."""
+
+    def __init__(self, module, lock):
+        self._module, self._lock = module, lock
+
+    def cythonize(self, *args, **kwargs):
+        with self._lock:
+            return self._module.cythonize(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def concurrent_cython_builds(workers=None, on_build=None):
+    """Within: Brian2 compiles the runtime Cython modules it lacks side by side, in background threads.
+
+    Brian2 builds one extension module per code object, one after another,
+    while it prepares a run (``Network.before_run``). Here a module that is in
+    neither Brian2's memory nor its cache is handed to a pool of ``workers``
+    threads (default: the number of cores) and a stand-in is returned; the run
+    waits for a module only when it first executes it. The Cython step (Python,
+    holding Brian2's and Cython's global state) runs one at a time, the C++
+    compiler (a subprocess) side by side. Brian2's redirection of the file
+    descriptors 1 and 2 during a build (``std_silent``) is not thread-safe, so
+    it is off here: Cython builds quietly and the compiler runs with ``-w``.
+
+    ``on_build(kind)`` is called with ``'queued'`` and ``'built'`` for every
+    module (a progress report). Nested use is the outer one.
+    """
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from brian2.codegen.runtime.cython_rt import extension_manager as em
+
+    manager = em.cython_extension_manager
+    if "create_extension" in vars(manager):  # already inside
+        yield
+        return
+    original = manager.create_extension
+    pool = []
+    lock = threading.Lock()
+
+    def create_extension(code, *args, **kwargs):
+        if kwargs.get("force") or cython_module_cached(code):
+            return original(code, *args, **kwargs)
+        if not pool:
+            pool.append(ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
+                                           thread_name_prefix="hippo_dam_cython_build"))
+        future = pool[0].submit(original, code, *args, **kwargs)
+        if on_build is not None:
+            on_build("queued")
+            future.add_done_callback(lambda _: on_build("built"))
+        return _ModuleBeingBuilt(future)
+
+    saved = em.std_silent, em.Cython_Build
+    manager.create_extension = create_extension
+    em.std_silent = lambda *a, **k: contextlib.nullcontext()
+    em.Cython_Build = _SerialCythonize(em.Cython_Build, lock)
+    try:
+        yield
+    finally:
+        if pool:
+            pool[0].shutdown(wait=True)
+        del manager.create_extension
+        em.std_silent, em.Cython_Build = saved
+
+
+@contextlib.contextmanager
+def setup_code_on_numpy():
+    """Within: code that Brian2 runs once while objects are built (``Synapses.connect``) uses numpy.
+
+    On the runtime device each ``connect`` creates and runs its own code
+    object at once; on the Cython target that is one compiled module per
+    ``Synapses`` object (several seconds each on a first run), for code that
+    runs a single time. The numpy target runs it vectorised with nothing to
+    compile. The per-step code objects are created at the run and follow the
+    caller's target. Standalone devices are left alone (they compile one project).
+    """
+    from brian2 import prefs
+
+    if device_name() != RUNTIME_DEVICE:
+        yield
+        return
+    saved = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    try:
+        yield
+    finally:
+        prefs.codegen.target = saved
+
+
 # -- known bugs ------------------------------------------------------------------------------
 def cython_rand_works() -> bool:
     """Whether ``rand()`` compiles on the runtime Cython target.

@@ -128,7 +128,7 @@ class DenseSymmetricProjection(SymmetricProjection):
         threads = prefs.devices.cpp_standalone.openmp_threads if device == CPP_STANDALONE_DEVICE else 0
         parts = max(1, int(threads))
         functions = self._product_functions(parts)
-        group = NeuronGroup(parts, "dense_calls : 1", name=self.name, dt=self.pre.group.clock.dt,
+        group = NeuronGroup(parts, "dense_calls : 1", name=self.name, clock=self.pre.group.clock,
                             namespace=dict(functions))
         for k, (fn_name, _) in enumerate(functions):
             group.run_regularly(f"dense_calls = {fn_name}(t, i)", when="groups",
@@ -167,6 +167,7 @@ class DenseSymmetricProjection(SymmetricProjection):
         fn = Function(numpy_product, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
                       arg_types=["any", "integer"], stateless=False, auto_vectorise=False)
         fn.implementations.add_numpy_implementation(numpy_product, discard_units=True)
+        _cache_by_code(fn, name, xi.dtype, recurrent)
         cython_ns = {f"{name}_xi": xi.ravel(), f"{name}_dims": np.array([n_pre, n_post, batch], dtype=np.int32)}
         cython_ns.update({f"{name}_{k}": v.get_value() for k, v in live.items()})
         if xi.dtype == np.float32:  # rounded copies of the activations and the products
@@ -189,6 +190,7 @@ class DenseSymmetricProjection(SymmetricProjection):
                           arg_types=["any", "integer"], stateless=False)
         sum_fn.implementations.add_implementation(cpp_standalone_codeobject(), total, namespace=namespace,
                                                   name=f"{name}_sum")
+        _cache_by_code(sum_fn, f"{name}_sum", xi.dtype, recurrent)
         return [(name, fn), (f"{name}_sum", sum_fn)]
 
     def _build_per_neuron(self):
@@ -236,6 +238,19 @@ class DenseSymmetricProjection(SymmetricProjection):
             pop.group.run_regularly(f"{self.input_name} = {name}(i)", when="groups", order=ORDER_COUPLING,
                                     name=f"{self.name}_{side}_input")
         return []
+
+
+def _cache_by_code(function, name, dtype, recurrent):
+    """Let Brian2's code generation caches know ``function`` by its code, not by the object.
+
+    Brian2 memoises parsing and code generation on its arguments
+    (``brian2.utils.caching.cached``), keying a ``Function`` by identity
+    unless it has a ``_state_tuple``. Every network's product would then stay
+    in those caches for the life of the process, and with it (through the
+    numpy implementation) the network's weights and states. Two products of
+    the same name, dtype and kind generate the same code, so they share a key.
+    """
+    function._state_tuple = ("hippo_dam.dense", name, np.dtype(dtype).name, bool(recurrent))
 
 
 def _blas_prefix(dtype):

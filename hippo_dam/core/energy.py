@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NeuronGroup, StateMonitor, Synapses, linked_var
 
+from .populations import named_clock
+
 from .lagrangians import Lagrangian
 from .schedule import ORDER_ENERGY_GROUP
 
@@ -91,9 +93,9 @@ class OnlineEnergy:
             factor = getattr(proj, "energy_factor", 1.0)
             total.append(f"- coupling_{proj.name}" if factor == 1.0 else f"- {factor!r}*coupling_{proj.name}")
         lines.append("E = " + " ".join(t if t.startswith("-") else "+ " + t for t in total).lstrip("+ ") + " : 1")
-        clock_dt = pops[0].group.clock.dt
+        clock = pops[0].group.clock
         batch = pops[0].batch  # one energy per copy of a batched network
-        group = NeuronGroup(batch, "\n".join(lines), name=self.name, order=ORDER_ENERGY_GROUP, dt=clock_dt)
+        group = NeuronGroup(batch, "\n".join(lines), name=self.name, order=ORDER_ENERGY_GROUP, clock=clock)
         objects = [group]
         for p in pops:
             lag = p.lagrangian
@@ -107,7 +109,7 @@ class OnlineEnergy:
             for proj in projs:
                 if proj.post is p:
                     model += f"\ncoupling_{proj.name}_post = {a}_pre*{proj.input_name}_pre : 1 (summed)"
-            syn = Synapses(p.group, group, model, name=f"{self.name}_{p.name}", dt=clock_dt)
+            syn = Synapses(p.group, group, model, name=f"{self.name}_{p.name}", clock=clock)
             copy_of = p.copy_index()
             syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
             objects.append(syn)
@@ -116,9 +118,10 @@ class OnlineEnergy:
                     setattr(group, f"{r}_{p.name}", linked_var(p.layer, r))
                 for k, val in lag.params.items():  # a per-copy parameter: one value per energy neuron
                     setattr(group, f"{k}_{p.name}", getattr(p, "copy_params", {}).get(k, val))
-        kwargs = {"dt": clock_dt if self.dt is None else self.dt}
+        record_clock = clock if self.dt is None else named_clock(self.dt, f"{self.name}_monitor_clock")
         # after_groups: the sums of this step, before the next step's reductions
-        self.monitor = StateMonitor(group, "E", record=True, when="after_groups", name=f"{self.name}_monitor", **kwargs)
+        self.monitor = StateMonitor(group, "E", record=True, when="after_groups", name=f"{self.name}_monitor",
+                                    clock=record_clock)
         self.group = group
         return objects + [self.monitor]
 

@@ -27,6 +27,7 @@ general network and the hippocampal circuits are all built from it.
 """
 from __future__ import annotations
 
+from ._compat import setup_code_on_numpy
 from .energy import OnlineEnergy
 from .schedule import schedule_table
 
@@ -97,7 +98,14 @@ class EnergyGraph:
 
         Brian2 sorts them by slot, order and name, so the step is the schedule
         of :mod:`hippo_dam.core.schedule` whatever the order of this list.
+        Synapses are connected on the numpy target
+        (:func:`~hippo_dam.core._compat.setup_code_on_numpy`); the run uses the
+        network's own target.
         """
+        with setup_code_on_numpy():  # connecting synapses runs once: no module to compile for it
+            return self._build(dt, energy_every)
+
+    def _build(self, dt, energy_every):
         objects = []
         for pop in self.populations + self.others:
             objects += pop.build(dt)

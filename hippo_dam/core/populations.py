@@ -20,13 +20,13 @@ integrator in :mod:`hippo_dam.core.reference`.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses, linked_var, second
+from brian2 import Clock, NeuronGroup, Synapses, linked_var, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
 from ._compat import hide_order_warning, set_state_update_order
 from .lagrangians import Lagrangian, make_lagrangian
 
-__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau", "connect_within_copies"]
+__all__ = ["Population", "SymmetricProjection", "Projection", "check_tau", "connect_within_copies", "named_clock"]
 
 from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: F401  (re-exported)
                        ORDER_LAYER_MAX_RESET, ORDER_STATE_UPDATE)
@@ -35,6 +35,18 @@ from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: 
 # Brian2 warns that our layer maxima (clip(x, m_post, inf) over the synapses) may depend on the
 # order of execution; a maximum is order independent.
 hide_order_warning("_post, inf)")
+
+
+def named_clock(dt, name):
+    """A Brian2 ``Clock`` of step ``dt`` with a fixed name (``'<group>_clock'``).
+
+    A group given only ``dt`` gets a clock named ``'<group>_clock*'``, which
+    Brian2 numbers (``features_clock_1``, ``_2``...) while objects of earlier
+    networks are still alive. The name ends up in the generated code (the
+    array holding ``dt``), so every new network of a session would compile,
+    load and keep its own modules; with a fixed name it reuses them.
+    """
+    return Clock(dt=dt, name=name)
 
 
 def check_quantity(value, unit, what, kind, example, positive=True):
@@ -162,7 +174,8 @@ class Population:
     def build(self, dt):
         """Create the Brian2 objects on a clock of step ``dt``; returns them as a list."""
         lag = self.lagrangian
-        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name, dt=dt)
+        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name,
+                            clock=named_clock(dt, f"{self.name}_clock"))
         set_state_update_order(group, ORDER_STATE_UPDATE)
         tau = self.tau
         if np.ndim(tau) and self.batch > 1 and np.size(tau) != self.n * self.batch:  # one value per neuron of a copy
@@ -204,14 +217,14 @@ class Population:
         copy_of = self.reduction_index()
         layer = NeuronGroup(
             int(copy_of[-1]) + 1, "\n".join(f"{r} : 1" for r in self.reduction_names),
-            name=f"{self.name}_layer", order=ORDER_LAYER, dt=group.clock.dt,
+            name=f"{self.name}_layer", order=ORDER_LAYER, clock=group.clock,
         )
         sums = [r for r in lag.reductions if r.op == "sum"]
         model = "\n".join(
             f"{r.name}_post = {lag.brian_expression(r.expr, self.state, '_pre', '_post')} : 1 (summed)"
             for r in sums
         )
-        syn = Synapses(group, layer, model, name=f"{self.name}_reduce", dt=group.clock.dt)
+        syn = Synapses(group, layer, model, name=f"{self.name}_reduce", clock=group.clock)
         syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
         objects = [layer, syn]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
@@ -292,7 +305,7 @@ class SymmetricProjection:
             f"{u}_post = w*{self.pre.activation}_pre : 1 (summed)\n"
             f"{u}_pre = w*{self.post.activation}_post : 1 (summed)"
         )
-        syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
+        syn = Synapses(self.pre.group, self.post.group, model, name=self.name, clock=self.pre.group.clock)
         _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, getattr(self.pre, "batch", 1))
         self.synapses = syn
         return [syn]
@@ -340,7 +353,7 @@ class Projection:
     def build(self):
         """Create the Synapses (after both groups are built)."""
         model = f"w : 1 (constant)\n{self.input_name}_post = w*{self.pre_variable}_pre : 1 (summed)"
-        syn = Synapses(self.pre.group, self.post.group, model, name=self.name, dt=self.pre.group.clock.dt)
+        syn = Synapses(self.pre.group, self.post.group, model, name=self.name, clock=self.pre.group.clock)
         batch = getattr(self.pre, "batch", 1)
         if self.one_to_one:
             syn.connect(j="i")

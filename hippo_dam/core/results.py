@@ -113,6 +113,10 @@ class RecallResult:
         """
         import xarray as xr
 
+        return xr.Dataset(*self._dataset())
+
+    def _dataset(self):
+        """``(data_vars, coords, attrs)`` of :meth:`to_xarray`, in xarray's ``(dims, values[, attrs])`` form."""
         a = self.attrs
         n_f, n_h = self.v_final.shape[-1], self.h_final.shape[-1]
         b = ("batch",) if self.batched else ()
@@ -161,14 +165,70 @@ class RecallResult:
             attrs.update({k: int(v) for k, v in per_cue.items()})
         if q is not None:
             attrs["tolerance"] = q.tolerance
-        return xr.Dataset(data, coords=coords, attrs=attrs)
+        return data, coords, attrs
 
     def to_netcdf(self, path):
-        """Write :meth:`to_xarray` to a netCDF file."""
-        self.to_xarray().to_netcdf(path)
+        """Write :meth:`to_xarray` to a netCDF-4 file (``xarray.open_dataset`` reads it back as that dataset).
+
+        Written with netCDF4 directly: building the dataset in xarray first
+        costs a command-line run more than a second of imports (xarray, and the
+        dask modules it probes for a write lock).
+        """
+        write_netcdf(path, *self._dataset())
 
     def plot(self, path=None, title=None, cue=0):
         """Energy over time and overlaps with every stored pattern over time (cue ``cue`` of a batch)."""
         from ..plotting import plot_recall
 
         return plot_recall(self[cue] if self.batched else self, path=path, title=title)
+
+
+def write_netcdf(path, data, coords, attrs):
+    """Write variables and coordinates in xarray's ``{name: (dims, values[, attrs])}`` form to a netCDF-4 file.
+
+    The layout is what ``xarray.Dataset(data, coords, attrs).to_netcdf(path)``
+    writes: a coordinate named after its dimension is that dimension's index;
+    every other coordinate is listed in the ``coordinates`` attribute of each
+    variable whose dimensions hold its own (the file's ``coordinates``
+    attribute where none does); floats carry ``_FillValue = NaN``; strings are
+    variable-length.
+    """
+    import netCDF4
+
+    def normal(name, spec):
+        if not isinstance(spec, tuple):  # an index: (name,) values
+            spec = (name, spec)
+        dims, values = spec[0], np.asarray(spec[1])
+        return ((dims,) if isinstance(dims, str) else tuple(dims)), values, dict(spec[2]) if len(spec) > 2 else {}
+
+    coords = {k: normal(k, v) for k, v in coords.items()}
+    data = {k: normal(k, v) for k, v in data.items()}
+    sizes = {}
+    for dims, values, _ in list(coords.values()) + list(data.values()):
+        for dim, n in zip(dims, values.shape):
+            if sizes.setdefault(dim, n) != n:
+                raise ValueError(f"dimension {dim!r} has sizes {sizes[dim]} and {n}")
+    aux = [k for k, (dims, _, _) in coords.items() if dims != (k,)]
+    used = set()
+    with netCDF4.Dataset(path, "w", format="NETCDF4") as nc:
+        for dim, n in sizes.items():
+            nc.createDimension(dim, n)
+        for name, (dims, values, var_attrs) in list(coords.items()) + list(data.items()):
+            if name in data:
+                mine = [c for c in aux if set(coords[c][0]) <= set(dims)]
+                used.update(mine)
+                if mine:
+                    var_attrs["coordinates"] = " ".join(mine)
+            if values.dtype.kind in "UO":
+                var = nc.createVariable(name, str, dims)
+                for index in np.ndindex(values.shape):
+                    var[index] = str(values[index])
+            else:
+                if values.dtype.kind == "b":
+                    values = values.astype(np.int8)
+                var = nc.createVariable(name, values.dtype, dims,
+                                        fill_value=np.nan if values.dtype.kind == "f" else False)
+                var[...] = values
+            var.setncatts(var_attrs)
+        rest = [c for c in aux if c not in used]
+        nc.setncatts(dict(attrs, **({"coordinates": " ".join(rest)} if rest else {})))

@@ -18,12 +18,13 @@ import time
 import numpy as np
 from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
 
-from ..core._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device, young_objects_gc
+from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name,
+                            preserved_brian_state, reset_device, young_objects_gc)
 from ..core.dense import DenseSymmetricProjection, blas_threads_for, check_weight_dtype
 from ..core.graph import EnergyGraph, describe_network
 from ..core.lagrangians import make_lagrangian
 from ..data.patterns import _frozen, check_patterns
-from ..core.populations import Population, SymmetricProjection, check_tau
+from ..core.populations import Population, SymmetricProjection, check_tau, named_clock
 from ..core.recall import recall_quality, retrieved_index
 from ..core.results import RecallResult
 
@@ -162,8 +163,8 @@ class AssociativeMemory:
         monitors = []
         if self.record_every is not None:
             for pop in populations:
-                mon = StateMonitor(pop.group, pop.state, record=True, dt=self.record_every,
-                                   name=f"{pop.name}_monitor")
+                mon = StateMonitor(pop.group, pop.state, record=True, name=f"{pop.name}_monitor",
+                                   clock=named_clock(self.record_every, f"{pop.name}_monitor_clock"))
                 self._monitors[pop.state] = mon
                 monitors.append(mon)
         return monitors
@@ -191,11 +192,14 @@ def run_network(network, duration, product_size, **kwargs):
     """``network.run(duration, namespace={}, **kwargs)`` on a runtime target, without its fixed costs.
 
     A product of ``product_size`` multiply-adds per step runs on the BLAS
-    threads that suit it (:func:`~hippo_dam.core.dense.blas_threads_for`), and
+    threads that suit it (:func:`~hippo_dam.core.dense.blas_threads_for`),
     Brian2's full garbage collection at the start of every run visits only
-    new objects (:func:`~hippo_dam.core._compat.young_objects_gc`).
+    new objects (:func:`~hippo_dam.core._compat.young_objects_gc`), and the
+    Cython modules missing from Brian2's cache (a first run) are compiled side
+    by side on every core, with a progress report on stderr
+    (:func:`~hippo_dam.core._compat.concurrent_cython_builds`).
     """
-    with blas_threads_for(product_size), young_objects_gc():
+    with blas_threads_for(product_size), young_objects_gc(), concurrent_cython_builds(on_build=_BuildReport()):
         network.run(duration, namespace={}, **kwargs)
 
 
@@ -645,3 +649,27 @@ class _ProgressBar:
     def close(self):
         self.bar.n = self.bar.total
         self.bar.close()
+
+
+class _BuildReport:
+    """Progress of a first run's Cython builds on stderr: what is compiled, and that it happens once."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, event):
+        if self.bar is None:
+            import sys
+
+            from tqdm.auto import tqdm
+
+            print(f"hippo_dam: compiling this network's Brian2 code (first run only; cached in "
+                  f"{cython_cache_dir()})", file=sys.stderr, flush=True)
+            self.bar = tqdm(total=0, unit="module", desc="compiling", file=sys.stderr, leave=False)
+        if event == "queued":
+            self.bar.total += 1
+            self.bar.refresh()
+        else:
+            self.bar.update(1)
+            if self.bar.n == self.bar.total:
+                self.bar.close()
