@@ -57,9 +57,14 @@ def energy(v, h, xi, feature_lagrangian: Lagrangian, memory_lagrangian: Lagrangi
 class OnlineEnergy:
     """Energy computed inside the Brian2 run and recorded as one number per step.
 
-    One neuron (per copy of a batched network) holds, as summed variables, ``sum_i (x_i - I_i) a_i [- l(x_i)]``
-    of each population and ``sum_mu a_mu u_mu`` of each projection's post side;
-    a non-additive Lagrangian's value comes from its layer reductions.
+    One neuron (per copy of a batched network) holds, as one summed variable
+    per population ``A``, the population's share of the energy::
+
+        E_A = sum_i [ (x_i - I_i) a_i [- l(x_i)] - sum_{P with post A} c_P a_i u_P,i ]
+
+    (its Legendre term and the coupling terms of the projections that end in
+    it), so each population adds one code object to the step, not one per
+    term; a non-additive Lagrangian's value comes from its layer reductions.
 
     Parameters
     ----------
@@ -78,21 +83,17 @@ class OnlineEnergy:
         lines, total = [], []
         for p in pops:
             lag = p.lagrangian
-            lines.append(f"legendre_{p.name} : 1")
+            lines.append(f"E_{p.name} : 1")
             if not lag.grouped:  # a grouped Lagrangian's value comes summed from its neurons (L_share)
                 lines += [f"{r}_{p.name} : 1 (linked)" for r in p.reduction_names]
             lines += [f"{k}_{p.name} : 1" + ("" if k in getattr(p, "copy_params", {}) else " (shared, constant)")
                       for k in (lag.params if not (lag.additive or lag.grouped) else ())]
-            term = f"legendre_{p.name}"
+            term = f"E_{p.name}"
             if not (lag.additive or lag.grouped):
                 value = lag.brian_expression(lag.value_expr, p.state, f"_{p.name}", f"_{p.name}")
                 term += f" - ({value})"
             total.append(term)
-        for proj in projs:
-            lines.append(f"coupling_{proj.name} : 1")
-            factor = getattr(proj, "energy_factor", 1.0)
-            total.append(f"- coupling_{proj.name}" if factor == 1.0 else f"- {factor!r}*coupling_{proj.name}")
-        lines.append("E = " + " ".join(t if t.startswith("-") else "+ " + t for t in total).lstrip("+ ") + " : 1")
+        lines.append("E = " + " + ".join(total) + " : 1")
         clock = pops[0].group.clock
         batch = pops[0].batch  # one energy per copy of a batched network
         group = NeuronGroup(batch, "\n".join(lines), name=self.name, order=ORDER_ENERGY_GROUP, clock=clock)
@@ -105,11 +106,12 @@ class OnlineEnergy:
                 expr += " - L_share_pre"
             elif lag.additive:
                 expr += " - (" + lag.brian_expression(lag.value_expr, x, "_pre") + ")"
-            model = f"legendre_{p.name}_post = {expr} : 1 (summed)"
             for proj in projs:
                 if proj.post is p:
-                    model += f"\ncoupling_{proj.name}_post = {a}_pre*{proj.input_name}_pre : 1 (summed)"
-            syn = Synapses(p.group, group, model, name=f"{self.name}_{p.name}", clock=clock)
+                    factor = getattr(proj, "energy_factor", 1.0)
+                    expr += f" - {'' if factor == 1.0 else f'{factor!r}*'}{a}_pre*{proj.input_name}_pre"
+            syn = Synapses(p.group, group, f"E_{p.name}_post = {expr} : 1 (summed)", name=f"{self.name}_{p.name}",
+                           clock=clock)
             copy_of = p.copy_index()
             syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
             objects.append(syn)

@@ -1,0 +1,169 @@
+"""A long session and a first run: dropped networks are freed, new ones reuse compiled code,
+a first run compiles its modules side by side and says so, results are written without xarray."""
+import gc
+import sys
+import weakref
+
+import numpy as np
+import pytest
+from brian2 import ms, prefs
+
+import hippo_dam as hd
+from hippo_dam.core import _compat
+
+
+@pytest.fixture(scope="module")
+def patterns():
+    return hd.random_patterns(64, 256, seed=0)
+
+
+def _recall_once(patterns, cue, known, k):
+    """The loop a notebook user writes: a new network per parameter value, one recall."""
+    net = hd.model_b(patterns, beta=1.0 + 0.01 * k, tau_f=20 * ms, tau_h=2 * ms)
+    net.recall(cue, known, duration=2 * ms)
+    return net
+
+
+def test_dropped_networks_are_freed(patterns):
+    """After 10 networks and after 60 more, the live Python objects are the same (within 1%)."""
+    cue, known = hd.flip_cue(patterns[3], 0.2, seed=0)
+    for k in range(10):
+        _recall_once(patterns, cue, known, k)
+    gc.collect()
+    after_10 = len(gc.get_objects())
+    last = None
+    for k in range(60):
+        last = _recall_once(patterns, cue, known, k)
+    group = weakref.ref(last.features.group)
+    weights = weakref.ref(last.coupling) if hasattr(last, "coupling") else None
+    del last
+    gc.collect()
+    after_70 = len(gc.get_objects())
+    assert group() is None, "the last network's NeuronGroup is still referenced after it was dropped"
+    assert weights is None or weights() is None
+    assert abs(after_70 - after_10) <= 0.01 * after_10, (after_10, after_70)
+
+
+def test_a_new_network_of_the_same_shape_loads_no_new_module(patterns):
+    """Clocks and monitors have fixed names, so the generated code (and its module) is the same."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
+
+    cue, known = hd.flip_cue(patterns[3], 0.2, seed=0)
+    keep = _recall_once(patterns, cue, known, 0)  # an older network still alive: its names stay taken
+    before = len(cython_extension_manager._code_cache)
+    _recall_once(patterns, cue, known, 1)
+    _recall_once(patterns, cue, known, 2)
+    assert len(cython_extension_manager._code_cache) == before
+    assert keep.features.group.clock.name == "features_clock"
+
+
+def test_cython_module_cached_predicts_brian2s_module_name(tmp_path):
+    """_compat.cython_module_cached names a module as Brian2's extension manager does."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
+
+    code = f"#cython: language_level=3\ndef main():\n    return {np.random.default_rng().integers(1 << 30)}\n"
+    saved = prefs.codegen.runtime.cython.cache_dir
+    prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
+    try:
+        assert not _compat.cython_module_cached(code)
+        module = cython_extension_manager.create_extension(code)
+        assert module.main() == int(code.split("return ")[1])
+        assert _compat.cython_module_cached(code)
+        cython_extension_manager._code_cache.clear()  # on disk only now
+        assert _compat.cython_module_cached(code)
+    finally:
+        prefs.codegen.runtime.cython.cache_dir = saved
+
+
+def test_concurrent_builds_compile_in_the_background_and_report(tmp_path, patterns):
+    """A first run in an empty cache: modules are handed to the pool, reported, and the run is exact."""
+    from brian2.codegen.runtime.cython_rt import extension_manager as em
+
+    cue, known = hd.flip_cue(patterns[5], 0.2, seed=2)
+    small = patterns[:8, :32]
+    cue, known = cue[:32], known[:32]
+    reference = hd.model_a(small, record_every=None, codegen_target="numpy").recall(cue, known, duration=3 * ms)
+    events = []
+    saved_dir = prefs.codegen.runtime.cython.cache_dir
+    saved_cache = dict(em.cython_extension_manager._code_cache)
+    prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
+    em.cython_extension_manager._code_cache.clear()
+    try:
+        net = hd.model_a(small, record_every=None)
+        with _compat.concurrent_cython_builds(on_build=events.append):
+            result = net.recall(cue, known, duration=3 * ms)
+        assert "create_extension" not in vars(em.cython_extension_manager)  # the patch is gone
+        assert em.std_silent.__module__ == "brian2.utils.logger"
+    finally:
+        prefs.codegen.runtime.cython.cache_dir = saved_dir
+        em.cython_extension_manager._code_cache.clear()
+        em.cython_extension_manager._code_cache.update(saved_cache)
+    assert events.count("queued") == events.count("built") > 3
+    np.testing.assert_allclose(result.v_final, reference.v_final, atol=1e-12)
+    np.testing.assert_allclose(result.energy, reference.energy, atol=1e-9)
+
+
+def test_first_run_says_what_it_compiles(tmp_path, patterns, capfd):
+    """recall() in an empty cache prints what it is doing on stderr (the run's own report)."""
+    from brian2.codegen.runtime.cython_rt import extension_manager as em
+
+    saved_dir = prefs.codegen.runtime.cython.cache_dir
+    saved_cache = dict(em.cython_extension_manager._code_cache)
+    prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
+    em.cython_extension_manager._code_cache.clear()
+    try:
+        net = hd.model_c(patterns[:4, :16], record_every=None)
+        net.recall(np.sign(patterns[0, :16]), duration=1 * ms)
+    finally:
+        prefs.codegen.runtime.cython.cache_dir = saved_dir
+        em.cython_extension_manager._code_cache.clear()
+        em.cython_extension_manager._code_cache.update(saved_cache)
+    err = capfd.readouterr().err
+    assert "compiling this network's Brian2 code (first run only" in err and str(tmp_path) in err
+
+
+def test_setup_code_on_numpy_leaves_the_target():
+    saved = prefs.codegen.target
+    prefs.codegen.target = "cython"
+    try:
+        with _compat.setup_code_on_numpy():
+            assert prefs.codegen.target == "numpy"
+        assert prefs.codegen.target == "cython"
+    finally:
+        prefs.codegen.target = saved
+
+
+@pytest.mark.parametrize("kind", ["single", "batch", "circuit"])
+def test_to_netcdf_reads_back_as_to_xarray(tmp_path, patterns, kind):
+    """The netCDF4 writer makes the file xarray would: read back, it is identical to to_xarray()."""
+    import xarray as xr
+
+    cue, known = hd.flip_cue(patterns[2], 0.2, seed=4)
+    if kind == "circuit":
+        net = hd.ECCA1Loop(patterns, record_every=1 * ms)
+        res = net.recall(cue, known, duration=4 * ms)
+    else:
+        net = hd.model_b(patterns, feature_region="EC-III", memory_region="CA1")
+        res = net.recall(cue if kind == "single" else np.stack([cue, -cue]), known if kind == "single" else None,
+                         duration=4 * ms)
+    path = tmp_path / f"{kind}.nc"
+    res.to_netcdf(path)
+    back = xr.load_dataset(path)
+    xr.testing.assert_identical(back, res.to_xarray())
+    path2 = tmp_path / f"{kind}_xr.nc"
+    res.to_xarray().to_netcdf(path2)
+    xr.testing.assert_identical(back, xr.load_dataset(path2))
+
+
+def test_to_netcdf_needs_no_xarray(tmp_path, patterns):
+    """Writing a result imports neither xarray nor dask (a second of a command-line run)."""
+    import subprocess
+
+    code = ("import sys, numpy as np, hippo_dam as hd\n"
+            "from brian2 import ms\n"
+            "p = hd.random_patterns(8, 32, seed=0)\n"
+            "hd.model_b(p, record_every=None).recall(p[0], duration=1*ms).to_netcdf(sys.argv[1])\n"
+            "print(sorted(m for m in ('xarray', 'dask', 'distributed') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.nc")], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
