@@ -14,6 +14,9 @@ modules there) and then once more with that cache filled ("warm"):
 * ``import_brian2``: ``python -c "import brian2"`` (the anchor of the warm times);
 * ``model_*`` and the other shipped model files: ``hippo-dam run models/<name>.toml``
   (as ``python -m hippo_dam.cli``, so that ``--repo`` can time another checkout);
+* ``model_b_standalone``: the same with ``--codegen-target cpp_standalone``
+  (the whole network compiled as one C++ project, ``make -j``; a new project
+  directory per process, so warm it compiles again);
 * ``quickstart``: the README's Python quick start (model B, 256 x 64, 100 ms);
 * ``hierarchy``: the 3-layer hierarchy of ``docs/hierarchy.md`` (64-32-10, a
   50 ms clamped recall); ``general``: a 50-neuron general network with a tanh
@@ -92,6 +95,7 @@ def _cases():
              "import_brian2": ("python -c 'import brian2'", ["-c", "import brian2"])}
     for name in MODEL_FILES:
         cases[name] = (f"hippo-dam run models/{name}.toml", None)
+    cases["model_b_standalone"] = ("hippo-dam run models/model_b.toml --codegen-target cpp_standalone", None)
     cases["quickstart"] = ("README quick start (model B, 256 x 64, 100 ms)", ["-c", QUICKSTART])
     cases["hierarchy"] = ("3-layer hierarchy 64-32-10 (docs/hierarchy.md), 50 ms", ["-c", HIERARCHY])
     cases["general"] = ("general network, 40 tanh + 10 softmax neurons, 50 ms", ["-c", GENERAL])
@@ -116,7 +120,9 @@ def measure(names, repo, repeats=1):
     for name in names:
         what, argv = cases[name]
         if argv is None:
-            argv = ["-m", "hippo_dam.cli", "run", os.path.join(repo, "models", f"{name}.toml"), "--out", "out"]
+            model, _, target = name.partition("_standalone")
+            argv = ["-m", "hippo_dam.cli", "run", os.path.join(repo, "models", f"{model}.toml"), "--out", "out"]
+            argv += ["--codegen-target", "cpp_standalone"] if name.endswith("_standalone") else []
         cold, warm = [], []
         for _ in range(repeats):
             cache = tempfile.mkdtemp(prefix=f"bench_cold_{name}_")

@@ -167,3 +167,38 @@ def test_to_netcdf_needs_no_xarray(tmp_path, patterns):
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.nc")], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_rerun_keeps_its_code_objects_and_equals_a_fresh_network(patterns, batched):
+    """The second and later recalls of a network reuse the code objects of its first run; every
+    recall equals, bit for bit, the same recall on a fresh network (states, recordings, energy)."""
+    net = hd.model_b(patterns, record_every=0.5 * ms)
+    first = None
+    for k in range(3):
+        cue, known = hd.flip_cue(patterns[k], 0.25, seed=k)
+        if batched:
+            cue, known = np.stack([cue, -cue]), np.stack([known, known])
+        res = net.recall(cue, known, duration=3 * ms)
+        objects = {obj.name: obj.codeobj for obj in net._net.sorted_objects if getattr(obj, "codeobj", None)}
+        if first is None:
+            first = objects
+        else:
+            assert objects == first, "a rerun generated new code objects"
+        fresh = hd.model_b(patterns, record_every=0.5 * ms).recall(cue, known, duration=3 * ms)
+        for name in ("v_final", "h_final", "energy", "v", "h", "t", "energy_t"):
+            np.testing.assert_array_equal(getattr(res, name), getattr(fresh, name), err_msg=name)
+    assert not any("before_run" in vars(obj) for obj in net._net.sorted_objects)  # the patch is gone
+
+
+def test_a_rerun_after_a_change_rebuilds(patterns):
+    """A new time constant or Lagrangian parameter rebuilds the network (and so its code objects)."""
+    net = hd.model_b(patterns, record_every=None)
+    cue, known = hd.flip_cue(patterns[1], 0.2, seed=1)
+    net.recall(cue, known, duration=2 * ms)
+    old = net._net
+    net.tau_h = 3 * ms
+    res = net.recall(cue, known, duration=2 * ms)
+    assert net._net is not old
+    fresh = hd.model_b(patterns, record_every=None, tau_h=3 * ms).recall(cue, known, duration=2 * ms)
+    np.testing.assert_array_equal(res.v_final, fresh.v_final)

@@ -162,12 +162,11 @@ def cython_cache_dir():
     return get_cython_cache_dir()
 
 
-def cython_module_cached(code) -> bool:
-    """Whether Brian2 already has the compiled Cython module of ``code`` (in memory or in its cache).
+def _cython_module_key(code):
+    """Brian2's key of the Cython module of ``code`` and the path of its file in the cache.
 
     Brian2 names a module after the md5 of ``(code, Python, executable,
     Cython, numpy major.minor, $CC, $CXX)`` (``CythonExtensionManager.create_extension``).
-    A wrong guess costs nothing but a background build that finds the module.
     """
     import hashlib
     import os
@@ -179,10 +178,21 @@ def cython_module_cached(code) -> bool:
 
     key = (deindent(code), sys.version_info, sys.executable, Cython.__version__,
            ".".join(np.__version__.split(".")[:2]), os.environ.get("CC"), os.environ.get("CXX"))
-    if key in manager._code_cache:
-        return True
     name = f"_cython_magic_{hashlib.md5(str(key).encode('utf-8')).hexdigest()}"
-    return os.path.isfile(os.path.join(os.path.expanduser(cython_cache_dir()), name + manager.so_ext))
+    return key, os.path.join(os.path.expanduser(cython_cache_dir()), name + manager.so_ext)
+
+
+def cython_module_cached(code) -> bool:
+    """Whether Brian2 already has the compiled Cython module of ``code`` (in memory or in its cache).
+
+    A wrong guess costs nothing but a background build that finds the module.
+    """
+    import os
+
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager as manager
+
+    key, path = _cython_module_key(code)
+    return key in manager._code_cache or os.path.isfile(path)
 
 
 class _ModuleBeingBuilt:
@@ -225,7 +235,7 @@ def concurrent_cython_builds(workers=None, on_build=None):
     Brian2 builds one extension module per code object, one after another,
     while it prepares a run (``Network.before_run``). Here a module that is in
     neither Brian2's memory nor its cache is handed to a pool of ``workers``
-    threads (default: the number of cores) and a stand-in is returned; the run
+    threads (default: one more than the cores) and a stand-in is returned; the run
     waits for a module only when it first executes it. The Cython step (Python,
     holding Brian2's and Cython's global state) runs one at a time, the C++
     compiler (a subprocess) side by side. Brian2's redirection of the file
@@ -250,10 +260,16 @@ def concurrent_cython_builds(workers=None, on_build=None):
     lock = threading.Lock()
 
     def create_extension(code, *args, **kwargs):
-        if kwargs.get("force") or cython_module_cached(code):
+        if kwargs.get("force"):
+            return original(code, *args, **kwargs)
+        key, path = _cython_module_key(code)
+        if key in manager._code_cache:  # loaded: what Brian2 would return, without its second look-up
+            return manager._code_cache[key]
+        if os.path.isfile(path):
             return original(code, *args, **kwargs)
         if not pool:
-            pool.append(ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
+            # one more thread than cores: one runs Cython while the others wait on the C++ compiler
+            pool.append(ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 1) + 1,
                                            thread_name_prefix="hippo_dam_cython_build"))
         future = pool[0].submit(original, code, *args, **kwargs)
         if on_build is not None:
@@ -272,6 +288,39 @@ def concurrent_cython_builds(workers=None, on_build=None):
             pool[0].shutdown(wait=True)
         del manager.create_extension
         em.std_silent, em.Cython_Build = saved
+
+
+@contextlib.contextmanager
+def reused_code_objects(network):
+    """Within: a network that ran before runs again with the code objects of its last run.
+
+    Brian2 generates every code object anew at each run (``CodeRunner.before_run``
+    calls ``create_code_objects``: parsing, code generation, a cache look-up
+    per object), a fixed cost of tens to hundreds of milliseconds per run that
+    dominates short recalls. For a network whose objects, variables, namespace
+    and code generation target are those of its last run (the caller's
+    promise: it restored the network's stored state, changing values only), the
+    code objects of that run are still right: their namespaces hold the same
+    arrays, and the values that change between runs (``t``, dynamic arrays)
+    are read at every call. Runners with their own ``create_code_objects``
+    (spike pathways) are left to Brian2.
+    """
+    from functools import partial
+
+    from brian2.core.base import BrianObject
+    from brian2.groups.group import CodeRunner
+
+    patched = []
+    for obj in network.sorted_objects:
+        if (isinstance(obj, CodeRunner) and type(obj).create_code_objects is CodeRunner.create_code_objects
+                and getattr(obj, "codeobj", None) is not None and "before_run" not in vars(obj)):
+            obj.before_run = partial(BrianObject.before_run, obj)  # the code objects' own before_run blocks
+            patched.append(obj)
+    try:
+        yield
+    finally:
+        for obj in patched:
+            del obj.before_run
 
 
 @contextlib.contextmanager
