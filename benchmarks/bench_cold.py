@@ -3,7 +3,7 @@
 How to run (from the repository root)::
 
     python benchmarks/bench_cold.py                      # writes benchmarks/results_cold.{json,md}
-    python benchmarks/bench_cold.py --only smallest model_b quickstart --repo /path/to/other/checkout --out /tmp/b
+    python benchmarks/bench_cold.py --only model_b quickstart --repo /path/to/other/checkout --name results_cold_before
 
 Every case runs as a fresh Python process with an empty, private Brian2 cache
 (``CYTHON_CACHE_DIR`` set to a new directory: Brian2 keeps its compiled Cython
@@ -153,6 +153,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--out", default=HERE)
+    parser.add_argument("--name", default="results_cold", help="file names of the results (.json, .md)")
     args = parser.parse_args(argv)
     names = args.only or list(_cases())
     for anchor in ("import_brian2", "smallest"):  # the anchors first, so that each ratio has its own
@@ -176,7 +177,7 @@ def main(argv=None):
         "cases": rows,
     }
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results_cold.json"), "w") as fh:
+    with open(os.path.join(args.out, f"{args.name}.json"), "w") as fh:
         json.dump(record, fh, indent=1)
     lines = [f"# Cold and warm runs ({record['label']}, commit {record['commit']}, {record['date']})", "",
              f"{record['machine']}; load average {record['load_average'][0]} before, "
@@ -185,7 +186,7 @@ def main(argv=None):
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['cold_s']} | {r['cold_over_smallest']} | {r['warm_s']} | "
               f"{r['warm_over_import_brian2']} | {r['modules_compiled']} |" for r in rows.values()]
-    with open(os.path.join(args.out, "results_cold.md"), "w") as fh:
+    with open(os.path.join(args.out, f"{args.name}.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

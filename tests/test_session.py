@@ -25,7 +25,7 @@ def _recall_once(patterns, cue, known, k):
 
 
 def test_dropped_networks_are_freed(patterns):
-    """After 10 networks and after 60 more, the live Python objects are the same (within 1%)."""
+    """After 60 more networks than the first 10, no more live Python objects (within 1%)."""
     cue, known = hd.flip_cue(patterns[3], 0.2, seed=0)
     for k in range(10):
         _recall_once(patterns, cue, known, k)
@@ -41,7 +41,8 @@ def test_dropped_networks_are_freed(patterns):
     after_70 = len(gc.get_objects())
     assert group() is None, "the last network's NeuronGroup is still referenced after it was dropped"
     assert weights is None or weights() is None
-    assert abs(after_70 - after_10) <= 0.01 * after_10, (after_10, after_70)
+    # no growth (in a busy test process other tests' garbage may go meanwhile, so fewer is fine)
+    assert after_70 - after_10 <= 0.01 * after_10, (after_10, after_70)
 
 
 def test_a_new_network_of_the_same_shape_loads_no_new_module(patterns):
