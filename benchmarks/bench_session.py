@@ -103,6 +103,7 @@ def main(argv=None):
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average": round(os.getloadavg()[0], 2),
+        "networks": last["networks"],
         "fresh_grid_s": round(fresh_grid, 4),
         "blocks": blocks,
         "objects_change_after_first_10": round(last["objects"] / start_objects - 1, 4),

@@ -76,23 +76,30 @@ def test_cython_module_cached_predicts_brian2s_module_name(tmp_path):
         prefs.codegen.runtime.cython.cache_dir = saved
 
 
-def test_concurrent_builds_compile_in_the_background_and_report(tmp_path, patterns):
-    """A first run in an empty cache: modules are handed to the pool, reported, and the run is exact."""
+def test_first_run_compiles_in_the_background_says_so_and_is_exact(tmp_path, patterns, capfd, monkeypatch):
+    """A first run in an empty cache: every module is queued to the pool and reported, the run says
+    what it compiles on stderr, and the result equals the numpy target's."""
     from brian2.codegen.runtime.cython_rt import extension_manager as em
 
-    cue, known = hd.flip_cue(patterns[5], 0.2, seed=2)
-    small = patterns[:8, :32]
-    cue, known = cue[:32], known[:32]
-    reference = hd.model_a(small, record_every=None, codegen_target="numpy").recall(cue, known, duration=3 * ms)
+    from hippo_dam.networks import two_layer
+
     events = []
+
+    class Recorded(two_layer._BuildReport):
+        def __call__(self, event):
+            events.append(event)
+            super().__call__(event)
+
+    monkeypatch.setattr(two_layer, "_BuildReport", Recorded)
+    small = patterns[:8, :32]
+    cue, known = hd.flip_cue(small[5], 0.2, seed=2)
+    reference = hd.model_a(small, record_every=None, codegen_target="numpy").recall(cue, known, duration=3 * ms)
     saved_dir = prefs.codegen.runtime.cython.cache_dir
     saved_cache = dict(em.cython_extension_manager._code_cache)
     prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
     em.cython_extension_manager._code_cache.clear()
     try:
-        net = hd.model_a(small, record_every=None)
-        with _compat.concurrent_cython_builds(on_build=events.append):
-            result = net.recall(cue, known, duration=3 * ms)
+        result = hd.model_a(small, record_every=None).recall(cue, known, duration=3 * ms)
         assert "create_extension" not in vars(em.cython_extension_manager)  # the patch is gone
         assert em.std_silent.__module__ == "brian2.utils.logger"
     finally:
@@ -100,27 +107,11 @@ def test_concurrent_builds_compile_in_the_background_and_report(tmp_path, patter
         em.cython_extension_manager._code_cache.clear()
         em.cython_extension_manager._code_cache.update(saved_cache)
     assert events.count("queued") == events.count("built") > 3
-    np.testing.assert_allclose(result.v_final, reference.v_final, atol=1e-12)
-    np.testing.assert_allclose(result.energy, reference.energy, atol=1e-9)
-
-
-def test_first_run_says_what_it_compiles(tmp_path, patterns, capfd):
-    """recall() in an empty cache prints what it is doing on stderr (the run's own report)."""
-    from brian2.codegen.runtime.cython_rt import extension_manager as em
-
-    saved_dir = prefs.codegen.runtime.cython.cache_dir
-    saved_cache = dict(em.cython_extension_manager._code_cache)
-    prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
-    em.cython_extension_manager._code_cache.clear()
-    try:
-        net = hd.model_c(patterns[:4, :16], record_every=None)
-        net.recall(np.sign(patterns[0, :16]), duration=1 * ms)
-    finally:
-        prefs.codegen.runtime.cython.cache_dir = saved_dir
-        em.cython_extension_manager._code_cache.clear()
-        em.cython_extension_manager._code_cache.update(saved_cache)
+    assert len(list(tmp_path.rglob("*.so"))) == events.count("built")
     err = capfd.readouterr().err
     assert "compiling this network's Brian2 code (first run only" in err and str(tmp_path) in err
+    np.testing.assert_allclose(result.v_final, reference.v_final, atol=1e-12)
+    np.testing.assert_allclose(result.energy, reference.energy, atol=1e-9)
 
 
 def test_setup_code_on_numpy_leaves_the_target():

@@ -271,7 +271,10 @@ def concurrent_cython_builds(workers=None, on_build=None):
             # one more thread than cores: one runs Cython while the others wait on the C++ compiler
             pool.append(ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 1) + 1,
                                            thread_name_prefix="hippo_dam_cython_build"))
-        future = pool[0].submit(original, code, *args, **kwargs)
+        try:
+            future = pool[0].submit(original, code, *args, **kwargs)
+        except RuntimeError:  # another thread's run closed the pool: build here, as Brian2 would
+            return original(code, *args, **kwargs)
         if on_build is not None:
             on_build("queued")
             future.add_done_callback(lambda _: on_build("built"))

@@ -163,8 +163,8 @@ class AssociativeMemory:
     def _record_states(self, populations):
         """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
         monitors = []
-        # Recording every few steps on numpy costs ~7 us more per record than Cython (a few % of a
-        # step) and spares a module to compile on a first run; every step stays compiled.
+        # Recording every few steps on numpy costs a few microseconds more per record than Cython
+        # and spares a module to compile on a first run; recording every step stays compiled.
         codeobj = (numpy_codeobject() if device_name() == RUNTIME_DEVICE and self.record_every is not None
                    and self.record_every >= 2 * self.dt else None)
         if self.record_every is not None:
