@@ -5,8 +5,9 @@ own implementations to code object classes, names the C++/CUDA arrays that
 Brian2 generates, asks which device is active by its class name, places its
 operations relative to the order Brian2 gives summed-variable updaters, and
 filters one Brian2 log message. Each convention is written here once and has
-its own test in ``tests/test_compat.py``, so a Brian2 release that changes one
-fails one named test instead of a simulation somewhere else.
+its own test in ``tests/test_compat.py`` (the Cython builder's conventions:
+``tests/test_session.py``), so a Brian2 release that changes one fails one named
+test instead of a simulation somewhere else.
 
 Supported: Brian2 2.8.0 (the version brian2cuda 1.0a7 pins) to 2.11.
 """
@@ -252,8 +253,9 @@ def concurrent_cython_builds(workers=None, on_build=None):
     from brian2.codegen.runtime.cython_rt import extension_manager as em
 
     manager = em.cython_extension_manager
-    if "create_extension" in vars(manager):  # already inside
-        yield
+    if ("create_extension" in vars(manager) or not hasattr(manager, "_code_cache")
+            or not all(hasattr(em, n) for n in ("std_silent", "Cython_Build"))):
+        yield  # already inside, or a Brian2 whose builder differs: its own serial builds
         return
     original = manager.create_extension
     pool = []
