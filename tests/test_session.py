@@ -194,3 +194,19 @@ def test_a_rerun_after_a_change_rebuilds(patterns):
     assert net._net is not old
     fresh = hd.model_b(patterns, record_every=None, tau_h=3 * ms).recall(cue, known, duration=2 * ms)
     np.testing.assert_array_equal(res.v_final, fresh.v_final)
+
+
+def test_a_new_stimulus_of_the_same_shape_loads_no_new_module():
+    """The place-cell input (a TimedArray) has a fixed name: a new trajectory of the same length
+    reuses the modules of the last instead of compiling ('_timedarray_1', '_2', ...) its own."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
+
+    from hippo_dam.circuits.place_cells import _MovingInputMemory
+
+    net = _MovingInputMemory(hd.random_patterns(8, 32, seed=0), hd.tanh(), hd.log_sum_exp(1.0), record_every=None)
+    net.drive(np.random.default_rng(0).normal(size=(20, 32)), 1 * ms)
+    before = len(cython_extension_manager._code_cache)
+    for k in (1, 2):
+        net.drive(np.random.default_rng(k).normal(size=(20, 32)), 1 * ms)
+    assert len(cython_extension_manager._code_cache) == before
+    assert net.stimulus.name == "place_stimulus"

@@ -88,7 +88,9 @@ class _MovingInputMemory(DenseAssociativeMemory):
             raise ValueError(f"inputs must have shape (T, {self.n_features}), got {inputs.shape}")
         if not np.all(np.isfinite(inputs)):
             raise ValueError("inputs contain NaN or inf")
-        self.stimulus = TimedArray(inputs, dt=dt_input)
+        # a fixed name: Brian2 numbers unnamed ones ('_timedarray_1'...) and the name is in the generated
+        # code, so every new stimulus would compile (or load and keep) a module of its own
+        self.stimulus = TimedArray(inputs, dt=dt_input, name="place_stimulus")
         self._net = None  # a new stimulus: rebuild (compiled code is cached)
         duration = len(inputs) * dt_input if duration is None else duration
         return self.recall(inputs[0], duration=duration, cue_input=1.0, target=0)
@@ -551,9 +553,9 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
     inputs = code.inputs(trajectory.xy)
     # constants travel in the namespace (not in the code), so the compiled code is reused for any size/threshold
     ns = {"n_features_": float(n), "theta_": float(match_threshold), "n_units_": float(n_units),
-          "place_input": TimedArray(inputs, dt=trajectory.dt),
-          "pos_x": TimedArray(np.ascontiguousarray(trajectory.xy[:, 0]), dt=trajectory.dt),
-          "pos_y": TimedArray(np.ascontiguousarray(trajectory.xy[:, 1]), dt=trajectory.dt)}
+          "place_input": TimedArray(inputs, dt=trajectory.dt, name="imprint_stimulus"),
+          "pos_x": TimedArray(np.ascontiguousarray(trajectory.xy[:, 0]), dt=trajectory.dt, name="imprint_pos_x"),
+          "pos_y": TimedArray(np.ascontiguousarray(trajectory.xy[:, 1]), dt=trajectory.dt, name="imprint_pos_y")}
     inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", dt=dt, namespace=ns)
     inp.run_regularly("I = place_input(t, i)\ns = 2*int(I >= 0) - 1", when="start", name="imprint_input_update")
     mem = NeuronGroup(n_units, """m : 1
