@@ -352,6 +352,19 @@ def setup_code_on_numpy():
         prefs.codegen.target = saved
 
 
+def cache_by_code(function, *identity):
+    """Let Brian2's code-generation caches know ``function`` by ``identity`` (what its code depends on).
+
+    Brian2 memoises parsing and code generation on their arguments
+    (``brian2.utils.caching.cached``) and keys an object by its ``_state_tuple``
+    where it has one, else by identity. A ``Function`` built per network (the
+    dense product) would stay in those caches for the life of the process, and
+    with it, through its implementations, the network's weights and states.
+    Two functions with the same ``identity`` must generate the same code.
+    """
+    function._state_tuple = tuple(identity)
+
+
 # -- known bugs ------------------------------------------------------------------------------
 def cython_rand_works() -> bool:
     """Whether ``rand()`` compiles on the runtime Cython target.

@@ -36,7 +36,7 @@ import contextlib
 import numpy as np
 from brian2 import Function, NeuronGroup, get_device, prefs, second
 
-from ._compat import (CPP_STANDALONE_DEVICE, CUDA_STANDALONE_DEVICE, cpp_standalone_codeobject,
+from ._compat import (CPP_STANDALONE_DEVICE, CUDA_STANDALONE_DEVICE, cache_by_code, cpp_standalone_codeobject,
                       cuda_standalone_codeobject, cython_codeobject, device_name, standalone_array)
 from .populations import SymmetricProjection
 from .schedule import ORDER_COUPLING
@@ -167,7 +167,7 @@ class DenseSymmetricProjection(SymmetricProjection):
         fn = Function(numpy_product, arg_units=[second, 1], return_unit=1, arg_names=["t", "part"],
                       arg_types=["any", "integer"], stateless=False, auto_vectorise=False)
         fn.implementations.add_numpy_implementation(numpy_product, discard_units=True)
-        _cache_by_code(fn, name, xi.dtype, recurrent)
+        cache_by_code(fn, "hippo_dam.dense", name, xi.dtype.name, recurrent)  # not by identity: see there
         cython_ns = {f"{name}_xi": xi.ravel(), f"{name}_dims": np.array([n_pre, n_post, batch], dtype=np.int32)}
         cython_ns.update({f"{name}_{k}": v.get_value() for k, v in live.items()})
         if xi.dtype == np.float32:  # rounded copies of the activations and the products
@@ -190,7 +190,7 @@ class DenseSymmetricProjection(SymmetricProjection):
                           arg_types=["any", "integer"], stateless=False)
         sum_fn.implementations.add_implementation(cpp_standalone_codeobject(), total, namespace=namespace,
                                                   name=f"{name}_sum")
-        _cache_by_code(sum_fn, f"{name}_sum", xi.dtype, recurrent)
+        cache_by_code(sum_fn, "hippo_dam.dense", f"{name}_sum", xi.dtype.name, recurrent)
         return [(name, fn), (f"{name}_sum", sum_fn)]
 
     def _build_per_neuron(self):
@@ -238,19 +238,6 @@ class DenseSymmetricProjection(SymmetricProjection):
             pop.group.run_regularly(f"{self.input_name} = {name}(i)", when="groups", order=ORDER_COUPLING,
                                     name=f"{self.name}_{side}_input")
         return []
-
-
-def _cache_by_code(function, name, dtype, recurrent):
-    """Let Brian2's code generation caches know ``function`` by its code, not by the object.
-
-    Brian2 memoises parsing and code generation on its arguments
-    (``brian2.utils.caching.cached``), keying a ``Function`` by identity
-    unless it has a ``_state_tuple``. Every network's product would then stay
-    in those caches for the life of the process, and with it (through the
-    numpy implementation) the network's weights and states. Two products of
-    the same name, dtype and kind generate the same code, so they share a key.
-    """
-    function._state_tuple = ("hippo_dam.dense", name, np.dtype(dtype).name, bool(recurrent))
 
 
 def _blas_prefix(dtype):

@@ -210,9 +210,13 @@ def run_network(network, duration, product_size, rerun=False, **kwargs):
     network ran before and was restored, so it keeps the code objects of its
     last run (:func:`~hippo_dam.core._compat.reused_code_objects`).
     """
-    with blas_threads_for(product_size), young_objects_gc(), concurrent_cython_builds(on_build=_BuildReport()), \
-            (reused_code_objects(network) if rerun else contextlib.nullcontext()):
-        network.run(duration, namespace={}, **kwargs)
+    builds = _BuildReport()
+    try:
+        with blas_threads_for(product_size), young_objects_gc(), concurrent_cython_builds(on_build=builds), \
+                (reused_code_objects(network) if rerun else contextlib.nullcontext()):
+            network.run(duration, namespace={}, **kwargs)
+    finally:
+        builds.close()
 
 
 class DenseAssociativeMemory(AssociativeMemory):
@@ -683,5 +687,7 @@ class _BuildReport:
             self.bar.refresh()
         else:
             self.bar.update(1)
-            if self.bar.n == self.bar.total:
-                self.bar.close()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
