@@ -1,6 +1,7 @@
 """A long session and a first run: dropped networks are freed, new ones reuse compiled code,
 a first run compiles its modules side by side and says so, results are written without xarray."""
 import gc
+import os
 import sys
 import weakref
 
@@ -58,20 +59,20 @@ def test_a_new_network_of_the_same_shape_loads_no_new_module(patterns):
     assert keep.features.group.clock.name == "features_clock"
 
 
-def test_cython_module_cached_predicts_brian2s_module_name(tmp_path):
-    """_compat.cython_module_cached names a module as Brian2's extension manager does."""
+def test_cython_module_key_predicts_brian2s_module_name(tmp_path):
+    """_compat._cython_module_key gives the key and file Brian2's extension manager uses for a module."""
     from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
 
     code = f"#cython: language_level=3\ndef main():\n    return {np.random.default_rng().integers(1 << 30)}\n"
     saved = prefs.codegen.runtime.cython.cache_dir
     prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
     try:
-        assert not _compat.cython_module_cached(code)
+        key, path = _compat._cython_module_key(code)
+        assert key not in cython_extension_manager._code_cache and not os.path.isfile(path)
         module = cython_extension_manager.create_extension(code)
         assert module.main() == int(code.split("return ")[1])
-        assert _compat.cython_module_cached(code)
-        cython_extension_manager._code_cache.clear()  # on disk only now
-        assert _compat.cython_module_cached(code)
+        assert cython_extension_manager._code_cache[key] is module  # the same key in memory
+        assert os.path.isfile(path)  # and the same file on disk
     finally:
         prefs.codegen.runtime.cython.cache_dir = saved
 

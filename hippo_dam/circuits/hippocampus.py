@@ -77,8 +77,8 @@ from ..core.energy import energy
 from ..core.graph import EnergyGraph
 from ..core.lagrangians import identity, log_sum_exp, make_lagrangian
 from ..networks.two_layer import DenseAssociativeMemory
-from ..core.populations import (Population, Projection, SymmetricProjection, check_positive_quantity, check_tau, named_clock,
-                          connect_within_copies)
+from ..core.populations import (Population, Projection, SymmetricProjection, check_positive_quantity, check_tau,
+                                connect_within_copies, named_clock)
 from ..core.schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
 
 __all__ = ["CA3Circuit", "ECCA1Loop", "check_rate"]

@@ -119,7 +119,8 @@ class SpikingCA3(CA3Circuit):
         cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(units), self.copies))
         cells.rate_max = self.max_rate
         q = 1.0 / float(self.copies * self.max_rate * self.tau_syn)
-        syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses", clock=cells.clock)
+        syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses",
+                       clock=cells.clock)
         syn.connect(j="i // %d" % self.copies)
         self.spike_monitor = SpikeMonitor(cells, name="CA3_memory_spikes")
         return [cells, syn, self.spike_monitor]

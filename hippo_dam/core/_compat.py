@@ -168,6 +168,7 @@ def _cython_module_key(code):
 
     Brian2 names a module after the md5 of ``(code, Python, executable,
     Cython, numpy major.minor, $CC, $CXX)`` (``CythonExtensionManager.create_extension``).
+    A wrong guess costs nothing but a background build that finds the module.
     """
     import hashlib
     import os
@@ -181,19 +182,6 @@ def _cython_module_key(code):
            ".".join(np.__version__.split(".")[:2]), os.environ.get("CC"), os.environ.get("CXX"))
     name = f"_cython_magic_{hashlib.md5(str(key).encode('utf-8')).hexdigest()}"
     return key, os.path.join(os.path.expanduser(cython_cache_dir()), name + manager.so_ext)
-
-
-def cython_module_cached(code) -> bool:
-    """Whether Brian2 already has the compiled Cython module of ``code`` (in memory or in its cache).
-
-    A wrong guess costs nothing but a background build that finds the module.
-    """
-    import os
-
-    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager as manager
-
-    key, path = _cython_module_key(code)
-    return key in manager._code_cache or os.path.isfile(path)
 
 
 class _ModuleBeingBuilt:

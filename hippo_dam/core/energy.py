@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NeuronGroup, StateMonitor, Synapses, linked_var
 
-from .populations import named_clock
-
 from .lagrangians import Lagrangian
+from .populations import named_clock
 from .schedule import ORDER_ENERGY_GROUP
 
 __all__ = ["energy", "OnlineEnergy"]

@@ -163,11 +163,11 @@ class AssociativeMemory:
     def _record_states(self, populations):
         """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
         monitors = []
-        # Recording every few steps on numpy costs a few microseconds more per record than Cython
-        # and spares a module to compile on a first run; recording every step stays compiled.
-        codeobj = (numpy_codeobject() if device_name() == RUNTIME_DEVICE and self.record_every is not None
-                   and self.record_every >= 2 * self.dt else None)
         if self.record_every is not None:
+            # Recording every few steps on numpy costs a few microseconds more per record than Cython
+            # and spares a module to compile on a first run; recording every step stays compiled.
+            sparse = device_name() == RUNTIME_DEVICE and self.record_every >= 2 * self.dt
+            codeobj = numpy_codeobject() if sparse else None
             for pop in populations:
                 mon = StateMonitor(pop.group, pop.state, record=True, name=f"{pop.name}_monitor",
                                    clock=named_clock(self.record_every, f"{pop.name}_monitor_clock"),
