@@ -279,6 +279,13 @@ class _JobWatch:
         self.seen |= live
         return live
 
+    def ran(self, job_id):
+        """Note that the job ``job_id`` computed a point (its worker connected, though maybe between two looks)."""
+        if job_id is None:
+            return
+        self._update_jobs()
+        self.seen |= {name for name, jid in self.jobs.items() if jid == str(job_id)}
+
     def queued(self):
         """Job ids still in the batch queue (pending or running); None where the kind cannot be asked."""
         if self.spec.kind != "slurm" or not self.jobs:

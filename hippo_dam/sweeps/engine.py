@@ -693,6 +693,8 @@ def _compute(function, points, pending, store, records, scheduler, n_workers, pr
                 for record in done:
                     records[record["key"]] = record
                     _write_atomic(store / "points" / f"{record['key']}.json", json.dumps(record) + "\n")
+                    if watch is not None:  # a job can connect, compute and be cancelled between two looks
+                        watch.ran(record.get("job_id"))
                 bar.update(len(done))
                 left -= len(done)
                 future.release()
