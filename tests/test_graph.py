@@ -1,4 +1,5 @@
 """The energy graph: the hierarchy, the general network, layer norm, and the two-layer model as their special case."""
+from fractions import Fraction
 import numpy as np
 import pytest
 from brian2 import ms
@@ -330,6 +331,45 @@ def test_layer_norm_on_runtime_targets_matches_reference(target):
     v, h = hd.euler_reference(xi, hd.tanh(), lag, 10 * ms, 3 * ms, cue, np.zeros(6), 0.1 * ms, 200)
     np.testing.assert_allclose(res.v, v[: len(res.v)], rtol=1e-9, atol=1e-12)
     assert _rises(res.energy) <= 1e-9
+
+
+def _exact_layer_norm(x, eps):
+    """Mean, variance and activation (gamma 1, delta 0) of one layer, in exact rational arithmetic."""
+    fx = [Fraction(float(v)) for v in x]
+    mean = sum(fx) / len(fx)
+    var = sum((v - mean) ** 2 for v in fx) / len(fx)
+    return mean, var, np.array([float(v - mean) / np.sqrt(float(var + Fraction(eps))) for v in fx])
+
+
+@pytest.mark.parametrize("offset", [1e3, 1e4, 1e5])
+@pytest.mark.parametrize("size", [12, 1000])
+def test_layer_norm_variance_is_exact_far_from_zero(offset, size):
+    """Two-pass (corrected) variance: equal to the exact one to 1e-9 for a layer at offset +- 0.01."""
+    lag = hd.layer_norm(1.0, 0.0, eps=1e-5)
+    x = offset + 0.01 * np.random.default_rng(size).normal(size=size)
+    _, var, act = _exact_layer_norm(x, 1e-5)
+    ns = lag._namespace(x)
+    ours = ns["c2"][0] / size - (ns["c1"][0] / size) ** 2
+    assert abs(Fraction(float(ours)) - var) / var < 1e-9
+    np.testing.assert_allclose(lag.activation(x), act, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_layer_norm_far_from_zero_on_brian2_matches_exact(target):
+    """A layer norm layer at 1e4 +- 0.01 on Brian2: the run's states follow the exact-arithmetic activations.
+
+    One Euler step of the feature layer (identity memories, no coupling in the first
+    step's feature update from a zero memory state) moves ``v`` by ``dt/tau (-v + I)``
+    only; the memory layer's input is ``xi g(v)``, so the recorded ``h`` after one step
+    is ``dt/tau_h xi g(v0)`` with the exact layer-norm activation ``g``.
+    """
+    xi = hd.random_patterns(4, 16, seed=3)
+    v0 = 1e4 + 0.01 * np.random.default_rng(0).normal(size=16)
+    net = hd.DenseAssociativeMemory(xi, hd.layer_norm(1.0, 0.0, eps=1e-5), "identity", tau_f=10 * ms, tau_h=5 * ms,
+                                    dt=0.1 * ms, record_every=0.1 * ms, codegen_target=target)
+    res = net.recall(v0, duration=0.2 * ms)
+    _, _, g = _exact_layer_norm(v0, 1e-5)
+    np.testing.assert_allclose(res.h[1], 0.1 / 5 * xi @ g, rtol=0, atol=1e-10)
 
 
 @pytest.mark.slow

@@ -103,6 +103,12 @@ def set_state_update_order(group, order: int):
     group.state_updater.order = order
 
 
+def set_summed_order(synapses, order: int):
+    """Run every summed-variable updater of ``synapses`` at ``order`` in slot ``'groups'`` (not its target's)."""
+    for updater in synapses.summed_updaters.values():
+        updater.order = order
+
+
 # -- the log filter ------------------------------------------------------------------------
 #: Logger and text of Brian2's warning about code whose result may depend on
 #: the order in which repeated indices are visited.

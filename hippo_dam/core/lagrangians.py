@@ -136,9 +136,20 @@ class Lagrangian:
                 raise ValueError(f"Lagrangian {self.name!r}: parameter name {key!r} is reserved")
             if not np.isfinite(val):
                 raise ValueError(f"Lagrangian {self.name!r}: parameter {key}={val} is not finite")
+        earlier, sums = set(), set()
         for red in self.reductions:
-            if red.name in RESERVED_NAMES or red.name in self.params:
+            if red.name in RESERVED_NAMES or red.name in self.params or red.name in earlier:
                 raise ValueError(f"Lagrangian {self.name!r}: reduction name {red.name!r} clashes")
+            used = _identifiers(red.expr) & {r.name for r in self.reductions}
+            if used - earlier:
+                raise ValueError(f"Lagrangian {self.name!r}: reduction {red.name!r} uses {sorted(used - earlier)}, "
+                                 "which are not earlier reductions")
+            if red.op == "max" and used & sums:
+                raise ValueError(f"Lagrangian {self.name!r}: the maximum {red.name!r} uses the sums "
+                                 f"{sorted(used & sums)}; layer maxima run before the layer sums")
+            earlier.add(red.name)
+            if red.op == "sum":
+                sums.add(red.name)
         for expr in self._all_expressions():
             unknown = _identifiers(expr) - set(_NUMPY_NAMESPACE) - self._symbols()
             if unknown:
@@ -162,6 +173,24 @@ class Lagrangian:
         if self.group_size and n % self.group_size:
             raise ValueError(f"{what}: {n} neurons cannot be cut into groups of {self.group_size} "
                              f"({self!r} needs a multiple of its group size)")
+
+    def sum_passes(self):
+        """The sum reductions in passes over the layer: a sum using an earlier sum goes in a later pass.
+
+        Returns a list of lists of :class:`Reduction`; pass ``k`` needs only the
+        maxima and the sums of passes ``< k`` (the layer norm: ``D`` and ``s1``,
+        then the centred ``c2 = sum (x - s1/D)^2``).
+        """
+        level = {}
+        for red in self.reductions:
+            if red.op == "sum":
+                deps = [level[n] + 1 for n in _identifiers(red.expr) if n in level]
+                level[red.name] = max(deps, default=0)
+        passes = [[] for _ in range(max(level.values(), default=-1) + 1)]
+        for red in self.reductions:
+            if red.op == "sum":
+                passes[level[red.name]].append(red)
+        return passes
 
     def _symbols(self):
         return {"x"} | set(self.params) | {r.name for r in self.reductions}
@@ -464,9 +493,14 @@ def layer_norm(gamma: float = 1.0, delta: float = 0.0, eps: float = 1e-5) -> Lag
     ``gamma/sqrt(var + eps) (P - y y^T/D)`` (``P`` the centring projector,
     ``y`` the normalised state) is PSD.
 
-    The three layer sums (``D = sum 1``, ``s1 = sum x``, ``s2 = sum x^2``) come
-    in one pass, on every code generation target (numpy included: no layer
-    maximum); ``var = s2/D - (s1/D)^2`` is clipped at 0 against rounding and
+    The mean and variance are computed in two passes over the layer (the
+    corrected two-pass algorithm; Chan, Golub & LeVeque 1983), on every code
+    generation target (numpy included: no layer maximum): ``D = sum 1`` and
+    ``s1 = sum x``, then ``c1 = sum (x - s1/D)`` and ``c2 = sum (x - s1/D)^2``,
+    with ``mean = s1/D + c1/D`` and ``var = c2/D - (c1/D)^2``; ``c1`` is the
+    rounding error of the first mean. The one-pass ``s2/D - (s1/D)^2`` loses
+    the variance to cancellation when the layer sits far from 0 (a layer at
+    ``1e4 +- 0.01``: activation off by 1e-4).
     ``eps > 0`` keeps the square root away from 0. Overflow-safe for
     ``|x| < 1e154`` (where ``x^2`` is finite in float64).
     """
@@ -475,13 +509,14 @@ def layer_norm(gamma: float = 1.0, delta: float = 0.0, eps: float = 1e-5) -> Lag
     if not np.isfinite(delta):
         raise ValueError(f"layer_norm: delta must be finite, got {delta}")
     eps = _positive("eps", eps, "layer_norm")
-    sd = "sqrt(clip(s2/D - (s1/D)**2, 0, inf) + eps)"
+    sd = "sqrt(c2/D - (c1/D)**2 + eps)"
     return Lagrangian(
         "layer_norm",
         f"gamma*D*{sd} + delta*s1",
-        f"gamma*(x - s1/D)/{sd} + delta",
+        f"gamma*(x - s1/D - c1/D)/{sd} + delta",
         {"gamma": gamma, "delta": delta, "eps": eps},
-        (Reduction("D", "sum", "1"), Reduction("s1", "sum", "x"), Reduction("s2", "sum", "x**2")),
+        (Reduction("D", "sum", "1"), Reduction("s1", "sum", "x"),
+         Reduction("c1", "sum", "x - s1/D"), Reduction("c2", "sum", "(x - s1/D)**2")),
     )
 
 

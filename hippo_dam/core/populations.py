@@ -23,13 +23,13 @@ import numpy as np
 from brian2 import Clock, NeuronGroup, Synapses, linked_var, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
-from ._compat import hide_order_warning, set_state_update_order
+from ._compat import hide_order_warning, set_state_update_order, set_summed_order
 from .lagrangians import Lagrangian, make_lagrangian
 
 __all__ = ["Population", "SymmetricProjection", "Projection", "check_tau", "connect_within_copies", "named_clock"]
 
 from .schedule import (ORDER_ACTIVATION, ORDER_LAYER, ORDER_LAYER_MAX,  # noqa: F401  (re-exported)
-                       ORDER_LAYER_MAX_RESET, ORDER_STATE_UPDATE)
+                       ORDER_LAYER_MAX_RESET, ORDER_LAYER_SUMS, ORDER_STATE_UPDATE)
 
 
 # Brian2 warns that our layer maxima (clip(x, m_post, inf) over the synapses) may depend on the
@@ -219,14 +219,25 @@ class Population:
             int(copy_of[-1]) + 1, "\n".join(f"{r} : 1" for r in self.reduction_names),
             name=f"{self.name}_layer", order=ORDER_LAYER, clock=group.clock,
         )
-        sums = [r for r in lag.reductions if r.op == "sum"]
-        model = "\n".join(
-            f"{r.name}_post = {lag.brian_expression(r.expr, self.state, '_pre', '_post')} : 1 (summed)"
-            for r in sums
-        )
-        syn = Synapses(group, layer, model, name=f"{self.name}_reduce", clock=group.clock)
-        syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
-        objects = [layer, syn]
+        objects = [layer]
+        # A sum that uses an earlier sum (the layer norm's centred variance) is a second pass: its own
+        # Synapses, whose summed updater runs one order after the first pass's.
+        for k, sums in enumerate(lag.sum_passes()):
+            model = "\n".join(
+                f"{r.name}_post = {lag.brian_expression(r.expr, self.state, '_pre', '_post')} : 1 (summed)"
+                for r in sums
+            )
+            syn = Synapses(group, layer, model, name=f"{self.name}_reduce" + (f"_{k}" if k else ""),
+                           clock=group.clock)
+            syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
+            if k:
+                set_summed_order(syn, ORDER_LAYER_SUMS + k)
+            objects.append(syn)
+        if not objects[1:]:  # maxima only: their loops run over these synapses
+            syn = Synapses(group, layer, name=f"{self.name}_reduce", clock=group.clock)
+            syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
+            objects.append(syn)
+        syn = objects[1]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
             objects.append(layer.run_regularly(
                 f"{red.name} = -inf", when="before_groups", order=ORDER_LAYER_MAX_RESET,

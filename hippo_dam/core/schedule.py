@@ -7,6 +7,7 @@ placed in Brian2's schedule by slot (``when``) and ``order``::
     slot            order  operation
     before_groups   0, 1   layer maxima                (non-additive Lagrangians: softmax)
     groups         -30     layer sums                  (summed variables into a layer group at -29)
+    groups         -29     second pass of layer sums   (a sum using a sum: the layer norm's centred variance)
     groups         -30     interneuron pool mean       (CA3 with dynamic inhibition, group at -29)
     groups         -20     activations a = dL/dx       (from the current state)
     groups         -11     instantaneous relay input   (EC-V with tau_V = 0, group at -10)
@@ -47,6 +48,7 @@ SCHEDULE = (
     ("before_groups", ORDER_LAYER_MAX_RESET, "reset of the layer maxima"),
     ("before_groups", ORDER_LAYER_MAX, "layer maxima (softmax)"),
     ("groups", ORDER_LAYER_SUMS, "layer sums, interneuron pool mean (summed variables)"),
+    ("groups", ORDER_LAYER_SUMS + 1, "second pass of layer sums (centred variance of the layer norm)"),
     ("groups", ORDER_ACTIVATION, "activations a = dL/dx"),
     ("groups", ORDER_RELAY_SUMS, "instantaneous relay inputs (summed variables)"),
     ("groups", ORDER_RELAY_COPY, "relay copy z = u"),
