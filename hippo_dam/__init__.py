@@ -47,6 +47,7 @@ _PUBLIC = {
     "core.energy": ("OnlineEnergy", "energy"),
     "core.recall": ("overlaps", "hamming", "retrieved_index", "recall_quality", "RecallQuality"),
     "core.results": ("RecallResult",),
+    "core.health": ("check_run", "EnergyRiseWarning", "UnboundedEnergyError"),
     "core.reference": ("euler_reference", "ca3_reference", "ec_ca1_reference", "graph_reference", "graph_energy"),
     "networks.two_layer": ("AssociativeMemory", "DenseAssociativeMemory"),
     "networks.models": ("model_a", "model_b", "model_c"),

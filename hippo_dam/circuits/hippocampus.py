@@ -180,6 +180,10 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
     def fast_inhibition(self):
         return self.interneuron_tau is None
 
+    @property
+    def _energy_is_lyapunov(self):  # lagging interneurons let E rise by design (figures/ca3.json measures it)
+        return self.fast_inhibition
+
     def _graph(self, batch=1):
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
                                    "v", "g", "CA3", batch=batch)
@@ -422,6 +426,10 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
         """True when the loop reduces to the symmetric two-layer model (instant relay, a = 1, R = xi^T)."""
         return (self.relay_tau is None and self.relay_gain == 1.0
                 and np.array_equal(self.relay_weights, self.patterns.T))
+
+    @property
+    def _energy_is_lyapunov(self):  # an asymmetric loop lets E rise by design (figures/ec_ca1.json measures it)
+        return self.symmetric
 
     def _graph(self, batch=1):
         self.features = Population("EC_III", self.n_features, self.feature_lagrangian, self.tau_f, "v", "g",

@@ -67,6 +67,7 @@ class _MovingInputMemory(DenseAssociativeMemory):
     """
 
     stimulus: TimedArray | None = None
+    _energy_is_lyapunov = False  # the input moves with the animal
 
     def _graph(self, batch=1):
         if self.stimulus is None:

@@ -77,6 +77,8 @@ class SpikingCA3(CA3Circuit):
     and ``attrs['n_spikes']``.
     """
 
+    _energy_is_lyapunov = False  # Poisson spikes: the energy fluctuates, it is not a Lyapunov function
+
     circuit_name = "CA3 (spiking memory cells)"
 
     def __init__(self, patterns, max_rate=50 * Hz, copies=4, tau_syn=5 * ms, seed=0, **kwargs):

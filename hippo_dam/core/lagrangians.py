@@ -266,19 +266,45 @@ class Lagrangian:
         return _word_substitute(expr, subs)
 
     # -- checks -------------------------------------------------------------
-    def check_convex(self, points=None, rng=None, tol=1e-7):
-        """Raise ``ValueError`` unless the Hessian of ``L`` is PSD at test points.
+    def check_convex(self, points=None, rng=None, tol=1e-7, span=(-6.0, 6.0)):
+        """Raise ``ValueError`` unless ``L`` is convex (its Hessian PSD), so the energy is a Lyapunov function.
 
-        Uses central differences of the activation (the gradient), so it also
-        catches an activation that is not the gradient of a convex function.
-        For an additive Lagrangian this is ``l''(x) >= 0`` on a grid.
+        Additive ``L = sum_i l(x_i)``: ``l''(x) >= 0``, with ``l''`` the exact
+        second derivative of ``value_expr`` (sympy). Where sympy proves
+        ``l'' >= 0`` for every real ``x`` the check ends there; otherwise
+        ``l''`` is evaluated on 1201 points of ``span`` (or on ``points``: a run
+        checks the range its states reached), and, for an expression without
+        kinks, its limits at ``x -> +-inf`` are taken, so a term concave far
+        from 0 is refused whatever the grid. Non-additive: the Hessian by
+        central differences of the activation at 8 random layer states (or at
+        ``points``, rows of layer states), smallest eigenvalue ``>= 0``.
+
+        Either way :meth:`check_gradient` runs first: an activation that is not
+        the gradient of the value is refused too.
         """
         rng = np.random.default_rng(0) if rng is None else rng
         self.check_gradient(rng=np.random.default_rng(rng.integers(2**32)))
         eps = 1e-5
         if self.additive:
-            x = np.linspace(-6, 6, 1201) + 1e-3 if points is None else np.asarray(points, float)
-            d2 = (self.activation(x + eps) - self.activation(x - eps)) / (2 * eps)
+            if points is None:
+                lo, hi = (float(s) for s in span)
+                if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                    raise ValueError(f"check_convex: span must be two finite numbers lo < hi, got {span!r}")
+                x = np.linspace(lo, hi, 1201) + 1e-3 * (hi - lo) / 12
+            else:
+                x = np.unique(np.asarray(points, float).ravel())
+            exact = _second_derivative(self.value_expr, tuple(sorted(self.params.items())))
+            if exact is not None and exact.nonnegative:
+                return
+            if exact is not None and exact.limits:
+                for where, lim in exact.limits:
+                    if lim < 0:
+                        raise ValueError(f"Lagrangian {self!r} is not convex: d^2L/dx^2 -> {lim:.3g} as x -> {where} "
+                                         "(concave far from 0); the energy would not be a Lyapunov function")
+            if exact is not None:
+                d2 = exact(x)
+            else:
+                d2 = (self.activation(x + eps) - self.activation(x - eps)) / (2 * eps)
             bad = d2 < -tol * (1 + np.abs(d2))
             if np.any(bad):
                 raise ValueError(
@@ -287,20 +313,21 @@ class Lagrangian:
                 )
             return
         n = 2 * self.group_size if self.grouped else 6
-        xs = rng.normal(size=(8, n)) if points is None else np.atleast_2d(points)
+        xs = rng.normal(size=(8, n)) if points is None else np.atleast_2d(np.asarray(points, float))
         n = xs.shape[-1]
         for x in xs:
             hess = np.empty((n, n))
+            h = eps * max(1.0, float(np.max(np.abs(x))))
             for k in range(n):
                 e = np.zeros(n)
-                e[k] = eps
-                hess[:, k] = (self.activation(x + e) - self.activation(x - e)) / (2 * eps)
+                e[k] = h
+                hess[:, k] = (self.activation(x + e) - self.activation(x - e)) / (2 * h)
             eig = np.linalg.eigvalsh(0.5 * (hess + hess.T))
             if eig.min() < -tol * max(1.0, abs(eig).max()) * 1e2:
                 raise ValueError(
                     f"Lagrangian {self!r} is not convex: Hessian eigenvalue {eig.min():.3g} < 0"
+                    + ("" if points is None else f" at the layer state {np.round(x, 3).tolist()[:8]}")
                 )
-
 
     def check_gradient(self, rng=None, rtol=1e-4):
         """Raise ``ValueError`` unless the activation is the gradient of the value, ``g_i = dL/dx_i``.
@@ -327,6 +354,54 @@ class Lagrangian:
             raise ValueError(f"Lagrangian {self!r}: its activation is not the gradient of its value: "
                              f"g = {g[tuple(k)]:.6g} but dL/dx = {numeric[tuple(k)]:.6g} at x = "
                              f"{np.round(x[k[0]], 3).tolist()}")
+
+
+class _SecondDerivative:
+    """``l''(x)`` of a one-neuron term, exact (sympy), callable on numpy arrays."""
+
+    def __init__(self, d2, x):
+        import sympy
+
+        self.nonnegative = bool(d2.is_nonnegative)
+        # Kinks (|x|, max(x, 0)) give Dirac deltas at isolated points: positive there (a convex kink) and
+        # absent at the sampled points; sympy's limits are unreliable across piecewise functions.
+        kinked = d2.has(sympy.DiracDelta, sympy.Heaviside, sympy.Abs, sympy.Max, sympy.Min, sympy.sign)
+        smooth = d2.replace(sympy.DiracDelta, lambda *a: sympy.Integer(0))
+        self._f = sympy.lambdify(x, smooth, modules=[{"Heaviside": lambda z, h=0.5: np.heaviside(z, h)}, "numpy"])
+        self.limits = []
+        if not (self.nonnegative or kinked):
+            for where, point in (("+inf", sympy.oo), ("-inf", -sympy.oo)):
+                try:
+                    lim = sympy.limit(smooth, x, point)
+                    if lim.is_real or lim.is_infinite:
+                        self.limits.append((where, float(lim)))
+                except Exception:  # noqa: BLE001 - a limit sympy cannot take leaves the sampled check
+                    pass
+
+    def __call__(self, x):
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(self._f(x), dtype=float), np.shape(x))
+
+
+_SECOND: dict = {}
+
+
+def _second_derivative(value_expr, params):
+    """The exact second derivative of ``value_expr`` in ``x`` (cached), or None where sympy cannot take it."""
+    key = (value_expr, params)
+    if key not in _SECOND:
+        try:
+            import sympy
+
+            x = sympy.Symbol("x", real=True)
+            names = {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh, "cosh": sympy.cosh, "abs": sympy.Abs,
+                     "sign": sympy.sign, "sqrt": sympy.sqrt, "inf": sympy.oo, "x": x,
+                     "clip": lambda a, lo, hi: sympy.Min(sympy.Max(a, lo), hi)}
+            names.update({k: sympy.Integer(int(v)) if float(v).is_integer() else sympy.Float(v) for k, v in params})
+            _SECOND[key] = _SecondDerivative(sympy.diff(sympy.sympify(value_expr, locals=names), x, 2), x)
+        except Exception:  # noqa: BLE001 - sympy missing or the expression beyond it: central differences
+            _SECOND[key] = None
+    return _SECOND[key]
 
 
 def _identifiers(expr):

@@ -28,6 +28,7 @@ from brian2.units.fundamentalunits import Quantity
 from ..core._compat import preserved_brian_state
 from ..core.dense import DenseSymmetricProjection, check_weight_dtype
 from ..core.graph import EnergyGraph
+from ..core.health import UnboundedEnergyError, check_run
 from ..core.lagrangians import make_lagrangian
 from .two_layer import STANDALONE_TARGETS, AssociativeMemory, check_cue, check_target
 from ..data.patterns import _frozen, check_patterns
@@ -260,8 +261,12 @@ class GraphMemory(AssociativeMemory):
         out["wall"] = time.perf_counter() - start
         out["duration"] = duration
         if not all(np.all(np.isfinite(x)) for x in out["final"]) or not np.all(np.isfinite(out["energy"])):
-            raise FloatingPointError("a layer state or the energy overflowed (inf/NaN) during the run; "
-                                     f"Lagrangians: {list(self._lagrangians())}")
+            raise UnboundedEnergyError("a layer state or the energy overflowed (inf/NaN) during the run: the energy "
+                                       f"has no lower bound for these Lagrangians {list(self._lagrangians())} and "
+                                       "weights")
+        out["checked"] = [(la.name, la.lagrangian, np.stack([x0, x1]) if out["traces"] is None else out["traces"][j],
+                           np.max(np.abs(x0)) + np.max(np.abs(i)))
+                          for j, (la, x0, x1, i) in enumerate(zip(self.layers, states, out["final"], inputs))]
         return out
 
     def _result(self, out, v, h, v_final, h_final, patterns, cue, known, v0, target, tolerance, batched, **attrs):
@@ -291,8 +296,11 @@ class GraphMemory(AssociativeMemory):
                  "dt_ms": float(self.dt / ms), "duration_ms": float(out["duration"] / ms),
                  "codegen_target": self.codegen_target, "weight_dtype": self.dtype.name, "batch": int(batch),
                  "wall_time_s": out["wall"], **attrs}
-        return RecallResult(out["t"], v, h, out["energy_t"], energy, v_final, h_final, patterns, cue, known,
-                            quality, attrs=attrs, extra=extra)
+        result = RecallResult(out["t"], v, h, out["energy_t"], energy, v_final, h_final, patterns, cue, known,
+                              quality, attrs=attrs, extra=extra)
+        check_run(result.energy_t, result.energy, out["checked"], dt=self.dt,
+                  taus=[la.tau for la in self.layers], result=result)
+        return result
 
     def _set_initial(self, states, inputs, clamped):
         for pop, x, i, c in zip(self.populations, states, inputs, clamped):

@@ -34,6 +34,7 @@ from brian2 import Network, ms, prefs, second
 from ..core._compat import RUNTIME_DEVICE, device_name, reset_device
 from ..core.lagrangians import LAGRANGIANS
 from .two_layer import DenseAssociativeMemory, check_target, run_network
+from ..core.health import UnboundedEnergyError, check_run
 from ..core.populations import check_tau
 from ..core.recall import recall_quality
 from ..core.results import RecallResult
@@ -186,8 +187,8 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
                       ("energy", out["energy"])):
         if not np.all(np.isfinite(arr)):
             bad = np.unique(np.nonzero(~np.isfinite(arr))[0])[:5].tolist()
-            raise FloatingPointError(f"the {name} overflowed (inf/NaN) in recall(s) {bad} of the grid: lower beta "
-                                     "or the degree there")
+            raise UnboundedEnergyError(f"the {name} overflowed (inf/NaN) in recall(s) {bad} of the grid: the "
+                                       "energy has no lower bound there; lower beta or the degree there")
     quality = recall_quality(net.patterns, out["v_final"], target, tolerance)
     attrs = net._attrs(duration, cue_input, wall, batch)
     attrs.update({"tau_f_ms": (taus["features"][::net.n_features] * 1e3).tolist(),
@@ -195,8 +196,15 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
     for side in ("features", "memories"):
         for name, values in params[side].items():
             attrs[f"{side}_{name}"] = values.tolist()
-    return RecallResult(out["energy_t"][-1:], None, None, out["energy_t"], out["energy"], out["v_final"],
-                        out["h_final"], net.patterns, cue, known, quality, attrs=attrs)
+    result = RecallResult(out["energy_t"][-1:], None, None, out["energy_t"], out["energy"], out["v_final"],
+                          out["h_final"], net.patterns, cue, known, quality, attrs=attrs)
+    # per-copy parameters: the culprit of a rise is looked for with the network's own Lagrangians
+    check_run(result.energy_t, result.energy,
+              [(feat.name, net.feature_lagrangian, np.stack([v0, out["v_final"]]),
+                np.max(np.abs(v0)) + np.max(np.abs(I))),
+               (mem.name, net.memory_lagrangian, np.stack([h0, out["h_final"]]), np.max(np.abs(h0), initial=0.0))],
+              constant_input=net._energy_is_lyapunov, dt=net.dt, result=result)
+    return result
 
 
 def _build(net, batch, params, taus, key):

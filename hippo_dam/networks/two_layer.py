@@ -24,6 +24,7 @@ from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cac
                             young_objects_gc)
 from ..core.dense import DenseSymmetricProjection, blas_threads_for, check_weight_dtype
 from ..core.graph import EnergyGraph, describe_network
+from ..core.health import UnboundedEnergyError, check_run
 from ..core.lagrangians import make_lagrangian
 from ..data.patterns import _frozen, check_patterns
 from ..core.populations import Population, SymmetricProjection, check_tau, named_clock
@@ -56,6 +57,10 @@ class AssociativeMemory:
     codegen_target : str
         One of ``CODEGEN_TARGETS``.
     """
+
+    #: False where the energy is not a Lyapunov function of the run (a moving input, spiking
+    #: neurons): :func:`~hippo_dam.core.health.check_run` then does not look for energy rises.
+    _energy_is_lyapunov = True
 
     def _init_run_settings(self, dt, record_every, energy_every, codegen_target):
         self._net = None
@@ -434,19 +439,26 @@ class DenseAssociativeMemory(AssociativeMemory):
         for name, arr in (("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
                           ("energy", out["energy"])):
             if not np.all(np.isfinite(arr)):
-                raise FloatingPointError(
+                raise UnboundedEnergyError(
                     f"the {name} overflowed (inf/NaN) during the run: the activations grow too fast for "
-                    f"these Lagrangians ({self.feature_lagrangian!r}, {self.memory_lagrangian!r}); "
-                    "lower beta or the degree, or use log_sum_exp"
+                    f"these Lagrangians ({self.feature_lagrangian!r}, {self.memory_lagrangian!r}) and the "
+                    "energy has no lower bound; lower beta or the degree, or use log_sum_exp"
                 )
+        layers = [(pop.name, pop.lagrangian, np.stack([x0, x1]) if trace is None else trace, scale)
+                  for pop, x0, x1, trace, scale in (
+                      (self.features, v0, out["v_final"], out["v"], np.max(np.abs(v0)) + np.max(np.abs(I))),
+                      (self.memories, h0, out["h_final"], out["h"], np.max(np.abs(h0), initial=0.0)))]
         if not batched:
             out = {k: (None if v is None else v[0]) if k != "t" and k != "energy_t" else v for k, v in out.items()}
             cue, known, target = cue[0], known[0], target[0]
         quality = recall_quality(self.patterns, out["v_final"], target, tolerance)
-        return RecallResult(
+        result = RecallResult(
             out["t"], out["v"], out["h"], out["energy_t"], out["energy"], out["v_final"], out["h_final"],
             self.patterns, cue, known, quality, attrs=self._attrs(duration, cue_input, wall, batch),
         )
+        check_run(result.energy_t, result.energy, layers, constant_input=self._energy_is_lyapunov, dt=self.dt,
+                  taus=(self.tau_f, self.tau_h), result=result)
+        return result
 
     def _attrs(self, duration, cue_input, wall, batch=1):
         return {
