@@ -75,7 +75,8 @@ def plot_recall_grid(results, path=None, subtitle=True):
         tgt = int(r.quality.target)
         ax_e, ax_m = axes[0, col], axes[1, col]
         ax_e.plot(r.energy_t * 1e3, r.energy, color="k", lw=1.5)
-        lags = f"\n{r.attrs['feature_lagrangian']} / {r.attrs['memory_lagrangian']}" if subtitle else ""
+        lags = f"\n{r.attrs['feature_lagrangian']} / {r.attrs['memory_lagrangian']}" \
+            if subtitle and "feature_lagrangian" in r.attrs else ""
         ax_e.set_title(label + lags, fontsize=10)
         # without recorded states, only the final overlaps are known
         t = r.t * 1e3 if r.v is not None else r.energy_t[-1:] * 1e3
@@ -130,20 +131,30 @@ def plot_circuit(results, path=None, rates=None, spikes=None, title=None):
     half = max(n_top, 2) // 2
     ax_e = fig.add_subplot(grid[1, :half])
     ax_m = fig.add_subplot(grid[1, half:])
+    scored = all(r.quality is not None for r in results.values())
     for k, (label, r) in enumerate(results.items()):
         ax_e.plot(r.energy_t * 1e3, r.energy, lw=1.5, color=f"C{k}", label=label)
-        tgt = int(r.quality.target)
         t = r.t * 1e3 if r.v is not None else r.energy_t[-1:] * 1e3
-        m = r.overlaps
-        if k == 0:
-            ax_m.plot(t, np.delete(m, tgt, axis=1), color="0.8", lw=0.5)
-        ax_m.plot(t, m[:, tgt], color=f"C{k}", lw=1.8, label=f"{label}: target {tgt}")
+        style = {} if r.v is not None else {"marker": "o"}
+        if scored:
+            tgt = int(r.quality.target)
+            m = r.overlaps
+            if k == 0:
+                ax_m.plot(t, np.delete(m, tgt, axis=1), color="0.8", lw=0.5, **style)
+            ax_m.plot(t, m[:, tgt], color=f"C{k}", lw=1.8, label=f"{label}: target {tgt}", **style)
+        else:  # no stored patterns to score against: the cued layer's states themselves
+            states = r.v if r.v is not None else r.v_final[None, :]
+            ax_m.plot(t, states, color=f"C{k}", lw=0.8, **style)
+            ax_m.plot([], [], color=f"C{k}", label=f"{label}: {r.attrs.get('cue_layer', 'cued layer')}")
     ax_e.set_xlabel("time (ms)")
-    ax_e.set_ylabel("energy E(v, h)")
+    ax_e.set_ylabel("energy E")
     ax_e.legend(fontsize=7)
     ax_m.set_xlabel("time (ms)")
-    ax_m.set_ylabel(r"overlap $m_\mu$ (grey: other patterns)")
-    ax_m.set_ylim(-1.05, 1.05)
+    if scored:
+        ax_m.set_ylabel(r"overlap $m_\mu$ (grey: other patterns)")
+        ax_m.set_ylim(-1.05, 1.05)
+    else:
+        ax_m.set_ylabel("state x of the cued layer (no patterns stored)")
     ax_m.legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title, fontsize=11)
@@ -159,11 +170,13 @@ def plot_circuit_result(result, path=None):
     rates = {}
     if result.v is not None:
         t = result.t * 1e3
-        rates[f"{a.get('feature_region') or 'features'}: feature potentials v"] = (t, result.v, "v")
-        rates[f"{a.get('memory_region') or 'memories'}: memory potentials h"] = (t, result.h, "h")
+        if "layers" not in a:  # a graph network (hierarchy, general) has every layer in ``extra``
+            rates[f"{a.get('feature_region') or 'features'}: feature potentials v"] = (t, result.v, "v")
+            rates[f"{a.get('memory_region') or 'memories'}: memory potentials h"] = (t, result.h, "h")
         for name, pop in result.extra.items():
             if pop.get("trace") is not None:
                 rates[f"{pop.get('region') or name}: {name} ({pop.get('state')})"] = (t, pop["trace"], pop.get("state"))
     spikes = getattr(result, "spikes", None)
-    return plot_circuit({a.get("circuit", "recall"): result}, path, rates=rates,
-                        spikes=None if spikes is None else spikes[:2], title=a.get("title"))
+    title = a.get("title") or (f"{a['network']}: {a['layers']}" if "layers" in a else None)
+    return plot_circuit({a.get("circuit") or a.get("network", "recall"): result}, path, rates=rates,
+                        spikes=None if spikes is None else spikes[:2], title=title)

@@ -393,3 +393,29 @@ def test_layer_norm_lagrangian_closed_form():
     np.testing.assert_allclose(lag.value(x), 2.0 * 9 * np.sqrt(var[:, 0] + 1e-5) + 0.3 * x.sum(-1), rtol=1e-12)
     lag.check_convex()
     assert np.all(np.isfinite(lag.activation(np.full((1, 5), 1e150))))  # constant layer: var 0, eps keeps it finite
+
+
+def test_plot_summary_and_xarray_work_for_every_graph_network(tmp_path):
+    """Issue 21 item 6: a hierarchy's and a general network's result plot (every layer, energy, overlaps or
+    the cued layer's states), summarise and convert like the two-layer model's."""
+    xi = hd.random_patterns(4, 16, seed=0)
+    ham = hd.HierarchicalAssociativeMemory.two_layer(xi, "tanh", "log_sum_exp")
+    cue, known = hd.flip_cue(xi[1], 0.3, seed=0)
+    W = np.zeros((6, 6))
+    W[0, 3] = W[3, 0] = 1.0
+    gen = hd.GeneralAssociativeMemory(W, [(slice(0, 3), "tanh"), (slice(3, 6), "log_sum_exp")], 5 * ms)
+    results = {"hierarchy": ham.recall(cue, known, duration=10 * ms),
+               "hierarchy_batch": ham.recall(np.stack([cue, -cue]), duration=10 * ms),
+               "general": gen.recall(np.array([1.0, -0.5, 0.2, 0, 0, 0]), duration=10 * ms)}
+    for name, res in results.items():
+        fig = res.plot(tmp_path / f"{name}.png", cue=1 if res.batched else 0)
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+        titles = [ax.get_title() for ax in fig.axes]
+        layer_names = [la.name for la in (gen if name == "general" else ham).layers]
+        assert all(any(n in t for t in titles) for n in layer_names), titles  # one image per layer
+        assert any(ax.get_ylabel() == "energy E" for ax in fig.axes)
+        assert isinstance(res.summary(), str)
+        ds = res.to_xarray()
+        assert "energy" in ds
+    overlap_axis = [ax for ax in results["general"].plot().axes if "cued layer" in ax.get_ylabel()]
+    assert len(overlap_axis) == 1 and len(overlap_axis[0].lines) >= 3  # no patterns: the states themselves

@@ -177,10 +177,21 @@ class RecallResult:
         write_netcdf(path, *self._dataset())
 
     def plot(self, path=None, title=None, cue=0):
-        """Energy over time and overlaps with every stored pattern over time (cue ``cue`` of a batch)."""
-        from ..plotting import plot_recall
+        """Energy over time and overlaps with every stored pattern over time (cue ``cue`` of a batch).
 
-        return plot_recall(self[cue] if self.batched else self, path=path, title=title)
+        A hierarchy's or general network's result (every layer in ``extra``)
+        shows each layer's recorded states as an image above the energy and
+        the overlaps; without stored patterns, the cued layer's states take
+        the overlaps' place. Returns the matplotlib Figure (a PNG at ``path``).
+        """
+        from ..plotting import plot_circuit_result, plot_recall
+
+        one = self[cue] if self.batched else self
+        if "layers" in one.attrs or one.quality is None:
+            if title is not None:
+                one = RecallResult(**{**one.__dict__, "attrs": {**one.attrs, "title": title}})
+            return plot_circuit_result(one, path=path)
+        return plot_recall(one, path=path, title=title)
 
 
 def write_netcdf(path, data, coords, attrs):
