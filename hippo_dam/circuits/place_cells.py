@@ -49,7 +49,7 @@ from .hippocampus import check_rate
 from ..core.lagrangians import identity, log_sum_exp, tanh
 from ..networks.two_layer import DenseAssociativeMemory
 from ..core.populations import check_tau
-from .space import Arena, SpatialCode, Trajectory, check_length
+from .space import Arena, SpatialCode, Trajectory, check_count, check_length
 
 __all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_statistics", "decode_position",
            "compare_conditions", "CONDITIONS", "imprint_memories", "ImprintResult", "environment_capacity",
@@ -178,11 +178,10 @@ class PlaceCellNetwork:
                  dt=1 * ms, max_rate=20 * Hz, patterns=None, environment=None, codegen_target="cython"):
         if kind not in MEMORY_KINDS:
             raise ValueError(f"kind must be one of {MEMORY_KINDS}, got {kind!r}")
+        if not isinstance(code, SpatialCode):
+            raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
         self.code, self.kind = code, kind
-        self.locations = code.arena.check_positions(check_length(locations, "locations", positive=False),
-                                                    "locations")
-        if self.locations.ndim != 2:
-            raise ValueError(f"locations must have shape (K, 2), got {self.locations.shape}")
+        self.locations = _check_locations(code.arena, locations)
         self.patterns = code.patterns(self.locations) if patterns is None else np.asarray(patterns, float)
         if self.patterns.shape != (len(self.locations), code.n):
             raise ValueError(f"patterns must have shape (K, N_f) = ({len(self.locations)}, {code.n}), "
@@ -239,8 +238,12 @@ class PlaceCellNetwork:
             The environment the animal runs in (default: the network's own).
         """
         code = self.code if code is None else code
+        if not isinstance(code, SpatialCode):
+            raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
         if code.n != self.code.n:
             raise ValueError(f"the code has {code.n} feature cells, the network {self.code.n}")
+        self.code.arena.check_trajectory(trajectory, "trajectory", "the network's arena")
+        code.arena.check_trajectory(trajectory, "trajectory", "the code's arena")
         silenced = np.zeros(code.n, bool) if silenced is None else np.asarray(silenced, bool)
         inputs = code.inputs(trajectory.xy, silenced)
         res, v, h, E, D = self._run(inputs, trajectory.dt)
@@ -268,6 +271,7 @@ class PlaceCellNetwork:
         and the final place-cell rates (Hz).
         """
         check_tau(duration, "duration")
+        check_tau(dt_input, "dt_input")
         xy = self.code.arena.check_positions(check_length(xy, "xy", positive=False), "xy")
         silenced = np.zeros(self.code.n, bool) if silenced is None else np.asarray(silenced, bool)
         n = int(round(float(duration / dt_input)))
@@ -278,16 +282,35 @@ class PlaceCellNetwork:
         return np.asarray(res.energy_t), np.asarray(res.energy), self.memory_rates(res.h_final)
 
 
+def _check_locations(arena, locations, what="locations"):
+    """Stored locations (K, 2) in metres from a length array: K >= 1, finite, inside ``arena``."""
+    xy = np.asarray(check_length(locations, what, positive=False), float)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
+        raise ValueError(f"{what} must have shape (K, 2) with K >= 1 stored locations, got {xy.shape}")
+    return arena.check_positions(xy, what)
+
+
 def decode_position(rates, locations):
     """Stored location of the most active memory neuron at each time: ``x_hat(t) = x_{argmax_mu r_mu(t)}``.
 
     Parameters
     ----------
     rates : array (T, K)
+        Rate of every memory neuron at each time (no NaN).
     locations : array (K, 2) metres
+        Stored location of each memory neuron (finite, K >= 1).
     """
-    rates = np.asarray(rates, float)
-    return np.asarray(locations)[np.argmax(rates, axis=1)]
+    rates, locations = np.asarray(rates, float), np.asarray(locations, float)
+    if locations.ndim != 2 or locations.shape[1] != 2 or len(locations) == 0:
+        raise ValueError(f"locations must have shape (K, 2) with K >= 1 stored locations, got {locations.shape}")
+    if rates.ndim != 2 or rates.shape[1] != len(locations):
+        raise ValueError(f"rates must have shape (T, K) with one column per stored location (K = {len(locations)}); "
+                         f"got rates of shape {rates.shape} for locations of shape {locations.shape}")
+    if not np.all(np.isfinite(locations)):
+        raise ValueError("locations contain NaN or inf")
+    if np.any(np.isnan(rates)):
+        raise ValueError("rates contain NaN")
+    return locations[np.argmax(rates, axis=1)]
 
 
 def rate_maps(xy, rates, arena: Arena, bin_size, smooth_bins=1.0, min_occupancy=1):
@@ -305,8 +328,12 @@ def rate_maps(xy, rates, arena: Arena, bin_size, smooth_bins=1.0, min_occupancy=
     """
     from scipy.ndimage import gaussian_filter
 
+    if not isinstance(arena, Arena):
+        raise TypeError(f"arena must be an Arena, got {type(arena).__name__}")
     xe, ye = arena.bins(bin_size)
-    xy, rates = np.asarray(xy, float), np.asarray(rates, float)
+    xy, rates = arena.check_positions(xy, "xy"), np.asarray(rates, float)
+    if xy.ndim != 2:
+        raise ValueError(f"xy must have shape (T, 2), got {xy.shape}")
     if rates.ndim != 2 or len(rates) != len(xy):
         raise ValueError(f"rates must have shape (T, C) with T = {len(xy)} samples, got {rates.shape}")
     ix = np.clip(np.searchsorted(xe, xy[:, 0], side="right") - 1, 0, len(xe) - 2)
@@ -349,7 +376,11 @@ def place_fields(rate_map, threshold=0.2, min_bins=4, min_peak=1.0):
     """
     from scipy.ndimage import label
 
-    m = np.nan_to_num(np.asarray(rate_map, float), nan=0.0)
+    m = np.asarray(rate_map, float)
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"rate_map must be 2-D (nx, ny) bins, one cell's map (maps[c] of rate_maps), "
+                         f"got shape {m.shape}")
+    m = np.nan_to_num(m, nan=0.0)
     peak = m.max()
     if peak < min_peak:
         return []
@@ -392,8 +423,13 @@ def field_statistics(maps, locations, bin_size, threshold=0.2, min_bins=4, min_p
     """
     b = float(check_length(bin_size, "bin_size"))
     radius = 2 * b if near is None else float(check_length(near, "near"))
+    maps, locations = np.asarray(maps, float), np.asarray(locations, float)
+    if maps.ndim != 3 or len(maps) == 0:
+        raise ValueError(f"maps must have shape (K, nx, ny), one map per cell, got {maps.shape}")
+    if locations.shape != (len(maps), 2):
+        raise ValueError(f"locations must have shape (K, 2) = ({len(maps)}, 2), one per map, got {locations.shape}")
     counts, areas, peaks, dists, at_loc = [], [], [], [], []
-    for m, loc in zip(maps, np.asarray(locations)):
+    for m, loc in zip(maps, locations):
         fields = place_fields(m, threshold, min_bins, min_peak)
         counts.append(len(fields))
         if fields:
@@ -454,13 +490,20 @@ def compare_conditions(code: SpatialCode, locations, trajectory: Trajectory, kin
 
     bin_size = 5 * cm if bin_size is None else bin_size
     conditions = CONDITIONS if conditions is None else conditions
-    locs_m = np.asarray(check_length(locations, "locations", positive=False))
+    if not isinstance(code, SpatialCode):
+        raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
+    locs_m = _check_locations(code.arena, locations)
+    code.arena.check_trajectory(trajectory, "trajectory", "the code's arena")
+    code.arena.bins(bin_size)
+    for kind in kinds:
+        if kind not in MEMORY_KINDS:
+            raise ValueError(f"kinds must be drawn from {MEMORY_KINDS}, got {kind!r}")
+    masks = {name: code.silence_mask(groups, frac, seed=seed) for name, (groups, frac) in conditions.items()}
     out, runs = {}, {}
     for kind in kinds:
         net = PlaceCellNetwork(code, locations, kind=kind, **network_kwargs)
         out[kind], runs[kind] = {}, {}
-        for name, (groups, frac) in conditions.items():
-            silenced = code.silence_mask(groups, frac, seed=seed)
+        for name, silenced in masks.items():
             run = net.run(trajectory, silenced)
             maps, _ = rate_maps(run.xy, run.rates, code.arena, bin_size)
             stats = field_statistics(maps, locs_m, bin_size)
@@ -541,9 +584,10 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
     """
     from brian2 import NeuronGroup, Network, Synapses, prefs, linked_var
 
-    n_units = int(n_units)
-    if n_units < 1:
-        raise ValueError(f"n_units must be >= 1, got {n_units}")
+    if not isinstance(code, SpatialCode):
+        raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
+    code.arena.check_trajectory(trajectory, "trajectory", "the code's arena")
+    n_units = check_count(n_units, "n_units")
     if not -1 < match_threshold < 1:
         raise ValueError(f"match_threshold must lie in (-1, 1), got {match_threshold}")
     check_every = dt = check_tau(check_every, "check_every")
@@ -635,6 +679,8 @@ def environment_capacity(arena: Arena, modules, n_environments=(1, 2, 4, 8), spa
     from .space import make_environments
 
     spacings = [20 * cm, 10 * cm] if spacings is None else list(spacings)
+    for spacing in spacings:
+        arena.grid_points(spacing, "spacings")
     envs = make_environments(max(n_environments), arena, n_modules=len(modules), n_landmarks=n_landmarks, seed=seed)
     codes = [SpatialCode(arena, modules, env, gain=gain) for env in envs]
     n = codes[0].n
@@ -642,7 +688,7 @@ def environment_capacity(arena: Arena, modules, n_environments=(1, 2, 4, 8), spa
     tests = rng.uniform(0, 1, size=(max(n_environments), int(n_test), 2)) * arena.size_m
     rows = []
     for spacing in spacings:
-        lattice = arena.grid_points(spacing)
+        lattice = arena.grid_points(spacing, "spacings")
         sp = float(check_length(spacing, "spacing"))
         per_env = [c.patterns(lattice) for c in codes]
         for E in n_environments:

@@ -161,7 +161,8 @@ def _plot_model_run(run, maps, net, path, title):
 def load_place_model(path, cfg=None) -> PlaceModelFile:
     """Load a ``kind = "place_cells"`` model file (see the module docstring)."""
     from .place_cells import MEMORY_KINDS, PlaceCellNetwork
-    from .space import Arena, SpatialCode, grid_modules, make_environments, random_walk
+    from ..core.populations import check_positive_quantity, check_tau
+    from .space import Arena, SpatialCode, check_count, check_length, grid_modules, make_environments, random_walk
 
     path, cfg = read_model_tables(path, cfg, _SCHEMA, {}, " for a place_cells model")
     circ, grid, marks = cfg.get("circuit", {}), cfg.get("grid", {}), cfg.get("landmarks", {})
@@ -171,31 +172,54 @@ def load_place_model(path, cfg=None) -> PlaceModelFile:
     memory = circ.get("memory", "dam")
     if memory not in MEMORY_KINDS:
         raise ValueError(f"{path}: [circuit] memory must be one of {MEMORY_KINDS}, got {memory!r}")
-    arena = Arena(parse_length(ar.get("width", "100 cm"), "[arena] width"),
-                  parse_length(ar.get("height", ar.get("width", "100 cm")), "[arena] height"))
+
+    # every value checked here, naming the file, table and key, before any cell or Brian2 object is made
+    def key(table, name):
+        return f"{path}: [{table}] {name}"
+
+    def length(table, name, text):
+        value = parse_length(text, key(table, name))
+        check_length(value, key(table, name))
+        return value
+
+    def time_(section, table, name, default):
+        return check_tau(parse_time(section.get(name, default), key(table, name)), key(table, name))
+
+    width = length("arena", "width", ar.get("width", "100 cm"))
+    arena = Arena(width, length("arena", "height", ar.get("height", ar.get("width", "100 cm"))))
+    n_modules = check_count(grid.get("modules", 4), key("grid", "modules"))
+    cells_per_module = check_count(grid.get("cells_per_module", 32), key("grid", "cells_per_module"))
+    n_landmarks = check_count(marks.get("count", 4), key("landmarks", "count"))
     kw = {}
     if "smallest_spacing" in grid:
-        kw["smallest"] = parse_length(grid["smallest_spacing"], "[grid] smallest_spacing")
+        kw["smallest"] = length("grid", "smallest_spacing", grid["smallest_spacing"])
     if "ratio" in grid:
         kw["ratio"] = grid["ratio"]
-    modules = grid_modules(grid.get("modules", 4), grid.get("cells_per_module", 32), seed=grid.get("seed", 0), **kw)
-    env = make_environments(1, arena, n_modules=len(modules), n_landmarks=marks.get("count", 4),
-                            seed=marks.get("seed", 0))[0]
     code_kw = {}
     if "tuning_width" in marks:
-        code_kw["tuning_width"] = parse_length(marks["tuning_width"], "[landmarks] tuning_width")
+        code_kw["tuning_width"] = length("landmarks", "tuning_width", marks["tuning_width"])
+    spacing = parse_length(mem.get("lattice", "10 cm"), key("memories", "lattice"))
+    arena.bins(spacing, key("memories", "lattice"))
+    bin_size = parse_length(run.get("bin_size", "5 cm"), key("run", "bin_size"))
+    arena.bins(bin_size, key("run", "bin_size"))
+    tau_f, tau_h = time_(feat, "features", "tau", "20 ms"), time_(mem, "memories", "tau", "10 ms")
+    dt = time_(run, "run", "dt", "1 ms")
+    for table, tau in (("features", tau_f), ("memories", tau_h)):
+        if dt >= tau:
+            raise ValueError(f"{path}: [run] dt = {dt} must be smaller than [{table}] tau = {tau} "
+                             "(every layer's time constant)")
+    duration, traj_dt = time_(traj, "trajectory", "duration", "60 s"), time_(traj, "trajectory", "dt", "10 ms")
+    speed_key = key("trajectory", "mean_speed")
+    mean_speed = check_positive_quantity(_parse_speed(traj.get("mean_speed", "25 cm/s"), speed_key), meter / second,
+                                         speed_key, "velocity", "'25 cm/s'")
+    max_rate = parse_rate(circ.get("max_rate", "20 Hz"), key("circuit", "max_rate"))
+
+    modules = grid_modules(n_modules, cells_per_module, seed=grid.get("seed", 0), **kw)
+    env = make_environments(1, arena, n_modules=len(modules), n_landmarks=n_landmarks, seed=marks.get("seed", 0))[0]
     code = SpatialCode(arena, modules, env, gain=float(feat.get("gain", 2.0)), **code_kw)
-    lattice = arena.grid_points(parse_length(mem.get("lattice", "10 cm"), "[memories] lattice"))
-    net = PlaceCellNetwork(code, lattice * meter, kind=memory, beta_n=mem.get("beta_n", 10.0),
-                           tau_f=parse_time(feat.get("tau", "20 ms"), "[features] tau"),
-                           tau_h=parse_time(mem.get("tau", "10 ms"), "[memories] tau"),
-                           dt=parse_time(run.get("dt", "1 ms"), "[run] dt"),
-                           max_rate=parse_rate(circ.get("max_rate", "20 Hz"), "[circuit] max_rate"),
-                           codegen_target=run.get("codegen_target", "cython"))
-    trajectory = random_walk(arena, parse_time(traj.get("duration", "60 s"), "[trajectory] duration"),
-                             dt=parse_time(traj.get("dt", "10 ms"), "[trajectory] dt"),
-                             mean_speed=_parse_speed(traj.get("mean_speed", "25 cm/s"), "[trajectory] mean_speed"),
-                             seed=traj.get("seed", 1))
+    lattice = arena.grid_points(spacing, key("memories", "lattice"))
+    net = PlaceCellNetwork(code, lattice * meter, kind=memory, beta_n=mem.get("beta_n", 10.0), tau_f=tau_f,
+                           tau_h=tau_h, dt=dt, max_rate=max_rate, codegen_target=run.get("codegen_target", "cython"))
+    trajectory = random_walk(arena, duration, dt=traj_dt, mean_speed=mean_speed, seed=traj.get("seed", 1))
     silenced = code.silence_mask(circ.get("silence", []), circ.get("silence_grid_fraction", 0.0))
-    return PlaceModelFile(str(path), cfg, net, trajectory, silenced,
-                          parse_length(run.get("bin_size", "5 cm"), "[run] bin_size"))
+    return PlaceModelFile(str(path), cfg, net, trajectory, silenced, bin_size)

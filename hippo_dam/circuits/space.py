@@ -57,6 +57,7 @@ phase shift of every grid module (global remapping; Fyhn et al. 2007).
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,7 +67,7 @@ from brian2.units.fundamentalunits import Quantity
 from ..core.populations import check_positive_quantity, check_quantity, check_tau
 
 __all__ = ["Arena", "Trajectory", "random_walk", "GridModule", "grid_modules", "SpatialCode", "Environment",
-           "make_environments", "check_length", "GRID_SPACING_RATIO", "GRID_SMALLEST_SPACING"]
+           "make_environments", "check_length", "check_count", "GRID_SPACING_RATIO", "GRID_SMALLEST_SPACING"]
 
 GRID_SPACING_RATIO = 1.42  # Stensola et al. 2012: mean ratio of successive module spacings
 GRID_SMALLEST_SPACING = 40 * cm  # Hafting et al. 2005: dorsal MEC spacings from ~39 cm
@@ -75,6 +76,19 @@ GRID_SMALLEST_SPACING = 40 * cm  # Hafting et al. 2005: dorsal MEC spacings from
 def check_length(value, what, positive=True):
     """Return ``value`` in metres (float or float array) if it is a finite Brian2 length (> 0 if ``positive``)."""
     return np.asarray(check_quantity(value, meter, what, "length", "10*cm", positive) / meter, float)
+
+
+def check_count(value, what, minimum=1):
+    """Return ``value`` as an int if it is a whole number ``>= minimum`` (a bool is not a number).
+
+    Raises ``TypeError`` for a non-number (or a bool) and ``ValueError`` for a
+    fraction, NaN, inf or a count below ``minimum``, naming ``what``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(f"{what} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__})")
+    if not np.isfinite(value) or value != int(value) or value < minimum:
+        raise ValueError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
 
 
 class Arena:
@@ -106,20 +120,50 @@ class Arena:
         if not np.all(np.isfinite(xy)):
             raise ValueError(f"{what} contain NaN or inf")
         if np.any(xy < -1e-12) or np.any(xy > self.size_m + 1e-12):
-            raise ValueError(f"{what} lie outside the {self.size_m[0]:g} m x {self.size_m[1]:g} m arena")
+            lo, hi = xy.reshape(-1, 2).min(axis=0), xy.reshape(-1, 2).max(axis=0)
+            raise ValueError(f"{what} lie outside the {self.size_m[0]:g} m x {self.size_m[1]:g} m arena: they span "
+                             f"x in [{lo[0]:.3g}, {hi[0]:.3g}] m, y in [{lo[1]:.3g}, {hi[1]:.3g}] m")
         return xy
 
-    def bins(self, bin_size):
-        """Bin edges ``(x_edges, y_edges)`` in metres for square bins of ``bin_size`` (length)."""
-        b = float(check_length(bin_size, "bin_size"))
+    def check_trajectory(self, trajectory, what="trajectory", where="the arena"):
+        """Return ``trajectory`` if it is a :class:`Trajectory` whose every position lies in this box.
+
+        A trajectory made in a larger box would otherwise drive the feature
+        cells far outside the arena their set points were measured over (a
+        silently wrong simulation). ``where`` says whose arena this is in the
+        message.
+        """
+        if not isinstance(trajectory, Trajectory):
+            raise TypeError(f"{what} must be a Trajectory (e.g. random_walk(arena, 10*second)), "
+                            f"got {type(trajectory).__name__}")
+        xy = trajectory.xy
+        if np.any(xy < -1e-12) or np.any(xy > self.size_m + 1e-12):
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            made = trajectory.arena.size_m if isinstance(trajectory.arena, Arena) else None
+            raise ValueError(f"{what} leaves {where} ({self.size_m[0]:g} m x {self.size_m[1]:g} m): its positions "
+                             f"span x in [{lo[0]:.3g}, {hi[0]:.3g}] m, y in [{lo[1]:.3g}, {hi[1]:.3g}] m"
+                             + (f" (it was made in a {made[0]:g} m x {made[1]:g} m arena)" if made is not None else "")
+                             + "; make it with random_walk() in the same arena")
+        return trajectory
+
+    def bins(self, bin_size, what="bin_size"):
+        """Bin edges ``(x_edges, y_edges)`` in metres for square bins of ``bin_size`` (length).
+
+        ``what`` names ``bin_size`` in the errors (a lattice spacing, a model file's key).
+        """
+        b = float(check_length(bin_size, what))
         nx, ny = (int(np.ceil(s / b - 1e-9)) for s in self.size_m)
         if nx < 2 or ny < 2:
-            raise ValueError(f"bin_size={bin_size} leaves fewer than 2 bins per side of the arena")
+            raise ValueError(f"{what}={bin_size} leaves fewer than 2 bins per side of the "
+                             f"{self.size_m[0]:g} m x {self.size_m[1]:g} m arena")
         return np.linspace(0, self.size_m[0], nx + 1), np.linspace(0, self.size_m[1], ny + 1)
 
-    def grid_points(self, spacing):
-        """Centres of a square lattice of ``spacing`` (length) covering the arena, ``(n, 2)`` metres."""
-        xe, ye = self.bins(spacing)
+    def grid_points(self, spacing, what="spacing"):
+        """Centres of a square lattice of ``spacing`` (length) covering the arena, ``(n, 2)`` metres.
+
+        ``what`` names ``spacing`` in the errors (e.g. a model file's ``[memories] lattice``).
+        """
+        xe, ye = self.bins(spacing, what)
         xc, yc = (xe[1:] + xe[:-1]) / 2, (ye[1:] + ye[:-1]) / 2
         X, Y = np.meshgrid(xc, yc, indexing="ij")
         return np.stack([X.ravel(), Y.ravel()], axis=1)
@@ -127,12 +171,32 @@ class Arena:
 
 @dataclass
 class Trajectory:
-    """Positions of the animal sampled every ``dt``: ``xy[k]`` at ``t = k dt`` (metres)."""
+    """Positions of the animal sampled every ``dt``: ``xy[k]`` at ``t = k dt`` (metres).
+
+    Parameters
+    ----------
+    xy : array (T, 2)
+        Positions in metres, every one inside ``arena``.
+    dt : Quantity (time)
+        Sampling step.
+    arena : Arena
+        The box the animal ran in.
+    seed : int, optional
+        The seed it was drawn with (a record only).
+    """
 
     xy: np.ndarray
     dt: Quantity
     arena: Arena
     seed: int | None = None
+
+    def __post_init__(self):
+        check_tau(self.dt, "dt")
+        if not isinstance(self.arena, Arena):
+            raise TypeError(f"arena must be an Arena, got {type(self.arena).__name__}")
+        self.xy = self.arena.check_positions(self.xy, "xy")
+        if self.xy.ndim != 2 or len(self.xy) < 1:
+            raise ValueError(f"xy must have shape (T, 2) with T >= 1 samples, got {self.xy.shape}")
 
     @property
     def t(self):
@@ -180,6 +244,8 @@ def random_walk(arena: Arena, duration, dt=10 * ms, mean_speed=20 * cm / second,
     -------
     Trajectory
     """
+    if not isinstance(arena, Arena):
+        raise TypeError(f"arena must be an Arena, e.g. Arena(1*meter, 1*meter); got {type(arena).__name__}")
     duration, dt, turn_time = (check_tau(q, w) for q, w in ((duration, "duration"), (dt, "dt"),
                                                              (turn_time, "turn_time")))
     speed = float(check_positive_quantity(mean_speed, meter / second, "mean_speed", "velocity", "20*cm/second")
@@ -246,10 +312,10 @@ def grid_modules(n_modules=4, cells_per_module=32, smallest=GRID_SMALLEST_SPACIN
         Spacing ratio of successive modules (default 1.42, Stensola et al. 2012).
     seed : int
     """
-    n_modules, cells_per_module = int(n_modules), int(cells_per_module)
-    if n_modules < 1 or cells_per_module < 1:
-        raise ValueError(f"need >= 1 module and >= 1 cell per module, got {n_modules}, {cells_per_module}")
+    n_modules, cells_per_module = check_count(n_modules, "n_modules"), check_count(cells_per_module, "cells_per_module")
     lam0 = float(check_length(smallest, "smallest"))
+    if isinstance(ratio, (bool, np.bool_)) or not isinstance(ratio, (numbers.Real, np.number)):
+        raise TypeError(f"ratio must be a number > 1, got {ratio!r}")
     if not (np.isfinite(ratio) and ratio > 1):
         raise ValueError(f"ratio must be > 1, got {ratio}")
     rng = np.random.default_rng([int(seed), 7])
@@ -275,15 +341,27 @@ def make_environments(n, arena: Arena, n_modules=4, n_landmarks=4, seed=0):
     """``n`` environments: random landmark positions and one random phase shift per grid module each.
 
     Environment 0 has zero grid shifts (the reference alignment).
+
+    Parameters
+    ----------
+    n : int
+        Number of environments (>= 1).
+    arena : Arena
+    n_modules : int
+        Grid modules (one phase shift each; >= 1).
+    n_landmarks : int
+        Landmarks per environment (>= 1: the landmark cells are what tells environments apart).
+    seed : int
     """
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"need at least one environment, got {n}")
+    n = check_count(n, "n")
+    if not isinstance(arena, Arena):
+        raise TypeError(f"arena must be an Arena, got {type(arena).__name__}")
+    n_modules, n_landmarks = check_count(n_modules, "n_modules"), check_count(n_landmarks, "n_landmarks")
     rng = np.random.default_rng([int(seed), 11])
     size = arena.size_m
     envs = []
     for e in range(n):
-        marks = rng.uniform(0.1, 0.9, size=(int(n_landmarks), 2)) * size
+        marks = rng.uniform(0.1, 0.9, size=(n_landmarks, 2)) * size
         shifts = np.zeros((n_modules, 2)) if e == 0 else rng.uniform(0, 1, size=(n_modules, 2)) * size
         envs.append(Environment(marks, shifts, name=chr(ord("A") + e) if e < 26 else f"E{e}"))
     return envs
@@ -404,7 +482,11 @@ class SpatialCode:
         return mask
 
     def inputs(self, xy, silenced=None):
-        """Input currents ``I = gain (r(x) - theta) / s`` (..., N), zero for silenced cells (dimensionless)."""
+        """Input currents ``I = gain (r(x) - theta) / s`` (..., N), zero for silenced cells (dimensionless).
+
+        ``xy`` (..., 2) metres must lie in the arena (the set points were measured over it).
+        """
+        xy = self.arena.check_positions(xy, "positions")
         I = self.gain * (self.rates(xy) - self.theta) / self.spread
         if silenced is not None:
             silenced = np.asarray(silenced, bool)

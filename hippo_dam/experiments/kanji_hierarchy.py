@@ -60,7 +60,9 @@ from ..networks.hierarchical import HierarchicalAssociativeMemory
 from .kanji import KANJI_TIMING, kanji_model, nearest_neighbour_limit
 from ..core.lagrangians import grouped_log_sum_exp, identity, log_sum_exp
 from ..data.patterns import check_patterns, load_kanji, partial_cue
+from ..core.populations import check_tau
 from ..core.recall import hamming
+from ..networks.two_layer import check_cue
 
 __all__ = ["HIERARCHY_SETTINGS", "CUE_CONDITIONS", "learn_part_dictionary", "encode_parts", "KanjiHierarchy",
            "hierarchy_reference", "kanji_hierarchy_completion", "two_layer_completion", "compare_at_equal_synapses"]
@@ -70,6 +72,20 @@ HIERARCHY_SETTINGS = {"patch": 8, "n_atoms": 64, "iterations": 20, "dictionary_s
                       "beta_parts": 0.2, "beta_chars": 0.1, "w_parts": 1.0, "w_chars": 20.0,
                       "tau_pixels_ms": 20.0, "tau_parts_ms": 2.0, "tau_chars_ms": 2.0,
                       "dt_ms": 1.0, "duration_ms": 50.0}
+
+
+_LAYERS = ("pixels", "parts", "characters")
+_TAU_SETTINGS = ("tau_pixels_ms", "tau_parts_ms", "tau_chars_ms")
+
+
+def _check_dt(dt, taus, what="dt"):
+    """Raise unless the Euler step ``dt`` (a time) is shorter than every layer's time constant ``taus``."""
+    dt = check_tau(dt, what)
+    for name, key, tau in zip(_LAYERS, _TAU_SETTINGS, taus):
+        if dt >= tau:
+            raise ValueError(f"{what} = {dt} must be smaller than every layer's time constant; the {name} layer has "
+                             f"tau={tau} (setting {key})")
+    return dt
 
 
 def _patch_index(side, patch):
@@ -177,6 +193,7 @@ class KanjiHierarchy:
                     "tau_chars_ms", "dt_ms", "duration_ms"):
             if not np.isfinite(s[key]) or s[key] <= 0:
                 raise ValueError(f"setting {key} must be > 0 and finite, got {s[key]!r}")
+        _check_dt(s["dt_ms"] * ms, [s[key] * ms for key in _TAU_SETTINGS], "dt (setting dt_ms)")
         self.patterns = check_patterns(patterns)
         self.dictionary = dictionary or learn_part_dictionary(self.patterns, s["patch"], s["n_atoms"],
                                                                s["iterations"], s["dictionary_seed"])
@@ -201,6 +218,7 @@ class KanjiHierarchy:
         self.n_synapses = {"pixels-parts": int(W1.nnz), "parts-characters": int(W2.nnz),
                            "total": int(W1.nnz + W2.nnz), "dense_entries": int(n_parts * n + k * n_parts)}
         self.sizes = (n, n_parts, k)
+        self.side = self.dictionary.get("side", int(round(np.sqrt(n))))
 
     def reconstruction(self):
         """Each glyph as its parts draw it: ``sign(xi^(2,1)^T onehot(code))`` (the floor of the pixel error)."""
@@ -218,16 +236,30 @@ class KanjiHierarchy:
         return HierarchicalAssociativeMemory(layers, [self.W_parts.toarray(), self.W_chars.toarray()],
                                              patterns={0: self.patterns}, **kwargs)
 
+    def check_cue(self, cue):
+        """A cue (N,) or batch (B, N) of pixel values in [-1, 1] (+1 ink, -1 background, 0 unknown), as 2-D.
+
+        Raises ``ValueError`` naming the cue's shape (it must have ``N``
+        pixels), a NaN or inf, or values outside [-1, 1] (an image of grey
+        levels 0..255, say: binarise it to +-1 first).
+        """
+        n, shape = self.sizes[0], np.shape(cue)
+        cue, _, _ = check_cue(cue, None, n, f" (pixels of the {self.side}x{self.side} glyphs, flattened)")
+        if cue.min() < -1 or cue.max() > 1:
+            raise ValueError(f"cue (shape {shape}) must hold pixel values in [-1, 1] (+1 ink, -1 background, "
+                             f"0 unknown; see partial_cue), got values in [{cue.min():g}, {cue.max():g}]")
+        return cue
+
     def initial_states(self, cue):
         """``[v0, x0, h0]``: pixels at the cue (unknown 0), parts and characters at 0."""
-        cue = np.atleast_2d(np.asarray(cue, float))
+        cue = self.check_cue(cue)
         return [cue, np.zeros((len(cue), self.sizes[1])), np.zeros((len(cue), self.sizes[2]))]
 
     def run(self, cue, duration=None, dt=None, record=False):
         """Integrate from a batch of cues (numpy, sparse); returns ``[pixels, parts, characters]`` states
         (final, or every step with ``record=True``: arrays (n_steps + 1, B, n_A))."""
-        dt = self.settings["dt_ms"] * ms if dt is None else dt
-        duration = self.settings["duration_ms"] * ms if duration is None else duration
+        dt = _check_dt(self.settings["dt_ms"] * ms if dt is None else dt, self.taus)
+        duration = check_tau(self.settings["duration_ms"] * ms if duration is None else duration, "duration")
         return hierarchy_reference(self.lagrangians, self.taus, [self.W_parts, self.W_chars],
                                    self.initial_states(cue), dt, int(round(float(duration / dt))), record=record)
 
@@ -255,6 +287,8 @@ def hierarchy_reference(lagrangians, taus, weights, x0, dt, n_steps, I=None, rec
     """
     to_s = lambda q: float(q / ms) / 1e3 if hasattr(q, "dim") else float(q)  # noqa: E731
     rates = [to_s(dt) / to_s(tau) for tau in taus]
+    if not all(np.isfinite(r) and 0 < r < 1 for r in rates):
+        raise ValueError(f"dt={dt} must be > 0 and smaller than every layer's time constant, got taus={list(taus)}")
     xs = [np.array(x, dtype=float) for x in x0]
     I = [0.0] * len(xs) if I is None else [np.asarray(i, float) for i in I]
     traces = [[x] for x in xs] if record else None
@@ -329,6 +363,8 @@ def kanji_hierarchy_completion(n_patterns=2136, visible="top", fraction=0.5, noi
     codes draw them: the floor), ``n_synapses``, ``nn_limit``,
     ``wall_time_s`` and the settings.
     """
+    if isinstance(chunk, bool) or int(chunk) < 1 or int(chunk) != chunk:
+        raise ValueError(f"chunk must be a whole number >= 1, got {chunk!r}")
     if hierarchy is None:
         patterns = load_kanji("joyo", n_patterns)[0] if patterns is None else check_patterns(patterns)[:n_patterns]
         start = time.perf_counter()
@@ -336,8 +372,6 @@ def kanji_hierarchy_completion(n_patterns=2136, visible="top", fraction=0.5, noi
         build = time.perf_counter() - start
     else:
         patterns, build = hierarchy.patterns, 0.0
-    if int(chunk) < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
     cues, cue, known = _cues(patterns, cues, visible, fraction, noise, seed)
     start = time.perf_counter()
     v_final = np.empty(cue.shape)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms, second
 
+from ..core.populations import check_tau
 from ..modelfile import parse_time, read_model_tables
 
 __all__ = ["HierarchyModelFile", "load_hierarchy_model"]
@@ -59,6 +60,7 @@ class HierarchyModelFile:
 
     def run(self, progress=None):
         """Complete the cue on Brian2; returns a RecallResult (every layer in ``extra``)."""
+        self.hierarchy.check_cue(self.cue)  # pixel values in [-1, 1], before any Brian2 object is made
         net = self.hierarchy.network(record_every=self.record_every, codegen_target=self.codegen_target)
         result = net.recall(self.cue, duration=self.duration, layer="pixels", target=self.target,
                             progress=progress)
@@ -140,7 +142,6 @@ def load_hierarchy_model(path, cfg=None) -> HierarchyModelFile:
     count = hier.get("count", None)
     if count is not None and count < 1:
         raise ValueError(f"{path}: [hierarchy] count must be >= 1, got {count}")
-    patterns, chars = load_kanji(kanji_set, count)
     settings = {}
     for table, section, keys in (("parts", parts, {"patch": "patch", "atoms": "n_atoms", "iterations": "iterations",
                                                     "seed": "dictionary_seed", "beta": "beta_parts",
@@ -149,13 +150,27 @@ def load_hierarchy_model(path, cfg=None) -> HierarchyModelFile:
         for key, name in keys.items():
             if key in section:
                 settings[name] = section[key]
+    # the times checked here, naming the file, table and key, before the kanji are loaded or a part learned
+    taus = {}
     for table, section, name in (("pixels", pix, "tau_pixels_ms"), ("parts", parts, "tau_parts_ms"),
                                  ("characters", top, "tau_chars_ms")):
+        tau = parse_time(section.get("tau", f"{HIERARCHY_SETTINGS[name]} ms"), f"{path}: [{table}] tau")
+        taus[table] = check_tau(tau, f"{path}: [{table}] tau")
         if "tau" in section:
-            settings[name] = float(parse_time(section["tau"], f"[{table}] tau") / ms)
-    dt = parse_time(run.get("dt", f"{HIERARCHY_SETTINGS['dt_ms']} ms"), "[run] dt")
-    duration = parse_time(run.get("duration", f"{HIERARCHY_SETTINGS['duration_ms']} ms"), "[run] duration")
+            settings[name] = float(tau / ms)
+    dt = check_tau(parse_time(run.get("dt", f"{HIERARCHY_SETTINGS['dt_ms']} ms"), f"{path}: [run] dt"),
+                   f"{path}: [run] dt")
+    duration = parse_time(run.get("duration", f"{HIERARCHY_SETTINGS['duration_ms']} ms"), f"{path}: [run] duration")
+    check_tau(duration, f"{path}: [run] duration")
+    for table, tau in taus.items():
+        if dt >= tau:
+            raise ValueError(f"{path}: [run] dt = {dt} must be smaller than every layer's time constant; "
+                             f"[{table}] tau = {tau}")
+    record = run.get("record_every", "1 ms")
+    record_every = None if record == "none" else check_tau(parse_time(record, f"{path}: [run] record_every"),
+                                                           f"{path}: [run] record_every")
     settings["dt_ms"], settings["duration_ms"] = float(dt / ms), float(duration / ms)
+    patterns, chars = load_kanji(kanji_set, count)
     hierarchy = KanjiHierarchy(patterns, settings)
     if "character" in cue_cfg and "target" in cue_cfg:
         raise ValueError(f"{path}: [cue] give either character or target, not both")
@@ -170,7 +185,5 @@ def load_hierarchy_model(path, cfg=None) -> HierarchyModelFile:
             raise ValueError(f"{path}: [cue] target {target} out of range for {len(patterns)} kanji")
     cue, _ = partial_cue(patterns[target], cue_cfg.get("visible", "top"), (64, 64), cue_cfg.get("fraction", 0.5),
                          cue_cfg.get("noise", 0.0), cue_cfg.get("seed", 0))
-    record = run.get("record_every", "1 ms")
-    return HierarchyModelFile(str(path), cfg, hierarchy, list(chars), cue, int(target), duration,
-                              None if record == "none" else parse_time(record, "[run] record_every"),
+    return HierarchyModelFile(str(path), cfg, hierarchy, list(chars), cue, int(target), duration, record_every,
                               run.get("codegen_target", "cython"))

@@ -57,6 +57,7 @@ from brian2 import ms, second
 from .graph_memory import GraphMemory, Layer
 from .two_layer import check_cue
 from ..core.lagrangians import make_lagrangian
+from ..data.patterns import check_patterns
 from ..core.populations import check_tau
 
 __all__ = ["GeneralAssociativeMemory"]
@@ -96,6 +97,16 @@ class GeneralAssociativeMemory(GraphMemory):
         W = np.asarray(W)
         if W.ndim != 2 or W.shape[0] != W.shape[1]:
             raise ValueError(f"W must be a square matrix (N, N), got shape {W.shape}")
+        if W.size == 0:
+            raise ValueError(f"W is empty (shape {W.shape}): the network needs at least one neuron")
+        try:
+            groups = list(groups)
+        except TypeError:
+            raise TypeError(f"groups must be a list of (neurons, lagrangian) or (neurons, lagrangian, name) "
+                            f"covering the {len(W)} neurons of W, got {groups!r}") from None
+        if not groups:
+            raise ValueError(f"groups is empty: give at least one (neurons, lagrangian) covering the {len(W)} "
+                             "neurons of W")
         if not np.all(np.isfinite(W)):
             raise ValueError("W contains NaN or inf")
         if not np.array_equal(W, W.T):
@@ -187,7 +198,7 @@ class GeneralAssociativeMemory(GraphMemory):
     @classmethod
     def two_layer(cls, patterns, feature_lagrangian, memory_lagrangian, tau_f=20 * ms, tau_h=2 * ms, **kwargs):
         """The two-layer model as the block off-diagonal ``W = [[0, xi^T], [xi, 0]]`` (features first)."""
-        xi = np.asarray(patterns, dtype=float)
+        xi = check_patterns(patterns)
         K, n_f = xi.shape
         W = np.zeros((n_f + K, n_f + K))
         W[n_f:, :n_f] = xi
@@ -201,7 +212,7 @@ class GeneralAssociativeMemory(GraphMemory):
     @classmethod
     def graded_response(cls, patterns, tau=20 * ms, **kwargs):
         """Hopfield's (1984) graded-response net: one tanh group, ``W = T = xi^T xi / N`` with zero diagonal."""
-        xi = np.asarray(patterns, dtype=float)
+        xi = check_patterns(patterns)
         T = xi.T @ xi / xi.shape[1]
         np.fill_diagonal(T, 0.0)
         return cls(T, [(slice(0, xi.shape[1]), "tanh", "neurons")], tau, patterns=xi, **kwargs)

@@ -121,9 +121,12 @@ class GraphMemory(AssociativeMemory):
     def _check_layer(k, layer):
         if not isinstance(layer, Layer):
             raise TypeError(f"layer {k} must be a hippo_dam.Layer, got {type(layer).__name__}")
+        if isinstance(layer.n, (bool, np.bool_)):
+            raise TypeError(f"layer {k} needs a positive integer size, got n={layer.n!r} (a bool)")
         n = int(layer.n)
         if n < 1 or n != layer.n:
-            raise ValueError(f"layer {k} needs a positive integer size, got n={layer.n!r}")
+            raise ValueError(f"layer {k} needs a positive integer size, got n={layer.n!r}"
+                             + (" (an empty layer)" if n == 0 else ""))
         name = layer.name or f"layer{k}"
         if not _NAME.match(name):
             raise ValueError(f"layer name {name!r} must be an identifier (letters, digits, _)")

@@ -23,6 +23,7 @@ import numpy as np
 from brian2 import ms
 
 from .graph_memory import GraphMemory, Layer
+from ..data.patterns import check_patterns
 
 __all__ = ["HierarchicalAssociativeMemory"]
 
@@ -64,6 +65,18 @@ class HierarchicalAssociativeMemory(GraphMemory):
         if len(weights) != len(layers) - 1:
             raise ValueError(f"{len(layers)} layers need {len(layers) - 1} weight matrices (one between each "
                              f"pair of neighbours), got {len(weights)}")
+        sizes = [getattr(layer, "n", None) for layer in layers]
+        for A, W in enumerate(weights):
+            shape = np.shape(W)
+            if 0 in sizes[A:A + 2]:
+                empty = A if sizes[A] == 0 else A + 1
+                raise ValueError(f"layer {empty} is empty (n=0): every layer needs at least one neuron "
+                                 f"(weights[{A}] of shape {shape} joins layers of {sizes[A]!r} and "
+                                 f"{sizes[A + 1]!r} neurons)")
+            if len(shape) != 2 or 0 in shape:
+                raise ValueError(f"weights[{A}] (xi between layers {A} and {A + 1}, of {sizes[A]!r} and "
+                                 f"{sizes[A + 1]!r} neurons) must be a non-empty 2-D array of shape "
+                                 f"({sizes[A + 1]!r}, {sizes[A]!r}), got shape {shape}")
         super().__init__(layers, [(A, A + 1, W) for A, W in enumerate(weights)], patterns=patterns, **kwargs)
         for layer in self.layers:
             if not layer.lagrangian.additive and np.ndim(layer.tau) and np.ptp(np.asarray(layer.tau)) > 0:
@@ -79,7 +92,7 @@ class HierarchicalAssociativeMemory(GraphMemory):
     @classmethod
     def two_layer(cls, patterns, feature_lagrangian, memory_lagrangian, tau_f=20 * ms, tau_h=2 * ms, **kwargs):
         """The two-layer model (features below, memories above ``xi = patterns``) as a hierarchy of two."""
-        patterns = np.asarray(patterns)
+        patterns = check_patterns(patterns)
         layers = [Layer(patterns.shape[1], feature_lagrangian, tau_f, "features"),
                   Layer(patterns.shape[0], memory_lagrangian, tau_h, "memories")]
         return cls(layers, [patterns], patterns={0: patterns}, **kwargs)
