@@ -35,6 +35,31 @@ import sys
 
 __version__ = "0.1.0"
 
+#: Set (to "1") by a sweep while its LocalCluster starts its worker processes, which inherit it.
+SWEEP_WORKER_ENV = "HIPPO_DAM_SWEEP_WORKER"
+
+
+def _sweep_worker_ignores_ctrl_c():
+    """In a sweep's worker process, ignore Ctrl-C: the sweep stops its workers itself.
+
+    The terminal sends Ctrl-C to the whole process group; a worker hit while
+    it starts prints pages of tracebacks, and one hit while it runs would let
+    Brian2 end the recall early and return it as if complete. Called when the
+    package is imported (a spawned worker imports it first) and again after
+    Brian2's import, which installs its own handler.
+    """
+    import os
+
+    if os.environ.get(SWEEP_WORKER_ENV) == "1":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_sweep_worker_ignores_ctrl_c()
+
 #: subpackage module -> the public names it defines
 _PUBLIC = {
     "core.lagrangians": ("Lagrangian", "Reduction", "LAGRANGIANS", "make_lagrangian", "identity", "tanh", "sigmoid",

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from .networks.two_layer import CODEGEN_TARGETS
+
+from .core.devices import CODEGEN_TARGETS
+from .outputs import output_dir
 
 __all__ = ["main"]
 
@@ -17,6 +19,7 @@ def _run(args):
     from .modelfile import load_model
 
     start = time.perf_counter()
+    output_dir(args.out, "--out")  # before the run: a folder that cannot be written would lose it
     model = load_model(args.model)
     if hasattr(model, "cli_run"):  # place-cell model files: rate maps and a decoded trajectory
         return model.cli_run(args.out, args.codegen_target)
@@ -123,6 +126,7 @@ def main(argv=None):
         _stack_dump_on_sigusr1()
     try:
         if args.command == "figures":
+            output_dir(args.out, "--out")
             from .figures import make_figures, redraw_figures
 
             if args.redraw:
@@ -135,17 +139,26 @@ def main(argv=None):
         if args.command == "sweep":
             return _sweep(args)
         return _run(args)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as err:
+        # a user's error: bad input, a path, a missing extra, a run whose energy has no lower bound
         if args.debug:
             raise
         print(f"hippo-dam: error: {err} (--debug shows the traceback)", file=sys.stderr)
         return 2
     except RuntimeError as err:  # a sweep whose cluster jobs all ended: rerun resumes it
+        if args.debug:
+            raise
         print(f"hippo-dam: stopped: {err}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         print("hippo-dam: interrupted (a sweep's finished points are in its store; rerun to resume)", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - anything else is a bug of ours: one line, the traceback on --debug
+        if args.debug:
+            raise
+        print(f"hippo-dam: internal error: {type(err).__name__}: {err} (--debug shows the traceback; please "
+              "report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

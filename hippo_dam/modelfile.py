@@ -223,7 +223,15 @@ def load_model(path) -> ModelFile:
     """
     path = find_model(path)
     cfg = read_toml(path)
-    if isinstance(cfg.get("circuit"), dict) and cfg["circuit"].get("kind") == "place_cells":
+    circuit = cfg.get("circuit")
+    if isinstance(circuit, dict) and "kind" in circuit and circuit["kind"] not in (*_CIRCUIT_KEYS, "place_cells"):
+        import difflib  # a misspelt kind: name it, not the tables it would have allowed
+
+        known = sorted((*_CIRCUIT_KEYS, "place_cells"))
+        close = difflib.get_close_matches(str(circuit["kind"]), known, n=1)
+        raise ValueError(f"{path}: [circuit] kind {circuit['kind']!r} is not a circuit"
+                         + (f" (did you mean {close[0]!r}?)" if close else "") + f"; known kinds: {known}")
+    if isinstance(circuit, dict) and circuit.get("kind") == "place_cells":
         from .circuits.place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
 
         return load_place_model(path, cfg)

@@ -182,7 +182,7 @@ count = 4
 
 
 @pytest.mark.parametrize("table,match", [
-    ('[circuit]\nkind = "ca4"\n', "kind must be one of"),
+    ('[circuit]\nkind = "ca4"\n', r"\[circuit\] kind 'ca4' is not a circuit \(did you mean 'ca3'\?\)"),
     ('[circuit]\nkind = "ca3"\nrelay_tau = "1 ms"\n', r"\['relay_tau'\] do not apply to kind 'ca3'"),
     ('[circuit]\nkind = "ca3"\nmax_rate = "20 ms"\n', "max_rate: expected a rate"),
     ('[circuit]\nkind = "ec_ca1"\nrelay_tau = "fast"\n', "relay_tau"),

@@ -25,6 +25,10 @@ from brian2 import get_device
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from .. import _sweep_worker_ignores_ctrl_c
+
+_sweep_worker_ignores_ctrl_c()  # importing brian2 replaced a sweep worker's ignored Ctrl-C with its own handler
+
 __all__ = []  # private module
 
 BRIAN2_VERSION = Version(brian2.__version__)

@@ -174,7 +174,9 @@ class RecallResult:
         costs a command-line run more than a second of imports (xarray, and the
         dask modules it probes for a write lock).
         """
-        write_netcdf(path, *self._dataset())
+        from ..outputs import output_file
+
+        write_netcdf(output_file(path, "to_netcdf path"), *self._dataset())
 
     def plot(self, path=None, title=None, cue=0):
         """Energy over time and overlaps with every stored pattern over time (cue ``cue`` of a batch).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from ..outputs import output_dir
 from ..plotting import _ci
 
 #: figure name -> ``"module:function"`` in this package (imported when the figure is made), or a callable
@@ -53,8 +54,7 @@ def make_figures(outdir="figures", names=None):
     """
     names = list(FIGURES) if not names else list(names)
     _check_names(names)
-    outdir = Path(outdir) / "ci" if _ci() else Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = output_dir(Path(outdir) / "ci" if _ci() else Path(outdir), "figure folder (--out)")
     return [figure_function(name)(outdir) for name in names]
 
 
@@ -76,14 +76,28 @@ def redraw_figures(outdir="figures", names=None):
                              f"not everything it draws): regenerate it with `hippo-dam figures {name}`; "
                              f"redrawable: {[n for n in FIGURES if _redrawable(n)]}")
     outdir = Path(outdir)
-    target = outdir / "ci" if _ci() else outdir
-    target.mkdir(parents=True, exist_ok=True)
+    target = output_dir(outdir / "ci" if _ci() else outdir, "figure folder (--out)")
+    recorded = {}
+    for name in names:  # every recorded file read and checked before any figure is drawn
+        path = outdir / f"{name}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no recorded results for figure {name!r} at {path}: "
+                                    f"make it first with `hippo-dam figures {name}`")
+        try:
+            recorded[name] = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: the recorded results of figure {name!r} are not valid JSON ({err}); "
+                             f"make them again with `hippo-dam figures {name}`") from None
+        if not isinstance(recorded[name], dict) or not recorded[name]:
+            raise ValueError(f"{path}: the recorded results of figure {name!r} are empty or not a table "
+                             f"({json.dumps(recorded[name])[:60]}); make them again with `hippo-dam figures {name}`")
     paths = []
     for name in names:
-        recorded = outdir / f"{name}.json"
-        if not recorded.is_file():
-            raise FileNotFoundError(f"no recorded results for figure {name!r} at {recorded}: "
-                                    f"make it first with `hippo-dam figures {name}`")
-        paths.append(_module(name).redraw(json.loads(recorded.read_text()), target / f"{name}.png"))
+        try:
+            paths.append(_module(name).redraw(recorded[name], target / f"{name}.png"))
+        except (KeyError, IndexError, TypeError) as err:
+            raise ValueError(f"{outdir / (name + '.json')}: the recorded results of figure {name!r} lack what the "
+                             f"figure draws ({type(err).__name__}: {err}); make them again with "
+                             f"`hippo-dam figures {name}`") from None
     return paths
 

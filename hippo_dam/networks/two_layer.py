@@ -22,6 +22,7 @@ from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_dev
 from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name,
                             numpy_codeobject, preserved_brian_state, reset_device, reused_code_objects,
                             young_objects_gc)
+from ..core.devices import CODEGEN_TARGETS, STANDALONE_TARGETS
 from ..core.dense import DenseSymmetricProjection, blas_threads_for, check_weight_dtype
 from ..core.graph import EnergyGraph, describe_network
 from ..core.health import UnboundedEnergyError, check_run
@@ -33,8 +34,6 @@ from ..core.results import RecallResult
 
 __all__ = ["AssociativeMemory", "DenseAssociativeMemory", "CODEGEN_TARGETS"]
 
-CODEGEN_TARGETS = ("cython", "numpy", "cpp_standalone", "cuda_standalone")
-STANDALONE_TARGETS = ("cpp_standalone", "cuda_standalone")
 COUPLINGS = ("dense", "synapses")
 
 
@@ -216,11 +215,16 @@ def run_network(network, duration, product_size, rerun=False, **kwargs):
     last run (:func:`~hippo_dam.core._compat.reused_code_objects`).
     """
     builds = _BuildReport()
+    # Brian2's Ctrl-C handler ends a run at its next step and returns normally: the recall would come back
+    # shorter than asked, as if complete. Here Ctrl-C raises KeyboardInterrupt instead.
+    stop_on_interrupt = prefs.core.stop_on_keyboard_interrupt
+    prefs.core.stop_on_keyboard_interrupt = False
     try:
         with blas_threads_for(product_size), young_objects_gc(), concurrent_cython_builds(on_build=builds), \
                 (reused_code_objects(network) if rerun else contextlib.nullcontext()):
             network.run(duration, namespace={}, **kwargs)
     finally:
+        prefs.core.stop_on_keyboard_interrupt = stop_on_interrupt
         builds.close()
 
 
@@ -389,7 +393,7 @@ class DenseAssociativeMemory(AssociativeMemory):
             raise ValueError(f"h0 must be a finite array of shape ({self.n_memories},) or "
                              f"({len(cue)}, {self.n_memories}), got {h0.shape}")
         h0 = np.broadcast_to(h0, (len(cue), self.n_memories))
-        return cue, known, v0, h0, float(cue_input) * v0, batched
+        return cue, known, v0, h0, check_cue_input(cue_input) * v0, batched
 
     def recall(self, cue, known=None, duration=100 * ms, target=None, h0=None, cue_input=0.0,
                tolerance=0, progress=None):
@@ -625,6 +629,14 @@ def check_cue(cue, known, n, hint=""):
         raise ValueError("known mask is all False: the cue carries no information"
                          + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
     return cue, known, batched
+
+
+def check_cue_input(cue_input):
+    """``cue_input`` as a finite float (the gain of the constant input ``I = cue_input * cue``)."""
+    if isinstance(cue_input, bool) or not isinstance(cue_input, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(cue_input):
+        raise ValueError(f"cue_input must be a finite number (the input I = cue_input * cue), got {cue_input!r}")
+    return float(cue_input)
 
 
 def check_target(target, patterns, v0):

@@ -110,7 +110,15 @@ class BrianWorkerPlugin(WorkerPlugin):
     idempotent = True
 
     def setup(self, worker=None):
+        import signal
+        import threading
+
         import brian2
+
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C is the sweep's to handle (it stops the workers): Brian2's own handler would end a
+            # running recall early and return it as if complete, and a worker's traceback is noise
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
         from .engine import _batch_job_id
 

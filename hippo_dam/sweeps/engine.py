@@ -185,6 +185,8 @@ def _check_grid(grid):
             raise ValueError(f"grid[{name!r}] is empty")
         if len({(type(v) is str) for v in values}) > 1:
             raise TypeError(f"grid[{name!r}] mixes strings and numbers: {values}")
+        if len({(type(v) is bool) for v in values if type(v) is not str}) > 1:
+            raise TypeError(f"grid[{name!r}] mixes booleans and numbers: {values} (a boolean is not a number)")
         if len({json.dumps(v) for v in values}) != len(values):
             raise ValueError(f"grid[{name!r}] has repeated values: {values}")
         out[name] = values
@@ -367,15 +369,46 @@ def _client(scheduler, n_workers, cluster=None, store=None):
         n = (os.cpu_count() or 1) if n_workers is None else n_workers
         import logging
 
-        with LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=":0",
-                          silence_logs=logging.ERROR) as local, Client(local) as client:
-            yield client, None
+        from .. import SWEEP_WORKER_ENV
+
+        before = os.environ.get(SWEEP_WORKER_ENV)
+        os.environ[SWEEP_WORKER_ENV] = "1"  # inherited by the worker processes only (restored below)
+        try:
+            with _interrupt_deferred() as interrupted:  # a half-started cluster cannot be closed cleanly
+                local = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True,
+                                     dashboard_address=":0", silence_logs=logging.ERROR)
+        finally:
+            if before is None:
+                os.environ.pop(SWEEP_WORKER_ENV, None)
+            else:
+                os.environ[SWEEP_WORKER_ENV] = before
+        with local:
+            if interrupted:
+                raise KeyboardInterrupt
+            with Client(local) as client:
+                yield client, None
         return
     if isinstance(scheduler, Client):
         yield scheduler, None
     else:
         with Client(scheduler) as client:
             yield client, None
+
+
+@contextlib.contextmanager
+def _interrupt_deferred():
+    """Hold a Ctrl-C (SIGINT) until the block ends; yields a list that is non-empty if one came."""
+    import signal
+
+    came = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _check_scheduler(scheduler, n_workers, cluster=None):
@@ -396,6 +429,34 @@ def _check_scheduler(scheduler, n_workers, cluster=None):
     if not (isinstance(scheduler, (str, Client)) or hasattr(scheduler, "scheduler_address")):
         raise TypeError("scheduler must be None (a LocalCluster), a scheduler address string, a cluster "
                         f"object or a distributed.Client, got {type(scheduler).__name__}")
+    if isinstance(scheduler, str):
+        _check_reachable(scheduler)
+
+
+_REACH_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address):
+    """Raise ``ValueError`` naming ``address`` unless a TCP connection to it opens (before any point runs).
+
+    Dask's own client waits 30 s and then fails with a traceback; a scheduler
+    that is not there is known in one connection attempt.
+    """
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        if protocol not in ("tcp", "tls"):
+            return  # inproc://, ucx://...: Dask's client knows how to reach those
+        host, port = parse_host_port(location)
+    except ValueError as err:
+        raise ValueError(f"scheduler address {address!r} is not valid ({err}); e.g. 'tcp://host:8786'") from None
+    try:
+        socket.create_connection((host, port), timeout=_REACH_TIMEOUT_S).close()
+    except OSError as err:
+        raise ValueError(f"the Dask scheduler at {address!r} cannot be reached ({err}): start it "
+                         "(`dask scheduler`), correct the address, or leave scheduler unset to run on a "
+                         "LocalCluster") from None
 
 
 # -- the store ---------------------------------------------------------------------------
@@ -448,11 +509,24 @@ def _open_store(store, fn_record, grid, seeds):
 
 
 def _load_records(store, keys):
+    """The stored records of ``keys``; a corrupt point file is named, moved aside and its point left to run."""
     records = {}
     for key in keys:
         path = store / "points" / f"{key}.json"
-        if path.exists():
-            records[key] = json.loads(path.read_text())
+        if not path.exists():
+            continue
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or record.get("key") != key:
+                raise ValueError(f"its record is not the point {key}")
+        except (ValueError, UnicodeDecodeError) as err:  # a truncated write, a disk error, a hand edit
+            aside = store / "corrupt" / f"{path.name}.{_dt.datetime.now():%Y%m%dT%H%M%S%f}"
+            aside.parent.mkdir(exist_ok=True)
+            os.replace(path, aside)
+            warnings.warn(f"store {store}: point file {path} is corrupt ({err}); moved to {aside}, and its point "
+                          "runs again", RuntimeWarning, stacklevel=2)
+            continue
+        records[key] = record
     return records
 
 
@@ -961,6 +1035,12 @@ class SweepFile:
         else:
             scheduler = scheduler if scheduler is not None else self.scheduler
             n_workers = n_workers if n_workers is not None else (None if scheduler else self.n_workers)
+        from ..outputs import output_dir, output_file
+
+        if self.output:  # before any point runs: a sweep that cannot write its result must not start
+            output_file(self.output, f"{self.path}: [sweep] output", create_folder=True)
+        if self.store:
+            output_dir(self.store, f"{self.path}: [sweep] store")
         function = functools.partial(self.function, **self.fixed) if self.fixed else self.function
         ds = run_sweep(function, self.grid, self.seeds, store=self.store, scheduler=scheduler, n_workers=n_workers,
                        cluster=cluster, quantities=self.quantities,
@@ -968,7 +1048,6 @@ class SweepFile:
                        attrs={"sweep": self.name, "sweep_file": self.path, "description": self.description,
                               "fixed": json.dumps(self.fixed, default=str)})
         if self.output:
-            Path(self.output).parent.mkdir(parents=True, exist_ok=True)
             ds.to_netcdf(self.output)
         return ds
 
@@ -1023,8 +1102,8 @@ def load_sweep(path) -> SweepFile:
         sig.bind(seed=0, **{k: v[0] for k, v in grid.items()}, **fixed)
     except TypeError as err:
         raise ValueError(f"{path}: {sweep['function']} does not take the [grid]/[fixed] keys: {err}") from None
-    _check_value_kinds(sig, {**{k: ("grid", v[0] * parse_quantity(f"1 {quantities[k]}") if k in quantities else v)
-                                for k, v in grid.items()},
+    _check_value_kinds(sig, {**{k: ("grid", [x * parse_quantity(f"1 {quantities[k]}") for x in v]
+                                    if k in quantities else v) for k, v in grid.items()},
                              **{k: ("fixed", v) for k, v in fixed.items()}}, path, sweep["function"])
     units = cfg.get("units", {})
     for key, value in units.items():
@@ -1071,21 +1150,26 @@ def _check_value_kinds(sig, values, path, function):
     A boolean is not a number, a number is not a boolean, and a quantity
     (``"60 ms"``) goes only where the default is not a plain number.
     """
-    from brian2.units.fundamentalunits import Quantity
-
-    for name, (table, value) in values.items():
-        if quantity_unit(value) and not is_quantity_text(value):
-            parse_quantity(value, f"{path}: [{table}] {name}")  # a number with an unknown unit: the error
+    for name, (table, given) in values.items():
         par = sig.parameters.get(name)
         default = par.default if par is not None else inspect.Parameter.empty
-        if default is inspect.Parameter.empty or default is None:
-            continue
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ValueError(f"{path}: [{table}] {name} = {value!r}: {function} takes true or false here")
-        if isinstance(default, numbers.Number) and not isinstance(default, (bool, Quantity)):
-            if isinstance(value, bool):
-                raise ValueError(f"{path}: [{table}] {name} = {str(value).lower()}: a boolean is not a number "
-                                 f"({function} takes a number here, default {default!r})")
-            if isinstance(value, Quantity):
-                raise ValueError(f"{path}: [{table}] {name} = {value!r}: {function} takes a plain number here "
-                                 f"(default {default!r}), not a quantity with units")
+        for value in given if table == "grid" else [given]:  # every value of a grid, not only its first
+            _check_value_kind(name, table, value, default, path, function)
+
+
+def _check_value_kind(name, table, value, default, path, function):
+    from brian2.units.fundamentalunits import Quantity
+
+    if quantity_unit(value) and not is_quantity_text(value):
+        parse_quantity(value, f"{path}: [{table}] {name}")  # a number with an unknown unit: the error
+    if default is inspect.Parameter.empty or default is None:
+        return
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ValueError(f"{path}: [{table}] {name} = {value!r}: {function} takes true or false here")
+    if isinstance(default, numbers.Number) and not isinstance(default, (bool, Quantity)):
+        if isinstance(value, bool):
+            raise ValueError(f"{path}: [{table}] {name} = {str(value).lower()}: a boolean is not a number "
+                             f"({function} takes a number here, default {default!r})")
+        if isinstance(value, Quantity):
+            raise ValueError(f"{path}: [{table}] {name} = {value!r}: {function} takes a plain number here "
+                             f"(default {default!r}), not a quantity with units")
