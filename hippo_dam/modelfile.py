@@ -7,6 +7,8 @@ silently falls back to a default. See ``models/model_b.toml``.
 """
 from __future__ import annotations
 
+import math
+
 import re
 import tomllib
 from dataclasses import dataclass
@@ -240,8 +242,44 @@ def load_model(path) -> ModelFile:
 
         return load_hierarchy_model(path, cfg)
     _validate(cfg, path)
+    try:
+        return _two_layer_model(cfg, path)
+    except (ValueError, TypeError) as err:  # raised by the network's own checks: say where in the file
+        raise type(err)(_in_file(path, err)) from None
+
+
+#: parameter names of the network's own messages -> where a model file sets them
+_KEYS_OF_PARAMETERS = {"tau_f": "[features] tau", "tau_h": "[memories] tau", "dt": "[run] dt",
+                       "duration": "[run] duration", "record_every": "[run] record_every",
+                       "codegen_target": "[run] codegen_target", "flip fraction": "[cue] fraction",
+                       "cue_input": "[cue] cue_input", "coupling": "[run] coupling", "dtype": "[run] dtype",
+                       "openmp_threads": "[run] openmp_threads"}
+
+
+def _in_file(path, err):
+    """``err``'s message starting with the file, and with the table and key of a parameter it names first."""
+    message = str(err)
+    if message.startswith(str(path)):
+        return message
+    for name, key in _KEYS_OF_PARAMETERS.items():
+        if message.startswith(name) and not message[len(name):len(name) + 1].isalnum():
+            also = "" if key.endswith(" " + name) else f" ({name})"
+            message = f"{key}{also}{message[len(name):]}"
+            break
+    return f"{path}: {message}"
+
+
+def _two_layer_model(cfg, path):
+    """The ModelFile of a two-layer network or hippocampal circuit (tables already validated)."""
     feat, mem, pat = cfg["features"], cfg["memories"], cfg["patterns"]
     cue_cfg, run = cfg.get("cue", {}), cfg.get("run", {})
+    for table, key, least in (("features", "n", 1), ("patterns", "count", 1), ("patterns", "seed", 0),
+                              ("cue", "seed", 0), ("cue", "target", 0)):
+        value = cfg.get(table, {}).get(key, least)
+        if value < least:
+            raise ValueError(f"{path}: [{table}] {key} must be >= {least}, got {value}")
+    if not math.isfinite(cue_cfg.get("cue_input", 0.0)):
+        raise ValueError(f"{path}: [cue] cue_input must be a finite number, got {cue_cfg['cue_input']}")
 
     kind = pat.get("kind", "random")
     if kind == "random":
@@ -269,8 +307,10 @@ def load_model(path) -> ModelFile:
         network = _build_circuit(cfg, path, patterns, feat, mem, run, record)
     else:
         network = _two_layer(patterns, feat, mem, run, record)
-    return ModelFile(str(path), cfg, network, patterns, cue, known, target,
-                     parse_time(run.get("duration", "100 ms"), "[run] duration"),
+    duration = parse_time(run.get("duration", "100 ms"), "[run] duration")
+    if not duration > 0 * second:
+        raise ValueError(f"{path}: [run] duration must be > 0, got {run['duration']!r}")
+    return ModelFile(str(path), cfg, network, patterns, cue, known, target, duration,
                      cue_cfg.get("cue_input", 0.0), run.get("tolerance", 0))
 
 
@@ -304,7 +344,7 @@ def _build_circuit(cfg, path, patterns, feat, mem, run, record):
     extra = {}
     if "max_rate" in circ:
         extra["max_rate"] = parse_rate(circ["max_rate"], "[circuit] max_rate")
-    lv, lh = make_lagrangian(feat["lagrangian"]), make_lagrangian(mem["lagrangian"])
+    lv, lh = _lagrangian(feat, "features"), _lagrangian(mem, "memories")
     if kind in ("ca3", "ca3_spiking"):
         if lh.name != "log_sum_exp":
             raise ValueError(f"{path}: a CA3 circuit's interneurons realise a softmax: [memories] lagrangian "
@@ -333,11 +373,19 @@ def _build_circuit(cfg, path, patterns, feat, mem, run, record):
     return ECCA1Loop(patterns, lv, lh, **common, **extra)
 
 
+def _lagrangian(section, table):
+    """``make_lagrangian`` of a table's ``lagrangian`` key, its errors naming the table and key."""
+    try:
+        return make_lagrangian(section["lagrangian"])
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"[{table}] lagrangian: {err}") from None
+
+
 def _two_layer(patterns, feat, mem, run, record):
     return DenseAssociativeMemory(
         patterns,
-        make_lagrangian(feat["lagrangian"]),
-        make_lagrangian(mem["lagrangian"]),
+        _lagrangian(feat, "features"),
+        _lagrangian(mem, "memories"),
         tau_f=parse_time(feat["tau"], "[features] tau"),
         tau_h=parse_time(mem["tau"], "[memories] tau"),
         dt=parse_time(run.get("dt", "0.1 ms"), "[run] dt"),

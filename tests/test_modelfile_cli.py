@@ -82,7 +82,7 @@ def test_missing_required_key(tmp_path):
 def test_cli_reports_errors_cleanly(tmp_path, capsys):
     path = _write(tmp_path, BASE.replace("count = 4", "count = 0"))
     assert main(["run", str(path)]) == 2
-    assert "at least one pattern" in capsys.readouterr().err
+    assert "[patterns] count must be >= 1, got 0" in capsys.readouterr().err
 
 
 def test_cli_target_override_is_checked(capsys):
