@@ -220,3 +220,54 @@ def test_ctrl_c_during_a_recall_raises_instead_of_returning_a_shorter_run(tmp_pa
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert "returned" not in out and proc.returncode != 0, (proc.returncode, out, err[-2000:])
+
+
+def test_corrupt_manifest_moves_the_store_aside_and_reruns_every_point(tmp_path, client):
+    sys.path.insert(0, str(HERE))
+    from sweep_points import cheap_point
+
+    store = tmp_path / "store"
+    grid = {"a": [1.0, 2.0], "b": [0.5]}
+    first = run_sweep(cheap_point, grid, store=store, scheduler=client, progress=False)
+    points = {p.name: p.read_bytes() for p in (store / "points").glob("*.json")}
+    (store / "manifest.json").write_text('{"format": 1, "func')
+    with pytest.warns(RuntimeWarning, match=r"manifest.json is corrupt .*moved to .*every point runs again"):
+        again = run_sweep(cheap_point, grid, store=store, scheduler=client, progress=False)
+    assert again.attrs["n_resumed"] == 0
+    (aside,) = list((store / "corrupt").iterdir())
+    assert {p.name: p.read_bytes() for p in (aside / "points").glob("*.json")} == points  # nothing deleted
+    assert (aside / "manifest.json").read_text() == '{"format": 1, "func'
+    np.testing.assert_array_equal(again["value"].values, first["value"].values)
+
+
+def test_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path):
+    """Interrupt a CLI sweep midway; the rerun computes exactly the missing points and rewrites none."""
+    store = tmp_path / "store"
+    path = tmp_path / "slow.toml"
+    path.write_text(textwrap.dedent(f"""
+        [sweep]
+        function = "sweep_points:slow_point"
+        seeds = [0, 1, 2, 3]
+        store = "{store}"
+        [grid]
+        a = {[float(a) for a in range(10)]}
+        b = [0.0, 1.0, 2.0]
+    """))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "hippo_dam.cli", "sweep", str(path), "--n-workers", "1", "--no-progress"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((store / "points").glob("*.json"))) < 10 and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().endswith("rerun to resume)"), err[-2000:]
+    before = {p.name: p.read_bytes() for p in (store / "points").glob("*.json")}
+    assert 10 <= len(before) < 120
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"({len(before)} already in the store, 0 failed)" in out.stdout
+    after = {p.name: p.read_bytes() for p in (store / "points").glob("*.json")}
+    assert len(after) == 120 and all(after[n] == data for n, data in before.items())

@@ -490,8 +490,19 @@ def _open_store(store, fn_record, grid, seeds):
     if manifest_path.exists():
         try:
             old = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"store {store}: manifest.json is not valid JSON ({err})") from None
+            if not isinstance(old, dict):
+                raise ValueError("it is not a table")
+        except (ValueError, UnicodeDecodeError) as err:
+            # Without its manifest nothing says which sweep the stored points belong to: they are moved
+            # aside with it (nothing is deleted) and the sweep starts afresh in this store.
+            aside = store / "corrupt" / f"store-{_dt.datetime.now():%Y%m%dT%H%M%S%f}"
+            aside.mkdir(parents=True)
+            os.replace(manifest_path, aside / "manifest.json")
+            os.replace(store / "points", aside / "points")
+            (store / "points").mkdir()
+            warnings.warn(f"store {store}: manifest.json is corrupt ({err}); it and the stored points were moved "
+                          f"to {aside}, and every point runs again", RuntimeWarning, stacklevel=2)
+            return _open_store(store, fn_record, grid, seeds)
         if _same_function(old.get("function"), manifest["function"]):
             manifest["function"] = old["function"]  # as first recorded (a module path of an earlier release)
         for field_ in ("function", "bound_args", "grid"):
