@@ -96,9 +96,9 @@ def test_to_netcdf_into_a_missing_folder_names_it(tmp_path):
 
 def test_nan_cue_input_is_refused_before_the_run():
     net = hd.model_b(hd.random_patterns(3, 8, seed=0))
-    with pytest.raises(ValueError, match="cue_input must be a finite number"):
+    with pytest.raises(ValueError, match="cue_input must be finite"):
         net.recall(np.ones(8), cue_input=float("nan"))
-    with pytest.raises(ValueError, match="cue_input must be a finite number"):
+    with pytest.raises(TypeError, match="cue_input must be a number, got True"):
         net.recall(np.ones(8), cue_input=True)
 
 

@@ -308,7 +308,7 @@ def test_cluster_table_errors(tmp_path):
         "unknown key": (base.replace("cores = 1", "cpus = 1"), r"\[cluster\]: unknown key\(s\) \['cpus'\]"),
         "queue and partition": (base.replace('partition = "debug"', 'partition = "debug"\nqueue = "x"'),
                                 "either 'queue' or 'partition'"),
-        "bad jobs": (base.replace("jobs = 2", "jobs = 0"), "jobs must be a positive integer"),
+        "bad jobs": (base.replace("jobs = 2", "jobs = 0"), "jobs must be a whole number >= 1"),
         "bad walltime": (base.replace('"00:20:00"', '"20 minutes"'), "walltime must be 'HH:MM:SS'"),
         "bad memory": (base.replace('"2GB"', '"lots"'), "memory must be an amount"),
         "bad kind": (base.replace("[cluster]", '[cluster]\nkind = "k8s"'), "kind must be one of"),

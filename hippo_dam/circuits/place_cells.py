@@ -49,7 +49,8 @@ from .hippocampus import check_rate
 from ..core.lagrangians import identity, log_sum_exp, tanh
 from ..networks.two_layer import DenseAssociativeMemory
 from ..core.populations import check_tau
-from .space import Arena, SpatialCode, Trajectory, check_count, check_length
+from ..checks import check_count
+from .space import Arena, SpatialCode, Trajectory, check_length
 
 __all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_statistics", "decode_position",
            "compare_conditions", "CONDITIONS", "imprint_memories", "ImprintResult", "environment_capacity",

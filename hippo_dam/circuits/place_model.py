@@ -162,7 +162,8 @@ def load_place_model(path, cfg=None) -> PlaceModelFile:
     """Load a ``kind = "place_cells"`` model file (see the module docstring)."""
     from .place_cells import MEMORY_KINDS, PlaceCellNetwork
     from ..core.populations import check_positive_quantity, check_tau
-    from .space import Arena, SpatialCode, check_count, check_length, grid_modules, make_environments, random_walk
+    from ..checks import check_count
+    from .space import Arena, SpatialCode, check_length, grid_modules, make_environments, random_walk
 
     path, cfg = read_model_tables(path, cfg, _SCHEMA, {}, " for a place_cells model")
     circ, grid, marks = cfg.get("circuit", {}), cfg.get("grid", {}), cfg.get("landmarks", {})

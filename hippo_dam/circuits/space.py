@@ -64,6 +64,7 @@ import numpy as np
 from brian2 import Hz, cm, meter, ms, second
 from brian2.units.fundamentalunits import Quantity
 
+from ..checks import check_count
 from ..core.populations import check_positive_quantity, check_quantity, check_tau
 
 __all__ = ["Arena", "Trajectory", "random_walk", "GridModule", "grid_modules", "SpatialCode", "Environment",
@@ -76,19 +77,6 @@ GRID_SMALLEST_SPACING = 40 * cm  # Hafting et al. 2005: dorsal MEC spacings from
 def check_length(value, what, positive=True):
     """Return ``value`` in metres (float or float array) if it is a finite Brian2 length (> 0 if ``positive``)."""
     return np.asarray(check_quantity(value, meter, what, "length", "10*cm", positive) / meter, float)
-
-
-def check_count(value, what, minimum=1):
-    """Return ``value`` as an int if it is a whole number ``>= minimum`` (a bool is not a number).
-
-    Raises ``TypeError`` for a non-number (or a bool) and ``ValueError`` for a
-    fraction, NaN, inf or a count below ``minimum``, naming ``what``.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
-        raise TypeError(f"{what} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__})")
-    if not np.isfinite(value) or value != int(value) or value < minimum:
-        raise ValueError(f"{what} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Arena:

@@ -34,6 +34,8 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ..checks import check_number
+
 __all__ = ["DAMClassifier", "digits_dataset", "prototype_score"]
 
 
@@ -53,31 +55,6 @@ def _check_inputs(X, n_features=None):
     if X.min() < -1 - 1e-12 or X.max() > 1 + 1e-12:
         raise ValueError(f"visible neurons live in [-1, 1]; X spans [{X.min():g}, {X.max():g}] (rescale it)")
     return X
-
-
-def _check_number(name, value, low=None, high=None, low_open=False, high_open=False, integer=False, what=None,
-                  why=""):
-    """Raise unless ``value`` is a finite real number (a whole one if ``integer``) in the given range.
-
-    A bool is not a number here (``True`` would silently be 1). The messages
-    name ``what`` (default ``name``): ``TypeError`` for a non-number,
-    ``ValueError`` for NaN, inf, a fraction or a value out of range.
-    """
-    what = name if what is None else what
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a {'whole ' if integer else ''}number, got {value!r} "
-                        f"({type(value).__name__})")
-    if low is not None and high is not None:
-        rule = f"lie in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    elif low is not None:
-        bound = f"{'>' if low_open else '>='} {low:g}"
-        rule = f"be a whole number {bound}" if integer else f"be {bound} and finite"
-    else:
-        rule = "be a whole number" if integer else "be finite"
-    if (not np.isfinite(value) or (integer and value != int(value))
-            or (low is not None and (value <= low if low_open else value < low))
-            or (high is not None and (value >= high if high_open else value > high))):
-        raise ValueError(f"{what} must {rule}{why}, got {value!r}")
 
 
 class DAMClassifier(ClassifierMixin, BaseEstimator):
@@ -124,23 +101,23 @@ class DAMClassifier(ClassifierMixin, BaseEstimator):
         ``ValueError`` for NaN, inf, a fraction where a count is needed, or a
         value outside its range.
         """
-        _check_number("n_memories", self.n_memories, low=1, integer=True)
-        _check_number("degree", self.degree, low=2, what="degree n", why=" (F = max(x,0)^n)")
-        _check_number("loss_power", self.loss_power, low=1, integer=True, what="loss_power m",
+        check_number("n_memories", self.n_memories, low=1, integer=True)
+        check_number("degree", self.degree, low=2, what="degree n", why=" (F = max(x,0)^n)")
+        check_number("loss_power", self.loss_power, low=1, integer=True, what="loss_power m",
                       why=" (the loss is (c - t)^(2m))")
         if self.temperature is not None:
-            _check_number("temperature", self.temperature, low=0, low_open=True)
-        _check_number("temperature_per_neuron", self.temperature_per_neuron, low=0, low_open=True)
-        _check_number("n_epochs", self.n_epochs, low=1, integer=True)
-        _check_number("batch_size", self.batch_size, low=1, integer=True)
-        _check_number("learning_rate", self.learning_rate, low=0, low_open=True)
-        _check_number("lr_decay", self.lr_decay, low=0, low_open=True)
-        _check_number("momentum", self.momentum, low=0, high=1, high_open=True)
-        _check_number("init_mean", self.init_mean)
-        _check_number("init_std", self.init_std, low=0)
-        _check_number("others", self.others, low=-1, high=1, why=" (a label neuron's state)")
+            check_number("temperature", self.temperature, low=0, low_open=True)
+        check_number("temperature_per_neuron", self.temperature_per_neuron, low=0, low_open=True)
+        check_number("n_epochs", self.n_epochs, low=1, integer=True)
+        check_number("batch_size", self.batch_size, low=1, integer=True)
+        check_number("learning_rate", self.learning_rate, low=0, low_open=True)
+        check_number("lr_decay", self.lr_decay, low=0, low_open=True)
+        check_number("momentum", self.momentum, low=0, high=1, high_open=True)
+        check_number("init_mean", self.init_mean)
+        check_number("init_std", self.init_std, low=0)
+        check_number("others", self.others, low=-1, high=1, why=" (a label neuron's state)")
         if isinstance(self.seed, (bool, np.bool_, numbers.Number)):  # (None or a Generator are seeds too)
-            _check_number("seed", self.seed, low=0, integer=True)
+            check_number("seed", self.seed, low=0, integer=True)
 
     # -- the network -----------------------------------------------------------
     def _forward(self, X, memories):

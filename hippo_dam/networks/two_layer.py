@@ -19,6 +19,7 @@ import time
 import numpy as np
 from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
 
+from ..checks import check_number
 from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name,
                             numpy_codeobject, preserved_brian_state, reset_device, reused_code_objects,
                             young_objects_gc)
@@ -633,9 +634,7 @@ def check_cue(cue, known, n, hint=""):
 
 def check_cue_input(cue_input):
     """``cue_input`` as a finite float (the gain of the constant input ``I = cue_input * cue``)."""
-    if isinstance(cue_input, bool) or not isinstance(cue_input, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(cue_input):
-        raise ValueError(f"cue_input must be a finite number (the input I = cue_input * cue), got {cue_input!r}")
+    check_number("cue_input", cue_input, why=" (the gain of the input I = cue_input * cue)")
     return float(cue_input)
 
 

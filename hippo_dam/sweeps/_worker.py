@@ -84,6 +84,11 @@ def _seed_cache(cache, sources, min_age_s=30.0):
                 continue
 
 
+def _heartbeat_after_shutdown(record):
+    """False for the heartbeat failure a local worker logs when its sweep has stopped the scheduler first."""
+    return not record.getMessage().startswith("Failed to communicate with scheduler during heartbeat")
+
+
 class BrianWorkerPlugin(WorkerPlugin):
     """Import brian2 in the worker's main thread and give the worker its own directories.
 
@@ -119,6 +124,12 @@ class BrianWorkerPlugin(WorkerPlugin):
             # Ctrl-C is the sweep's to handle (it stops the workers): Brian2's own handler would end a
             # running recall early and return it as if complete, and a worker's traceback is noise
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from .. import SWEEP_WORKER_ENV
+
+        if os.environ.get(SWEEP_WORKER_ENV) == "1":  # a local sweep's worker: its scheduler goes when the sweep does
+            import logging
+
+            logging.getLogger("distributed.worker").addFilter(_heartbeat_after_shutdown)
 
         from .engine import _batch_job_id
 

@@ -51,6 +51,8 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..checks import check_count
+
 __all__ = ["ClusterSpec", "JOBQUEUE_KINDS"]
 
 #: kind -> the dask_jobqueue class that submits its jobs
@@ -155,9 +157,9 @@ class ClusterSpec:
         if self.kind not in JOBQUEUE_KINDS:
             raise ValueError(f"kind must be one of {sorted(JOBQUEUE_KINDS)}, got {self.kind!r}")
         for name in ("jobs", "cores"):
-            _positive_int(name, getattr(self, name))
+            check_count(getattr(self, name), name)
         if self.processes is not None:
-            _positive_int("processes", self.processes)
+            check_count(self.processes, "processes")
             if self.processes > self.cores:
                 raise ValueError(f"processes = {self.processes} exceeds cores = {self.cores}: every worker "
                                  "needs a core of its own (one Brian2 simulation per process)")
@@ -242,11 +244,6 @@ def _import_dask_jobqueue():
         if before is not None and signal.getsignal(signal.SIGINT) is not before:
             signal.signal(signal.SIGINT, before)
     return dask_jobqueue
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _shell_quote(text):
