@@ -334,3 +334,9 @@ def test_general_memory_refuses_no_groups():
 def test_general_memory_refuses_empty_patterns(build, patterns):
     with pytest.raises(ValueError, match="patterns (is empty|has no features)"):
         build(patterns)
+
+
+def test_lif_spiking_ca3_takes_no_seed():
+    """It passed seed=None to its parent as well: seed=0 failed with 'got multiple values for keyword argument'."""
+    with pytest.raises(TypeError, match="LIFSpikingCA3 takes no seed: its LIF cells are deterministic"):
+        hd.LIFSpikingCA3(hd.random_patterns(4, 16, seed=0), seed=0)

@@ -87,6 +87,9 @@ class LIFSpikingCA3(SpikingCA3):
 
     def __init__(self, patterns, max_rate=50 * Hz, copies=16, feature_rate=50 * Hz, feature_copies=4,
                  tau_syn=10 * ms, tau_m=20 * ms, **kwargs):
+        if "seed" in kwargs:
+            raise TypeError("LIFSpikingCA3 takes no seed: its LIF cells are deterministic (SpikingCA3's Poisson "
+                            "cells take one)")
         super().__init__(patterns, max_rate=max_rate, copies=copies, tau_syn=tau_syn, seed=None, **kwargs)
         self.feature_rate = check_rate(feature_rate, "feature_rate")
         self.feature_copies = int(feature_copies)
