@@ -3,6 +3,8 @@
 Each stale-setting test compares a network whose setting was changed after a recall with a
 network built with that setting from the start.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 from brian2 import get_device, ms, prefs
@@ -122,3 +124,80 @@ def test_plots_to_files_leave_the_matplotlib_backend_alone(tmp_path, monkeypatch
     from pathlib import Path
 
     assert not [p.name for p in Path(sources[0]).rglob("*.py") if "matplotlib.use(" in p.read_text()]
+
+
+def _global_state():
+    """Brian2's preferences and device, and numpy's global random state, as comparable values."""
+    state = np.random.get_state()
+    return dict(prefs.prefs), get_device(), (state[0], state[1].tobytes(), state[2:])
+
+
+def _public_calls():
+    """Public calls that set a preference, a device or a seed while they work (issue 18)."""
+    from brian2 import cm, second
+
+    from hippo_dam.circuits.space import Arena, SpatialCode, grid_modules, make_environments, random_walk
+
+    def grid():
+        net = hd.DenseAssociativeMemory(XI, "tanh", "log_sum_exp", codegen_target="cython", **KW)
+        hd.recall_grid(net, np.stack([CUE, -CUE]), duration=2 * ms)
+
+    def spiking():
+        hd.SpikingCA3(XI, seed=3, record_every=None).recall(CUE, duration=2 * ms)
+
+    def imprint():
+        arena = Arena(60 * cm, 60 * cm)
+        code = SpatialCode(arena, grid_modules(2, 8, seed=0), make_environments(1, arena, n_modules=2, seed=0)[0])
+        hd.imprint_memories(code, random_walk(arena, 0.5 * second, seed=1), n_units=10)
+
+    def equations():
+        hd.DenseAssociativeMemory(XI, "tanh", "log_sum_exp", **KW).equations()
+
+    def hierarchy():
+        hd.HierarchicalAssociativeMemory.two_layer(XI, "tanh", "log_sum_exp", **KW).recall(CUE, duration=2 * ms)
+
+    return {"recall_grid": grid, "SpikingCA3.recall(seed)": spiking, "imprint_memories": imprint,
+            "equations": equations, "hierarchy recall": hierarchy}
+
+
+@pytest.mark.parametrize("name", sorted(_public_calls()))
+def test_public_calls_leave_prefs_device_and_numpy_random_state_as_found(name):
+    """recall_grid left prefs.codegen.target set, SpikingCA3.recall reseeded numpy's global generator,
+    imprint_memories set the target, equations() reset a standalone device the caller had chosen."""
+    target = prefs.codegen.target
+    prefs.codegen.target = "numpy"  # not the package's default: a call that sets its own must put this back
+    np.random.seed(1234)
+    try:
+        before = _global_state()
+        _public_calls()[name]()
+        after = _global_state()
+        assert after[0] == before[0], {k: (before[0][k], after[0][k]) for k in before[0] if before[0][k] != after[0][k]}
+        assert after[1] is before[1]
+        if name == "SpikingCA3.recall(seed)":  # its Poisson draws come from numpy's generator, reseeded: put back
+            assert after[2] == before[2]
+    finally:
+        prefs.codegen.target = target
+
+
+def test_equations_keep_a_standalone_device_the_caller_chose(tmp_path):
+    from brian2 import set_device
+
+    from hippo_dam.core._compat import reset_device
+
+    set_device("cpp_standalone", directory=str(tmp_path), build_on_run=False)
+    try:
+        standalone = get_device()
+        text = hd.DenseAssociativeMemory(XI, "tanh", "log_sum_exp", **KW).equations()
+        assert "dv/dt" in text and get_device() is standalone
+    finally:
+        reset_device()
+
+
+def test_build_standalone_leaves_openmp_threads_and_device_as_found(tmp_path):
+    """It left prefs.devices.cpp_standalone.openmp_threads at the network's value (code written, not compiled)."""
+    device, threads = get_device(), prefs.devices.cpp_standalone.openmp_threads
+    net = hd.DenseAssociativeMemory(XI, "tanh", "log_sum_exp", codegen_target="cpp_standalone",
+                                    standalone_dir=str(tmp_path), openmp_threads=threads + 2, **KW)
+    info = net.build_standalone(duration=2 * ms, compile=False)
+    assert (Path(info["directory"]) / "main.cpp").is_file()
+    assert get_device() is device and prefs.devices.cpp_standalone.openmp_threads == threads

@@ -583,6 +583,13 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
     -------
     ImprintResult
     """
+    from ..core._compat import preserved_brian_state
+
+    with preserved_brian_state():  # it sets the code generation target: the caller's comes back
+        return _imprint_memories(code, trajectory, n_units, match_threshold, check_every, codegen_target)
+
+
+def _imprint_memories(code, trajectory, n_units, match_threshold, check_every, codegen_target):
     from brian2 import NeuronGroup, Network, Synapses, prefs, linked_var
 
     if not isinstance(code, SpatialCode):

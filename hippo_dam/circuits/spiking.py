@@ -132,10 +132,17 @@ class SpikingCA3(CA3Circuit):
         self.memories.group.s = 0.0
 
     def recall(self, *args, **kwargs):
-        if self.seed is not None:
-            brian_seed(self.seed + self._n_recalls)
-        self._n_recalls += 1
-        result = super().recall(*args, **kwargs)
+        # brian2.seed reseeds numpy's global generator (Brian2's runtime random numbers come from it):
+        # the caller's generator is put back as it was
+        state = np.random.get_state() if self.seed is not None else None
+        try:
+            if self.seed is not None:
+                brian_seed(self.seed + self._n_recalls)
+            self._n_recalls += 1
+            result = super().recall(*args, **kwargs)
+        finally:
+            if state is not None:
+                np.random.set_state(state)
         cells = np.array(self.spike_monitor.i[:])
         units = cells // self.copies
         # (memory unit, time in s, cell index) of every spike; a batch adds the cue index

@@ -31,7 +31,7 @@ import weakref
 import numpy as np
 from brian2 import Network, ms, prefs, second
 
-from ..core._compat import RUNTIME_DEVICE, device_name, reset_device
+from ..core._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device
 from ..core.lagrangians import LAGRANGIANS
 from .two_layer import DenseAssociativeMemory, check_target, run_network
 from ..core.health import UnboundedEnergyError, check_run
@@ -154,6 +154,11 @@ def recall_grid(net, cues, known=None, duration=100 * ms, tau_f=None, tau_h=None
               "memories": _copy_params(net.memory_lagrangian, memory_params, batch, "memory_params")}
     target = check_target(target, net.patterns, v0)
 
+    with preserved_brian_state():  # the caller's device and code generation target come back
+        return _run_grid(net, batch, params, taus, cue, known, v0, h0, I, target, duration, tolerance, cue_input)
+
+
+def _run_grid(net, batch, params, taus, cue, known, v0, h0, I, target, duration, tolerance, cue_input):
     start = time.perf_counter()
     if device_name() != RUNTIME_DEVICE:
         reset_device()

@@ -155,12 +155,13 @@ class AssociativeMemory:
         Builds the network for ``batch`` cues on the runtime device (nothing
         is run); ``print(net)`` shows the same.
         """
-        if device_name() != RUNTIME_DEVICE:
-            reset_device()
-        try:
-            return describe_network(self._build(batch))
-        finally:
-            self._net = None  # the populations now belong to this description: rebuild on the next recall
+        with preserved_brian_state():  # a standalone device the caller set stays set
+            if device_name() != RUNTIME_DEVICE:
+                reset_device()
+            try:
+                return describe_network(self._build(batch))
+            finally:
+                self._net = None  # the populations now belong to this description: rebuild on the next recall
 
     def __str__(self):
         return f"{type(self).__name__}\n" + self.equations()
@@ -575,6 +576,10 @@ class DenseAssociativeMemory(AssociativeMemory):
             previous._standalone = None  # one compiled standalone network per process at a time
         if target == "cuda_standalone":
             _import_brian2cuda(compile)
+        with preserved_brian_state():  # the OpenMP threads and the device are the caller's again afterwards
+            return self._build_standalone(target, directory, batch, duration, compile, progress)
+
+    def _build_standalone(self, target, directory, batch, duration, compile, progress):
         set_device(target, directory=directory, build_on_run=False)
         standalone = get_device()
         standalone.reinit()
