@@ -105,7 +105,8 @@ _PUBLIC = {
     "experiments.reduction": ("reduction_errors",),
     "sweeps.engine": ("run_sweep", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"),
     "sweeps.cluster": ("ClusterSpec",),
-    "modelfile": ("load_model", "ModelFile", "find_model", "shipped_models"),
+    "modelfile": ("load_model", "ModelFile", "find_model", "shipped_models", "MODEL_KINDS", "register_model_kind",
+                  "load_two_layer_model"),
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 __all__ = list(_WHERE)

@@ -5,7 +5,6 @@ import argparse
 import contextlib
 import io
 import sys
-import time
 from pathlib import Path
 
 
@@ -18,40 +17,9 @@ __all__ = ["main"]
 def _run(args):
     from .modelfile import load_model
 
-    start = time.perf_counter()
     output_dir(args.out, "--out")  # before the run: a folder that cannot be written would lose it
-    model = load_model(args.model)
-    if hasattr(model, "cli_run"):  # place-cell model files: rate maps and a decoded trajectory
-        return model.cli_run(args.out, args.codegen_target)
-    if args.codegen_target:
-        model.network.codegen_target = args.codegen_target
-    result = model.run(progress=args.progress)
-    total = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    nc, png = out / f"{model.name}.nc", out / f"{model.name}.png"
-    result.to_netcdf(nc)
-    if "circuit" in result.attrs:  # activity by region
-        from .plotting import plot_circuit_result
-
-        plot_circuit_result(result, png)
-    else:
-        result.plot(png)
-    q = result.quality
-    net = model.network
-    print(f"model            {model.name} ({model.path})")
-    print(f"network          N_f={net.n_features} features [{net.feature_lagrangian!r}], "
-          f"N_h={net.n_memories} memories [{net.memory_lagrangian!r}], codegen {net.codegen_target}")
-    if "circuit" in result.attrs:
-        regions = [net.feature_region, net.memory_region] + [p["region"] for p in result.extra.values()]
-        print(f"circuit          {result.attrs['circuit']}; regions {', '.join(dict.fromkeys(regions))}")
-    print(f"cue              {int((~model.known).sum())} unknown entries, target pattern {int(q.target)}")
-    print(f"retrieved index  {int(q.retrieved)}  ({'success' if q.success else 'FAILED'}, Hamming {int(q.hamming)})")
-    print(f"final overlap    {float(q.target_overlap):.4f}")
-    print(f"energy           {result.energy[0]:.6g} -> {result.energy[-1]:.6g}  (drop {result.energy_drop:.6g})")
-    print(f"wall time        {result.attrs['wall_time_s']:.2f} s simulation, {total:.2f} s in all")
-    print(f"wrote            {nc}, {png}")
-    return 0 if q.success else 1
+    model = load_model(args.model)  # any kind of model file: its [model] kind picks the loader
+    return model.cli_run(args.out, args.codegen_target, progress=args.progress)
 
 
 def _sweep(args):

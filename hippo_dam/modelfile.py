@@ -7,6 +7,7 @@ silently falls back to a default. See ``models/model_b.toml``.
 """
 from __future__ import annotations
 
+import importlib
 import math
 
 import re
@@ -21,10 +22,11 @@ from .core.lagrangians import make_lagrangian
 from .networks.two_layer import DenseAssociativeMemory
 from .data.patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
 
-__all__ = ["ModelFile", "load_model", "find_model", "shipped_models", "parse_time", "parse_rate"]
+__all__ = ["ModelFile", "load_model", "load_two_layer_model", "register_model_kind", "MODEL_KINDS", "find_model",
+           "shipped_models", "parse_time", "parse_rate"]
 
 _SCHEMA = {
-    "model": {"name": str, "description": str},
+    "model": {"name": str, "description": str, "kind": str},
     "features": {"n": int, "lagrangian": (str, dict), "tau": str, "region": str},
     "memories": {"lagrangian": (str, dict), "tau": str, "region": str},
     "patterns": {"kind": str, "count": int, "overlap": float, "seed": int},
@@ -132,6 +134,45 @@ class ModelFile:
                                  f"{self.network.memory_lagrangian!r}")
         return result
 
+    def cli_run(self, outdir, codegen_target=None, progress=None):
+        """``hippo-dam run``: the recall to netCDF + PNG in ``outdir``; prints the measured numbers.
+
+        Returns the exit status: 0 when the target was retrieved, 1 otherwise.
+        """
+        import time
+
+        start = time.perf_counter()
+        if codegen_target:
+            self.network.codegen_target = codegen_target
+        result = self.run(progress=progress)
+        total = time.perf_counter() - start
+        out = Path(outdir)
+        out.mkdir(parents=True, exist_ok=True)
+        nc, png = out / f"{self.name}.nc", out / f"{self.name}.png"
+        result.to_netcdf(nc)
+        if "circuit" in result.attrs:  # activity by region
+            from .plotting import plot_circuit_result
+
+            plot_circuit_result(result, png)
+        else:
+            result.plot(png)
+        q, net = result.quality, self.network
+        print(f"model            {self.name} ({self.path})")
+        print(f"network          N_f={net.n_features} features [{net.feature_lagrangian!r}], "
+              f"N_h={net.n_memories} memories [{net.memory_lagrangian!r}], codegen {net.codegen_target}")
+        if "circuit" in result.attrs:
+            regions = [net.feature_region, net.memory_region] + [p["region"] for p in result.extra.values()]
+            print(f"circuit          {result.attrs['circuit']}; regions {', '.join(dict.fromkeys(regions))}")
+        print(f"cue              {int((~self.known).sum())} unknown entries, target pattern {int(q.target)}")
+        print(f"retrieved index  {int(q.retrieved)}  ({'success' if q.success else 'FAILED'}, "
+              f"Hamming {int(q.hamming)})")
+        print(f"final overlap    {float(q.target_overlap):.4f}")
+        print(f"energy           {result.energy[0]:.6g} -> {result.energy[-1]:.6g}  "
+              f"(drop {result.energy_drop:.6g})")
+        print(f"wall time        {result.attrs['wall_time_s']:.2f} s simulation, {total:.2f} s in all")
+        print(f"wrote            {nc}, {png}")
+        return 0 if q.success else 1
+
 
 def _validate(cfg, path, schema=None, required=None, kind=""):
     """Check a model file's tables against a schema (default: the two-layer model's): every key used or refused."""
@@ -216,31 +257,72 @@ def find_model(model):
     raise FileNotFoundError(f"no model file {str(model)!r}; shipped models: {sorted(shipped_models())}")
 
 
-def load_model(path) -> ModelFile:
+#: ``[model] kind`` -> the loader of that kind of model file, by import path (imported when a file of
+#: that kind is loaded): ``loader(path, cfg) -> model`` whose ``run()`` returns a result and whose
+#: ``cli_run(outdir, codegen_target, progress)`` is ``hippo-dam run``. :func:`register_model_kind` adds one.
+MODEL_KINDS = {
+    "two_layer": "hippo_dam.modelfile:load_two_layer_model",  # models A/B/C and the [circuit] kinds below
+    "place_cells": "hippo_dam.circuits.place_model:load_place_model",
+    "kanji_hierarchy": "hippo_dam.experiments.kanji_hierarchy_model:load_hierarchy_model",
+}
+
+
+def register_model_kind(kind, loader):
+    """Make ``[model] kind = "KIND"`` files load with ``loader`` (``"package.module:function"``)."""
+    if not isinstance(kind, str) or not kind.isidentifier():
+        raise ValueError(f"a model kind is an identifier, got {kind!r}")
+    if not isinstance(loader, str) or loader.count(":") != 1:
+        raise ValueError(f"loader must be an import path 'package.module:function', got {loader!r}")
+    MODEL_KINDS[kind] = loader
+
+
+def model_kind(cfg, path):
+    """The ``[model] kind`` of a file; files written before the key existed are recognised by their tables."""
+    model = cfg.get("model", {})
+    kind = model.get("kind") if isinstance(model, dict) else None
+    if kind is None:  # an older file: its tables say what it is
+        circuit = cfg.get("circuit")
+        if isinstance(circuit, dict) and circuit.get("kind") == "place_cells":
+            return "place_cells"
+        return "kanji_hierarchy" if "hierarchy" in cfg else "two_layer"
+    if kind not in MODEL_KINDS:
+        import difflib
+
+        close = difflib.get_close_matches(str(kind), list(MODEL_KINDS), n=1)
+        raise ValueError(f"{path}: [model] kind {kind!r} is not a model kind"
+                         + (f" (did you mean {close[0]!r}?)" if close else "") + f"; known: {sorted(MODEL_KINDS)}")
+    return kind
+
+
+def load_model(path):
     """Load a model file and build its network (one call).
 
     ``path`` is a file, or the name of a shipped model (see :func:`find_model`).
-    Raises ``ValueError`` naming the table and key for unknown keys, unknown
-    Lagrangians, bad units or impossible values.
+    The file's ``[model] kind`` picks its loader (:data:`MODEL_KINDS`).
+    Raises ``ValueError`` naming the file, table and key for unknown keys,
+    unknown Lagrangians, bad units or impossible values.
     """
     path = find_model(path)
     cfg = read_toml(path)
+    kind = model_kind(cfg, path)
+    module, function = MODEL_KINDS[kind].split(":")
+    return getattr(importlib.import_module(module), function)(path, cfg)
+
+
+def load_two_layer_model(path, cfg=None) -> ModelFile:
+    """Load a ``kind = "two_layer"`` model file: models A/B/C or a hippocampal ``[circuit]`` (CA3, EC-CA1)."""
+    path = Path(path)
+    cfg = read_toml(path) if cfg is None else cfg
     circuit = cfg.get("circuit")
-    if isinstance(circuit, dict) and "kind" in circuit and circuit["kind"] not in (*_CIRCUIT_KEYS, "place_cells"):
+    if isinstance(circuit, dict) and "kind" in circuit and circuit["kind"] not in _CIRCUIT_KEYS:
         import difflib  # a misspelt kind: name it, not the tables it would have allowed
 
         known = sorted((*_CIRCUIT_KEYS, "place_cells"))
         close = difflib.get_close_matches(str(circuit["kind"]), known, n=1)
         raise ValueError(f"{path}: [circuit] kind {circuit['kind']!r} is not a circuit"
-                         + (f" (did you mean {close[0]!r}?)" if close else "") + f"; known kinds: {known}")
-    if isinstance(circuit, dict) and circuit.get("kind") == "place_cells":
-        from .circuits.place_model import load_place_model  # arena, grid cells and a moving animal: its own schema
-
-        return load_place_model(path, cfg)
-    if "hierarchy" in cfg:
-        from .experiments.kanji_hierarchy_model import load_hierarchy_model  # pixels, parts, characters: its own schema
-
-        return load_hierarchy_model(path, cfg)
+                         + (f" (did you mean {close[0]!r}?)" if close else "") + f"; known kinds: {known}"
+                         + ("" if circuit["kind"] != "place_cells" else
+                            " (a place-cell model is [model] kind = \"place_cells\")"))
     _validate(cfg, path)
     try:
         return _two_layer_model(cfg, path)

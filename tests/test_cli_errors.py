@@ -78,9 +78,18 @@ def test_misspelt_circuit_kind_names_the_kind(tmp_path):
     text = (Path(hd.__file__).parent.parent / "models" / "place_cells.toml").read_text()
     assert 'kind = "place_cells"' in text
     path = tmp_path / "typo.toml"
-    path.write_text(text.replace('kind = "place_cells"', 'kind = "place_cell"'))
+    path.write_text(text.replace('kind = "place_cells"', 'kind = "place_cell"'))  # [model] and [circuit]
+    with pytest.raises(ValueError, match=r"typo.toml: \[model\] kind 'place_cell' is not a model kind \(did you "
+                                         r"mean 'place_cells'\?\)"):
+        modelfile.load_model(path)
+    older = text.replace('kind = "place_cells"\nname', 'name', 1)  # a file from before [model] kind
+    assert older != text
+    path.write_text(older.replace('kind = "place_cells"', 'kind = "place_cell"'))
     with pytest.raises(ValueError, match=r"\[circuit\] kind 'place_cell' is not a circuit \(did you mean "
                                          r"'place_cells'\?\)"):
+        modelfile.load_model(path)
+    path.write_text(text.replace('kind = "place_cells"\nmemory', 'kind = "place_cell"\nmemory'))
+    with pytest.raises(ValueError, match=r"\[circuit\] kind"):
         modelfile.load_model(path)
 
 

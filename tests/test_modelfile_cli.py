@@ -152,3 +152,36 @@ def test_figures_under_ci_never_overwrite_the_committed_figures(tmp_path, monkey
     monkeypatch.setenv("CI", "false")
     assert main(["figures", "probe", "--out", str(tmp_path / "figures")]) == 0
     assert made[-1] == tmp_path / "figures" and committed.read_bytes() == b"reduced"
+
+
+def test_every_shipped_model_file_names_its_kind_and_the_registry_loads_it():
+    """Issue 18: an explicit [model] kind picks the loader from MODEL_KINDS (by import path)."""
+    import tomllib
+
+    from hippo_dam.modelfile import model_kind
+
+    for name, path in hd.shipped_models().items():
+        cfg = tomllib.loads(path.read_text())
+        assert cfg["model"]["kind"] in hd.MODEL_KINDS, name
+        assert model_kind(cfg, path) == cfg["model"]["kind"]
+        del cfg["model"]["kind"]  # an older file: recognised by its tables, as the same kind
+        assert model_kind(tomllib.loads(path.read_text()), path) == model_kind(cfg, path), name
+
+
+def test_unknown_model_kind_is_named_and_a_registered_kind_loads(tmp_path, monkeypatch):
+    text = (Path(hd.__file__).parent.parent / "models" / "model_b.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('kind = "two_layer"', 'kind = "two_layers"'))
+    with pytest.raises(ValueError, match=r"bad.toml: \[model\] kind 'two_layers' is not a model kind \(did you "
+                                         r"mean 'two_layer'\?\)"):
+        hd.load_model(bad)
+    monkeypatch.setitem(hd.MODEL_KINDS, "ignored", "")
+    hd.register_model_kind("renamed_b", "hippo_dam.modelfile:load_two_layer_model")
+    try:
+        mine = tmp_path / "mine.toml"
+        mine.write_text(text.replace('kind = "two_layer"', 'kind = "renamed_b"'))
+        assert hd.load_model(mine).network.n_features == 256
+    finally:
+        hd.MODEL_KINDS.pop("renamed_b")
+    with pytest.raises(ValueError, match="import path"):
+        hd.register_model_kind("x", "no_colon")

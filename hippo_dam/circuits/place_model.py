@@ -32,7 +32,7 @@ from ..modelfile import parse_rate, parse_time, read_model_tables
 __all__ = ["PlaceModelFile", "load_place_model", "parse_length"]
 
 _SCHEMA = {
-    "model": {"name": str, "description": str},
+    "model": {"name": str, "description": str, "kind": str},
     "circuit": {"kind": str, "memory": str, "max_rate": str, "silence": list, "silence_grid_fraction": float},
     "arena": {"width": str, "height": str},
     "grid": {"modules": int, "cells_per_module": int, "smallest_spacing": str, "ratio": float, "seed": int},
@@ -81,7 +81,7 @@ class PlaceModelFile:
         run.attrs["model"] = self.name
         return run
 
-    def cli_run(self, outdir, codegen_target=None):
+    def cli_run(self, outdir, codegen_target=None, progress=None):
         """``hippo-dam run``: rate maps and decoded trajectory to netCDF + PNG; prints the measured numbers."""
         import xarray as xr
 
@@ -90,7 +90,7 @@ class PlaceModelFile:
         start = time.perf_counter()
         if codegen_target:
             self.network.network.codegen_target = codegen_target
-        run = self.run()
+        run = self.run(progress=progress)
         net = self.network
         maps, occ = rate_maps(run.xy, run.rates, net.code.arena, self.bin_size)
         stats = field_statistics(maps, net.locations, self.bin_size)

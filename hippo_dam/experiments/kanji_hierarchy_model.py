@@ -30,7 +30,7 @@ from ..modelfile import parse_time, read_model_tables
 __all__ = ["HierarchyModelFile", "load_hierarchy_model"]
 
 _SCHEMA = {
-    "model": {"name": str, "description": str},
+    "model": {"name": str, "description": str, "kind": str},
     "hierarchy": {"kind": str, "set": str, "count": int},
     "pixels": {"tau": str},
     "parts": {"patch": int, "atoms": int, "iterations": int, "seed": int, "beta": float, "weight": float, "tau": str},
@@ -69,12 +69,12 @@ class HierarchyModelFile:
         result.attrs["title"] = f"{self.name}: pixels - parts - characters"
         return result
 
-    def cli_run(self, outdir, codegen_target=None):
+    def cli_run(self, outdir, codegen_target=None, progress=None):
         """``hippo-dam run``: the completion to netCDF + PNG; prints the measured numbers."""
         start = time.perf_counter()
         if codegen_target:
             self.codegen_target = codegen_target
-        result = self.run()
+        result = self.run(progress=progress)
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
         nc, png = out / f"{self.name}.nc", out / f"{self.name}.png"
