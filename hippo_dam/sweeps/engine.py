@@ -373,10 +373,17 @@ def _client(scheduler, n_workers, cluster=None, store=None):
 
         before = os.environ.get(SWEEP_WORKER_ENV)
         os.environ[SWEEP_WORKER_ENV] = "1"  # inherited by the worker processes only (restored below)
+        interrupted = []
         try:
             with _interrupt_deferred() as interrupted:  # a half-started cluster cannot be closed cleanly
                 local = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True,
                                      dashboard_address=":0", silence_logs=logging.ERROR)
+        except Exception:
+            # a worker hit by the same Ctrl-C in its first instants (before it could ignore it) fails to
+            # start: the sweep was interrupted, it did not fail
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise
         finally:
             if before is None:
                 os.environ.pop(SWEEP_WORKER_ENV, None)
