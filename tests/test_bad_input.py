@@ -11,7 +11,8 @@ import pytest
 from brian2 import cm, meter, ms, second
 
 import hippo_dam as hd
-from hippo_dam.circuits.place_cells import (PlaceCellNetwork, compare_conditions, decode_position, field_statistics,
+from hippo_dam.experiments.place_cells import compare_conditions
+from hippo_dam.circuits.place_cells import (PlaceCellNetwork, decode_position, field_statistics,
                                             imprint_memories, place_fields, rate_maps)
 from hippo_dam.circuits.space import Arena, SpatialCode, Trajectory, grid_modules, make_environments, random_walk
 from hippo_dam.experiments.classifier import DAMClassifier

@@ -273,3 +273,11 @@ def test_spiking_ca3_runs_batched(small):
     assert res.batched and len(unit) == res.attrs["n_spikes"] > 0
     assert set(np.unique(cue)) <= {0, 1} and unit.max() < NH and cell.max() < 2 * NH * 4
     assert res.quality.success.all()
+
+
+def test_spiking_curve_measures_the_lif_circuit_against_the_rate_circuit():
+    """hippo_dam.experiments.spiking (moved from circuits/, issue 18): one row per copies x rate, on the same cues."""
+    out = hd.spiking_curve(n_features=20, n_patterns=4, n_cues=2, copies=(4, 8), rates=(20,), duration=20 * ms)
+    rows = out["results"]["curve"]
+    assert [(r["copies"], r["rate_Hz"]) for r in rows] == [(4, 20.0), (8, 20.0)]
+    assert all(0.0 <= r["success"] <= 1.0 for r in rows)

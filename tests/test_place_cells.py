@@ -6,7 +6,8 @@ import pytest
 from brian2 import Hz, cm, ms, second
 
 import hippo_dam as hd
-from hippo_dam.circuits.place_cells import (PlaceCellNetwork, decode_position, environment_capacity, field_statistics,
+from hippo_dam.experiments.place_cells import environment_capacity
+from hippo_dam.circuits.place_cells import (PlaceCellNetwork, decode_position, field_statistics,
                                    imprint_memories, place_fields, rate_maps)
 from hippo_dam.circuits.space import Arena, SpatialCode, grid_modules, make_environments, random_walk
 

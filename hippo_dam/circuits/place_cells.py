@@ -53,8 +53,7 @@ from ..checks import check_count
 from .space import Arena, SpatialCode, Trajectory, check_length
 
 __all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_statistics", "decode_position",
-           "compare_conditions", "CONDITIONS", "imprint_memories", "ImprintResult", "environment_capacity",
-           "MEMORY_KINDS"]
+           "imprint_memories", "ImprintResult", "MEMORY_KINDS"]
 
 MEMORY_KINDS = ("dam", "classical")
 ORDER_MOVING_INPUT = -25  # before the activations (-20): I(t) of this step feeds energy (4) and Euler step (10)
@@ -454,72 +453,6 @@ def field_statistics(maps, locations, bin_size, threshold=0.2, min_bins=4, min_p
             "near_cm": radius * 100}
 
 
-#: The input conditions of the pattern-completion experiment: name -> (silenced groups, fraction of grid cells).
-CONDITIONS = {"all_inputs": ((), 0.0), "darkness": (("landmark",), 0.0), "grid_module_0_silenced": (("grid_0",), 0.0),
-              "half_grid_cells_silenced": ((), 0.5)}
-
-
-def compare_conditions(code: SpatialCode, locations, trajectory: Trajectory, kinds=MEMORY_KINDS, conditions=None,
-                       bin_size=None, seed=0, keep_runs=False, **network_kwargs):
-    """Place fields and decoding error of each memory kind under each input condition (same inputs for all).
-
-    Parameters
-    ----------
-    code : SpatialCode
-    locations : Quantity (length) (K, 2)
-    trajectory : Trajectory
-    kinds : tuple of {'dam', 'classical'}
-    conditions : dict, optional
-        ``name -> (silenced group names, fraction of grid cells silenced)``
-        (default :data:`CONDITIONS`).
-    bin_size : Quantity (length)
-        Rate-map bins (default 5 cm).
-    seed : int
-        Which grid cells a fraction silences.
-    keep_runs : bool
-        Also return the :class:`PlaceRun` objects (``out['runs'][kind][condition]``).
-    **network_kwargs
-        Passed to :class:`PlaceCellNetwork`.
-
-    Returns
-    -------
-    dict
-        ``out[kind][condition]`` = decoding summary (cm) + field statistics
-        (the per-cell field counts as a list), plus ``wall_time_s``.
-    """
-    from brian2 import cm
-
-    bin_size = 5 * cm if bin_size is None else bin_size
-    conditions = CONDITIONS if conditions is None else conditions
-    if not isinstance(code, SpatialCode):
-        raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
-    locs_m = _check_locations(code.arena, locations)
-    code.arena.check_trajectory(trajectory, "trajectory", "the code's arena")
-    code.arena.bins(bin_size)
-    for kind in kinds:
-        if kind not in MEMORY_KINDS:
-            raise ValueError(f"kinds must be drawn from {MEMORY_KINDS}, got {kind!r}")
-    masks = {name: code.silence_mask(groups, frac, seed=seed) for name, (groups, frac) in conditions.items()}
-    out, runs = {}, {}
-    for kind in kinds:
-        net = PlaceCellNetwork(code, locations, kind=kind, **network_kwargs)
-        out[kind], runs[kind] = {}, {}
-        for name, silenced in masks.items():
-            run = net.run(trajectory, silenced)
-            maps, _ = rate_maps(run.xy, run.rates, code.arena, bin_size)
-            stats = field_statistics(maps, locs_m, bin_size)
-            stats["fields_per_cell"] = stats["fields_per_cell"].tolist()
-            out[kind][name] = {**run.summary(), **stats, "n_silenced": int(silenced.sum()),
-                               "max_dissipated_rise": float(np.max(np.diff(run.dissipated))),
-                               "max_energy_rise": float(np.max(np.diff(run.energy))),
-                               "wall_time_s": run.attrs["wall_time_s"]}
-            if keep_runs:
-                runs[kind][name] = (run, maps)
-    if keep_runs:
-        out["runs"] = runs
-    return out
-
-
 @dataclass
 class ImprintResult:
     """Memories written during one exploratory run by the in-simulation recruitment rule.
@@ -656,78 +589,3 @@ def _imprint_memories(code, trajectory, n_units, match_threshold, check_every, c
                           "n_recruited": int(used.sum()), "wall_time_s": wall,
                           "duration_s": float(trajectory.duration / second),
                           "all_units_used": bool(used.all())})
-
-
-def environment_capacity(arena: Arena, modules, n_environments=(1, 2, 4, 8), spacings=None, kinds=MEMORY_KINDS,
-                         n_test=60, beta_n=10.0, duration=100 * ms, tau_f=20 * ms, tau_h=10 * ms, dt=1 * ms,
-                         n_landmarks=4, seed=0, gain=2.0):
-    """How many environments x locations one network holds before decoding fails.
-
-    For each lattice spacing (locations per environment ``L``) and number of
-    environments ``E``, the patterns of ``E * L`` locations (each environment
-    with its own landmarks and grid phase shifts, :func:`~hippo_dam.circuits.space.make_environments`)
-    are stored in one network. ``n_test`` random positions per environment are
-    presented as a constant input ``I(x)`` (initial state ``v = I``) for
-    ``duration``, all in one batched Brian2 run; a test succeeds when the most
-    active memory neuron belongs to the right environment and its stored
-    location lies within one lattice spacing of the true position.
-
-    Returns
-    -------
-    dict
-        ``rows``: one dict per (kind, spacing, E) with ``n_memories``,
-        ``load`` (``E L / N_f``), ``success``, ``env_correct``,
-        ``median_error_cm``; ``capacity``: per kind and spacing, the largest
-        ``E L`` tested with ``success >= 0.9``; ``theory``: the package's
-        capacity theory for ``N_f`` (random patterns; :func:`hippo_dam.theory.capacity.capacity_theory`).
-    """
-    from brian2 import cm
-
-    from ..theory.capacity import capacity_theory
-    from .space import make_environments
-
-    spacings = [20 * cm, 10 * cm] if spacings is None else list(spacings)
-    for spacing in spacings:
-        arena.grid_points(spacing, "spacings")
-    envs = make_environments(max(n_environments), arena, n_modules=len(modules), n_landmarks=n_landmarks, seed=seed)
-    codes = [SpatialCode(arena, modules, env, gain=gain) for env in envs]
-    n = codes[0].n
-    rng = np.random.default_rng([int(seed), 17])
-    tests = rng.uniform(0, 1, size=(max(n_environments), int(n_test), 2)) * arena.size_m
-    rows = []
-    for spacing in spacings:
-        lattice = arena.grid_points(spacing, "spacings")
-        sp = float(check_length(spacing, "spacing"))
-        per_env = [c.patterns(lattice) for c in codes]
-        for E in n_environments:
-            xi = np.concatenate(per_env[:E])
-            env_of = np.repeat(np.arange(E), len(lattice))
-            loc_of = np.tile(lattice, (E, 1))
-            cues = np.concatenate([codes[e].inputs(tests[e]) for e in range(E)])
-            true_env = np.repeat(np.arange(E), int(n_test))
-            true_xy = tests[:E].reshape(-1, 2)
-            for kind in kinds:
-                lag, w = (log_sum_exp(beta_n / n), xi) if kind == "dam" else (identity(), xi / np.sqrt(n))
-                net = DenseAssociativeMemory(w, tanh(), lag, tau_f=tau_f, tau_h=tau_h, dt=dt, record_every=None)
-                res = net.recall(cues, duration=duration, cue_input=1.0, target=np.zeros(len(cues), int))
-                win = np.argmax(lag.activation(res.h_final), axis=1)
-                env_ok = env_of[win] == true_env
-                err = np.linalg.norm(loc_of[win] - true_xy, axis=1)
-                ok = env_ok & (err <= sp)
-                rows.append({"kind": kind, "spacing_cm": sp * 100, "locations_per_env": len(lattice),
-                             "n_environments": int(E), "n_memories": int(len(xi)), "load": len(xi) / n,
-                             "success": float(ok.mean()), "env_correct": float(env_ok.mean()),
-                             "median_error_cm": float(np.median(err[env_ok]) * 100) if env_ok.any() else float("nan"),
-                             "wall_time_s": res.attrs["wall_time_s"]})
-    capacity = {}
-    for kind in kinds:
-        for spacing in spacings:
-            sp = float(check_length(spacing, "spacing")) * 100
-            good = [r["n_memories"] for r in rows if r["kind"] == kind and r["spacing_cm"] == sp and r["success"] >= 0.9]
-            capacity[f"{kind}_{sp:g}cm"] = max(good) if good else 0
-    theory = {"classical_retrieval_0138N": float(capacity_theory("classical", n, "retrieval")),
-              "classical_stable_N_over_2lnN": float(capacity_theory("classical", n, "stable")),
-              "dam_exp_bound_min_Nh": "min(N_h, 2^(N/2)): every stored location (N_h = E L)"}
-    return {"rows": rows, "capacity": capacity, "theory": theory, "n_features": n, "n_test_per_env": int(n_test),
-            "criterion": "winner's environment right and its location within one lattice spacing; capacity: "
-                         "largest E*L tested with success >= 0.9"}

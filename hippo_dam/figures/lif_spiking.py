@@ -1,7 +1,7 @@
 """The LIF spiking figure: retrieval success vs cells per memory and rate, and a raster (issue 13, part 6).
 
 ``hippo-dam figures lif_spiking`` writes ``figures/lif_spiking.png`` and
-``figures/lif_spiking.json`` from :func:`hippo_dam.circuits.spiking_lif.spiking_curve`.
+``figures/lif_spiking.json`` from :func:`hippo_dam.experiments.spiking.spiking_curve`.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def lif_spiking(outdir="figures", settings=None):
     from ..plotting import _figure_files as plt  # backend-free figures: the user's backend stays
 
     from ._common import _versions
-    from ..circuits.spiking_lif import spiking_curve
+    from ..experiments.spiking import spiking_curve
 
     s = {**(LIF_SETTINGS_SMALL if _ci() and settings is None else LIF_SETTINGS),
          **(settings or {})}
