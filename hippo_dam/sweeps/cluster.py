@@ -318,7 +318,7 @@ class _JobWatch:
 
     def report(self, store):
         """Write ``store/cluster/jobs.json`` (appended) and copy failed jobs' logs to ``store/cluster/failed_jobs``."""
-        from .engine import _write_atomic
+        from .store import _write_atomic
 
         with contextlib.suppress(Exception):  # the scheduler may be gone already
             self.connected()
