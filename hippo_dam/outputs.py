@@ -7,6 +7,7 @@ from. Brian2-free.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 __all__ = ["output_dir", "output_file"]
@@ -35,8 +36,6 @@ def output_dir(path, what="output folder", create=True):
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise PermissionError(f"{what} {str(path)!r} cannot be created ({err.strerror or err})") from None
-    import os
-
     if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"{what} {str(path)!r} is not writable")
     return path

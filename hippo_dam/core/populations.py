@@ -221,22 +221,18 @@ class Population:
         )
         objects = [layer]
         # A sum that uses an earlier sum (the layer norm's centred variance) is a second pass: its own
-        # Synapses, whose summed updater runs one order after the first pass's.
-        for k, sums in enumerate(lag.sum_passes()):
+        # Synapses, whose summed updater runs one order after the first pass's. With maxima only, the
+        # first (empty) pass carries their loops.
+        for k, sums in enumerate(lag.sum_passes() or [[]]):
             model = "\n".join(
                 f"{r.name}_post = {lag.brian_expression(r.expr, self.state, '_pre', '_post')} : 1 (summed)"
                 for r in sums
             )
-            syn = Synapses(group, layer, model, name=f"{self.name}_reduce" + (f"_{k}" if k else ""),
-                           clock=group.clock)
-            syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
+            objects.append(Synapses(group, layer, model, name=f"{self.name}_reduce" + (f"_{k}" if k else ""),
+                                    clock=group.clock))
+            objects[-1].connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
             if k:
-                set_summed_order(syn, ORDER_LAYER_SUMS + k)
-            objects.append(syn)
-        if not objects[1:]:  # maxima only: their loops run over these synapses
-            syn = Synapses(group, layer, name=f"{self.name}_reduce", clock=group.clock)
-            syn.connect(i=np.arange(len(copy_of), dtype=np.int32), j=copy_of)
-            objects.append(syn)
+                set_summed_order(objects[-1], ORDER_LAYER_SUMS + k)
         syn = objects[1]
         for k, red in enumerate(r for r in lag.reductions if r.op == "max"):
             objects.append(layer.run_regularly(
