@@ -15,11 +15,14 @@ __all__ = ["main"]
 
 
 def _run(args):
+    import time
+
     from .modelfile import load_model
 
+    start = time.perf_counter()
     output_dir(args.out, "--out")  # before the run: a folder that cannot be written would lose it
     model = load_model(args.model)  # any kind of model file: its [model] kind picks the loader
-    return model.cli_run(args.out, args.codegen_target, progress=args.progress)
+    return model.cli_run(args.out, args.codegen_target, progress=args.progress, start=start)
 
 
 def _sweep(args):

@@ -81,13 +81,13 @@ class PlaceModelFile:
         run.attrs["model"] = self.name
         return run
 
-    def cli_run(self, outdir, codegen_target=None, progress=None):
+    def cli_run(self, outdir, codegen_target=None, progress=None, start=None):
         """``hippo-dam run``: rate maps and decoded trajectory to netCDF + PNG; prints the measured numbers."""
         import xarray as xr
 
         from .place_cells import field_statistics, rate_maps
 
-        start = time.perf_counter()
+        start = time.perf_counter() if start is None else start  # when the command began
         if codegen_target:
             self.network.network.codegen_target = codegen_target
         run = self.run(progress=progress)

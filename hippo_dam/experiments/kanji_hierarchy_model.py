@@ -69,9 +69,9 @@ class HierarchyModelFile:
         result.attrs["title"] = f"{self.name}: pixels - parts - characters"
         return result
 
-    def cli_run(self, outdir, codegen_target=None, progress=None):
+    def cli_run(self, outdir, codegen_target=None, progress=None, start=None):
         """``hippo-dam run``: the completion to netCDF + PNG; prints the measured numbers."""
-        start = time.perf_counter()
+        start = time.perf_counter() if start is None else start  # when the command began
         if codegen_target:
             self.codegen_target = codegen_target
         result = self.run(progress=progress)
