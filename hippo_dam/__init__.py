@@ -51,11 +51,16 @@ def _sweep_worker_ignores_ctrl_c():
     import os
 
     if os.environ.get(SWEEP_WORKER_ENV) == "1":
-        import signal
-        import threading
+        _ignore_ctrl_c()
 
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+def _ignore_ctrl_c():
+    """Ignore SIGINT in this process (only the main thread may set a signal handler)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _sweep_worker_ignores_ctrl_c()

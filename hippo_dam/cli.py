@@ -7,7 +7,6 @@ import io
 import sys
 from pathlib import Path
 
-
 from .core.devices import CODEGEN_TARGETS
 from .outputs import output_dir
 

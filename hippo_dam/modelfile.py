@@ -8,7 +8,6 @@ silently falls back to a default. See ``models/model_b.toml``.
 from __future__ import annotations
 
 import importlib
-import math
 
 import re
 import tomllib
@@ -19,7 +18,7 @@ import numpy as np
 from brian2 import ms, second, usecond
 
 from .core.lagrangians import make_lagrangian
-from .networks.two_layer import DenseAssociativeMemory
+from .networks.two_layer import DenseAssociativeMemory, check_cue_input
 from .data.patterns import correlated_patterns, flip_cue, occlusion_cue, random_mask_cue, random_patterns
 
 __all__ = ["ModelFile", "load_model", "load_two_layer_model", "register_model_kind", "MODEL_KINDS", "find_model",
@@ -361,8 +360,7 @@ def _two_layer_model(cfg, path):
         value = cfg.get(table, {}).get(key, least)
         if value < least:
             raise ValueError(f"{path}: [{table}] {key} must be >= {least}, got {value}")
-    if not math.isfinite(cue_cfg.get("cue_input", 0.0)):
-        raise ValueError(f"{path}: [cue] cue_input must be a finite number, got {cue_cfg['cue_input']}")
+    check_cue_input(cue_cfg.get("cue_input", 0.0))  # the recall's own check, at load (named by _in_file)
 
     kind = pat.get("kind", "random")
     if kind == "random":

@@ -33,7 +33,7 @@ from brian2 import Network, ms, prefs, second
 
 from ..core._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device
 from ..core.lagrangians import LAGRANGIANS
-from .two_layer import DenseAssociativeMemory, check_target, run_network
+from .two_layer import DenseAssociativeMemory, check_target, reached_states, run_network
 from ..core.health import UnboundedEnergyError, check_run
 from ..core.populations import check_tau
 from ..core.recall import recall_quality
@@ -203,11 +203,8 @@ def _run_grid(net, batch, params, taus, cue, known, v0, h0, I, target, duration,
             attrs[f"{side}_{name}"] = values.tolist()
     result = RecallResult(out["energy_t"][-1:], None, None, out["energy_t"], out["energy"], out["v_final"],
                           out["h_final"], net.patterns, cue, known, quality, attrs=attrs)
-    # per-copy parameters: the culprit of a rise is looked for with the network's own Lagrangians
-    check_run(result.energy_t, result.energy,
-              [(feat.name, net.feature_lagrangian, np.stack([v0, out["v_final"]]),
-                np.max(np.abs(v0)) + np.max(np.abs(I))),
-               (mem.name, net.memory_lagrangian, np.stack([h0, out["h_final"]]), np.max(np.abs(h0), initial=0.0))],
+    # per-copy parameters: the culprit of a rise is looked for with the populations' base Lagrangians
+    check_run(result.energy_t, result.energy, reached_states(feat, mem, v0, h0, I, out),
               constant_input=net._energy_is_lyapunov, dt=net.dt, result=result)
     return result
 

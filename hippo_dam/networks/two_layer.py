@@ -450,10 +450,7 @@ class DenseAssociativeMemory(AssociativeMemory):
                     f"these Lagrangians ({self.feature_lagrangian!r}, {self.memory_lagrangian!r}) and the "
                     "energy has no lower bound; lower beta or the degree, or use log_sum_exp"
                 )
-        layers = [(pop.name, pop.lagrangian, np.stack([x0, x1]) if trace is None else trace, scale)
-                  for pop, x0, x1, trace, scale in (
-                      (self.features, v0, out["v_final"], out["v"], np.max(np.abs(v0)) + np.max(np.abs(I))),
-                      (self.memories, h0, out["h_final"], out["h"], np.max(np.abs(h0), initial=0.0)))]
+        layers = reached_states(self.features, self.memories, v0, h0, I, out)
         if not batched:
             out = {k: (None if v is None else v[0]) if k != "t" and k != "energy_t" else v for k, v in out.items()}
             cue, known, target = cue[0], known[0], target[0]
@@ -635,6 +632,15 @@ def check_cue(cue, known, n, hint=""):
         raise ValueError("known mask is all False: the cue carries no information"
                          + (f" (cue index {np.nonzero(empty)[0].tolist()[:5]})" if batched else ""))
     return cue, known, batched
+
+
+def reached_states(features, memories, v0, h0, I, out):
+    """What :func:`~hippo_dam.core.health.check_run` looks at: per population its name, Lagrangian, the states
+    it reached (the recorded trace, else the initial and final states) and its scale ``max |x(0)| + max |I|``."""
+    return [(pop.name, pop.lagrangian, np.stack([x0, x1]) if trace is None else trace, scale)
+            for pop, x0, x1, trace, scale in (
+                (features, v0, out["v_final"], out.get("v"), np.max(np.abs(v0)) + np.max(np.abs(I))),
+                (memories, h0, out["h_final"], out.get("h"), np.max(np.abs(h0), initial=0.0)))]
 
 
 def check_cue_input(cue_input):

@@ -115,17 +115,13 @@ class BrianWorkerPlugin(WorkerPlugin):
     idempotent = True
 
     def setup(self, worker=None):
-        import signal
-        import threading
-
         import brian2
 
-        if threading.current_thread() is threading.main_thread():
-            # Ctrl-C is the sweep's to handle (it stops the workers): Brian2's own handler would end a
-            # running recall early and return it as if complete, and a worker's traceback is noise
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        from .. import SWEEP_WORKER_ENV
+        from .. import SWEEP_WORKER_ENV, _ignore_ctrl_c
 
+        # Ctrl-C is the sweep's to handle (it stops the workers): Brian2's own handler would end a
+        # running recall early and return it as if complete, and a worker's traceback is noise
+        _ignore_ctrl_c()
         if os.environ.get(SWEEP_WORKER_ENV) == "1":  # a local sweep's worker: its scheduler goes when the sweep does
             import logging
 
