@@ -72,6 +72,8 @@ _PUBLIC = {
                          "grouped_log_sum_exp", "euclidean_norm", "layer_norm"),
     "core.populations": ("Population", "SymmetricProjection", "Projection"),
     "core.dense": ("DenseSymmetricProjection",),
+    "core.components": ("RelayPopulation", "InhibitedPopulation", "InterneuronPool", "TracedPopulation",
+                        "PoissonCells", "LIFCells", "MovingInput", "StateRecorder"),
     "core.schedule": ("SCHEDULE", "schedule_table"),
     "core.graph": ("EnergyGraph", "describe_network"),
     "core.energy": ("OnlineEnergy", "energy"),

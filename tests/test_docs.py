@@ -53,3 +53,27 @@ def test_measured_role_reads_json_and_csv(tmp_path):
                           ("r.json:errors.0.2", "no key '0'")):
         with pytest.raises(ExtensionError, match=message.replace("(", r"\(")):
             measured_value(spec, tmp_path)
+
+
+def test_add_your_own_circuit_example_runs_and_gives_the_recorded_numbers(tmp_path):
+    """The page's code (docs/examples/ec_dg_ca3.py, included whole) runs and gives the numbers the page quotes."""
+    script = ROOT / "docs" / "examples" / "ec_dg_ca3.py"
+    assert len(script.read_text().splitlines()) <= 60
+    assert "literalinclude} examples/ec_dg_ca3.py" in (ROOT / "docs" / "add_your_own_circuit.md").read_text()
+    out = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=900,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = json.loads((tmp_path / "ec_dg_ca3.json").read_text())
+    recorded = json.loads((script.parent / "ec_dg_ca3.json").read_text())
+
+    def flat(d, prefix=""):
+        for k, v in d.items():
+            yield from (flat(v, prefix + k + ".") if isinstance(v, dict) else [(prefix + k, v)])
+
+    for key, value in flat(recorded):
+        assert abs(dict(flat(got))[key] - value) <= 1e-9 * max(1.0, abs(value)), key
+    assert (tmp_path / "ec_dg_ca3.png").stat().st_size > 10_000
+    # what the page says: the energy falls overall; the DG detour retrieves more than the cut circuit
+    for label in ("with_DG", "DG_cut"):
+        assert got[label]["energy_end"] < got[label]["energy_start"]
+    assert got["with_DG"]["success"] > got["DG_cut"]["success"]

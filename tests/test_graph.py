@@ -419,3 +419,74 @@ def test_plot_summary_and_xarray_work_for_every_graph_network(tmp_path):
         assert "energy" in ds
     overlap_axis = [ax for ax in results["general"].plot().axes if "cued layer" in ax.get_ylabel()]
     assert len(overlap_axis) == 1 and len(overlap_axis[0].lines) >= 3  # no patterns: the states themselves
+
+
+# -- the component model -------------------------------------------------------------------------------
+
+
+def test_no_escape_hatch_in_circuits_or_experiments():
+    """Circuits are components: nothing passes extra Brian2 objects, flows or others to the graph."""
+    import re
+
+    from pathlib import Path
+
+    root = Path(hd.__file__).parent
+    for sub in ("circuits", "experiments", "networks"):
+        for path in (root / sub).glob("*.py"):
+            text = path.read_text()
+            assert not re.search(r"\b(extras|flows|others)=\[", text), path  # keyword arguments to the graph
+            assert ".extras" not in text, path
+    import inspect
+
+    assert list(inspect.signature(hd.EnergyGraph).parameters) == ["components", "energy", "energy_name",
+                                                                           "recorded"]
+
+
+def test_energy_graph_checks_its_components():
+    a = hd.Population("A", 3, "identity", 10 * ms)
+    b = hd.Population("B", 2, "identity", 10 * ms)
+    with pytest.raises(ValueError, match="unique; repeated: \\['A'\\]"):
+        hd.EnergyGraph([a, hd.Population("A", 3, "identity", 10 * ms)])
+    with pytest.raises(TypeError, match="needs a name, a build\\(dt\\) method and a stage"):
+        hd.EnergyGraph([a, object()])
+    relay = hd.Population("R", 2, "identity", 10 * ms, energy_term=False)
+    with pytest.raises(ValueError, match="coupling 'c' joins 'R', which is not an energy population"):
+        hd.EnergyGraph([a, relay, hd.SymmetricProjection(a, relay, np.ones((2, 3)), name="c")])
+    with pytest.raises(ValueError, match="energy must be one of"):
+        hd.EnergyGraph([a], energy="sometimes")
+    inhibited = hd.InhibitedPopulation("M", 2, hd.log_sum_exp(1.0), 10 * ms)
+    hd.InterneuronPool("pool", inhibited, 3, 2 * ms)
+    with pytest.raises(ValueError, match="'M': its activation is not its Lagrangian's gradient.*energy='offline'"):
+        hd.EnergyGraph([a, inhibited])
+    with pytest.raises(ValueError, match="inhibition needs a softmax Lagrangian"):
+        hd.InhibitedPopulation("M2", 2, "tanh", 10 * ms)
+    with pytest.raises(TypeError, match="the target must be an InhibitedPopulation"):
+        hd.InterneuronPool("pool2", b, 3, 2 * ms)
+    graph = hd.EnergyGraph([a, b, hd.SymmetricProjection(a, b, np.ones((2, 3)), name="ab")])
+    assert graph.lyapunov and graph["ab"].energy_role == "coupling"
+    one_way = hd.EnergyGraph([a, b, hd.Projection(a, b, np.ones((2, 3)), name="ab")])
+    assert not one_way.lyapunov and not one_way.couplings
+
+
+def test_component_network_equals_the_layer_network_and_the_numpy_reference():
+    """The same two-layer graph given as components and as layers/links: equal runs, equal to the reference."""
+    rng = np.random.default_rng(5)
+    W = rng.normal(0, 0.3, (4, 6))
+    cue = rng.normal(0, 1, 6)
+
+    def make(batch):
+        f = hd.Population("f", 6, "tanh", 10 * ms, "x", "a", batch=batch, clampable=True)
+        m = hd.Population("m", 4, hd.log_sum_exp(2.0), 5 * ms, "x", "a", batch=batch)
+        return [hd.DenseSymmetricProjection(f, m, W, name="W_f_m"), m, f]  # any order
+
+    layers = [hd.Layer(6, "tanh", 10 * ms, "f"), hd.Layer(4, hd.log_sum_exp(2.0), 5 * ms, "m")]
+    by_layers = hd.GraphMemory(layers, [(0, 1, W)], record_every=0.1 * ms)
+    by_components = hd.GraphMemory.from_components(make, record_every=0.1 * ms)
+    r1 = by_layers.recall(cue, duration=20 * ms)
+    r2 = by_components.recall(cue, duration=20 * ms, layer="f")  # layers: the populations in list order
+    np.testing.assert_array_equal(r1.v, r2.v)
+    np.testing.assert_array_equal(r1.energy, r2.energy)
+    ref = hd.graph_reference([lay.lagrangian for lay in by_layers.layers], [10 * ms, 5 * ms], [(0, 1, W)],
+                             [cue, np.zeros(4)], 0.1 * ms, 200, record=False)
+    np.testing.assert_allclose(r2.v_final, ref[0], atol=1e-12)
+    assert np.all(np.diff(r2.energy) <= 1e-12)

@@ -69,17 +69,14 @@ Energy: where it is a Lyapunov function and where not
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, StateMonitor, Synapses, linked_var, ms, second
+from brian2 import Hz, ms, second
 from brian2.units.fundamentalunits import Quantity
 
-from ..core._compat import set_state_update_order
-from ..core.energy import energy
+from ..core.components import InhibitedPopulation, InterneuronPool, RelayPopulation
 from ..core.graph import EnergyGraph
 from ..core.lagrangians import identity, log_sum_exp, make_lagrangian
 from ..networks.two_layer import DenseAssociativeMemory
-from ..core.populations import (Population, Projection, SymmetricProjection, check_positive_quantity, check_tau,
-                                connect_within_copies, named_clock)
-from ..core.schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
+from ..core.populations import Population, Projection, SymmetricProjection, check_positive_quantity, check_tau
 
 __all__ = ["CA3Circuit", "ECCA1Loop", "check_rate"]
 
@@ -193,28 +190,18 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
             self.memories = Population("CA3_memories", self.n_memories, self.memory_lagrangian, self.tau_h,
                                        "h", "f", "CA3", batch=batch)
         else:
-            self.memories = _InhibitedMemories("CA3_memories", self.n_memories, self.memory_lagrangian,
-                                               self.tau_h, "h", "f", "CA3", batch=batch)
+            self.memories = InhibitedPopulation("CA3_memories", self.n_memories, self.memory_lagrangian,
+                                                self.tau_h, "h", "f", "CA3", batch=batch)
         self.coupling = SymmetricProjection(self.features, self.memories, self.patterns, name="CA3_recurrent")
-        pops = [self.features, self.memories]
+        parts = [self.features, self.memories, self.coupling]
         if self.fast_inhibition:
             self.interneurons = None
-            return EnergyGraph(pops, [self.coupling], energy_name="CA3_energy")
-        self.interneurons = _Interneurons("CA3_interneurons", self.n_interneurons, self.beta,
-                                          self.interneuron_tau, "CA3", batch=batch)
-        return EnergyGraph(pops, [self.coupling], extras=[lambda: self.interneurons.build(self.dt, self.memories),
-                                                          self._every_step_monitors],
-                           energy=False, recorded=pops + [self.interneurons])
-
-    def _every_step_monitors(self):
-        """Every step's (v, h): the energy of the fast limit, evaluated offline."""
-        monitors = []
-        for pop in (self.features, self.memories):
-            mon = StateMonitor(pop.group, pop.state, record=True, name=f"{pop.name}_every_step",
-                               clock=named_clock(self.dt, f"{pop.name}_every_step_clock"))
-            self._monitors[pop.state + "_every_step"] = mon
-            monitors.append(mon)
-        return monitors
+            return EnergyGraph(parts, energy_name="CA3_energy")
+        self.interneurons = InterneuronPool("CA3_interneurons", self.memories, self.n_interneurons,
+                                            self.interneuron_tau, "CA3")
+        # the activations follow the lagging pool, not dL_h/dh: the fast-limit energy is evaluated offline
+        return EnergyGraph(parts + [self.interneurons], energy="offline",
+                           recorded=[self.features, self.memories, self.interneurons])
 
     def _extra_populations(self):
         return [] if self.interneurons is None else [self.interneurons]
@@ -228,22 +215,14 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
     def _collect_states(self, batch=1):
         if self.fast_inhibition:
             return DenseAssociativeMemory._collect(self, batch)
-
-        def per_copy(mon, x, n):  # (B*n, T) -> (B, T, n)
-            return np.asarray(getattr(mon, x)).reshape(batch, n, -1).transpose(0, 2, 1)
-
-        v = per_copy(self._monitors["v_every_step"], "v", self.n_features)
-        h = per_copy(self._monitors["h_every_step"], "h", self.n_memories)
-        I = np.array(self.features.group.I[:]).reshape(batch, 1, self.n_features)
+        energy_t, E = self.graph.offline_energy([pop.group.I[:] for pop in self.graph.populations])
         out = {"v_final": np.array(self.features.group.v[:]).reshape(batch, self.n_features),
                "h_final": np.array(self.memories.group.h[:]).reshape(batch, self.n_memories),
-               "energy_t": np.array(self._monitors["v_every_step"].t / second),
-               "energy": np.stack([energy(v[b], h[b], self.patterns, self.feature_lagrangian,
-                                          self.memory_lagrangian, I[b, 0]) for b in range(batch)])}
+               "energy_t": energy_t, "energy": E}
         if "v" in self._monitors:
             out["t"] = np.array(self._monitors["v"].t / second)
-            out["v"] = per_copy(self._monitors["v"], "v", self.n_features)
-            out["h"] = per_copy(self._monitors["h"], "h", self.n_memories)
+            for x, pop in (("v", self.features), ("h", self.memories)):
+                out[x] = np.asarray(getattr(self._monitors[x], x)).reshape(batch, pop.n, -1).transpose(0, 2, 1)
         else:
             out["t"], out["v"], out["h"] = out["energy_t"][-1:], None, None
         return out
@@ -276,84 +255,6 @@ def _lse(h, beta):
     h = np.asarray(h, float)
     m = h.max(axis=-1, keepdims=True)
     return (m + np.log(np.sum(np.exp(beta * (h - m)), axis=-1, keepdims=True)) / beta)[..., 0]
-
-
-class _InhibitedMemories(Population):
-    """CA3 memory cells inhibited subtractively by the interneuron pool: ``f = exp(beta (h - y_inh))``.
-
-    ``lagrangian`` stays the softmax's (it defines the fast-limit energy); the
-    activation instead reads the pool's inhibition ``y_inh``.
-    """
-
-    def equations(self):
-        lines = [ln for ln in super().equations().splitlines() if "(linked)" not in ln]
-        return "\n".join(lines + ["y_inh : 1 (linked)"])
-
-    def build(self, dt):
-        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name,
-                            clock=named_clock(dt, f"{self.name}_clock"))
-        set_state_update_order(group, ORDER_STATE_UPDATE)
-        group.tau = self.tau if not np.ndim(self.tau) else np.tile(np.asarray(self.tau / second), self.batch) * second
-        group.beta = self.lagrangian.params["beta"]
-        act = group.run_regularly(f"{self.activation} = exp(beta*({self.state} - y_inh))", when="groups",
-                                  order=ORDER_ACTIVATION, name=f"{self.name}_activation")
-        self.group = group
-        return [group, act]
-
-
-class _Interneurons:
-    """A pool of ``n`` fast-spiking basket cells: ``tau_I dy/dt = (1/beta) log sum_mu f_mu``.
-
-    With ``batch`` copies, each copy's pool sees only its own memory cells.
-    """
-
-    activation = "y"
-
-    def __init__(self, name, n, beta, tau, region, batch=1):
-        self.name, self.n, self.beta, self.tau, self.region = name, int(n), float(beta), tau, region
-        self.batch = int(batch)
-        self.state = "y"
-        self.group = self.pool = None
-
-    def build(self, dt, memories):
-        eqs = ("dy/dt = log(S)/(beta*tau) : 1\n"
-               "S : 1  # summed memory rate received (units of max_rate)\n"
-               "tau : second (constant)\nbeta : 1 (shared, constant)")
-        clock = named_clock(dt, f"{self.name}_clock")
-        group = NeuronGroup(self.n * self.batch, eqs, method="euler", name=self.name, clock=clock)
-        set_state_update_order(group, ORDER_STATE_UPDATE)
-        group.tau, group.beta = self.tau, self.beta
-        excite = Synapses(memories.group, group, "S_post = f_pre : 1 (summed)", name=f"{self.name}_from_memories",
-                          clock=clock)
-        connect_within_copies(excite, memories.n, self.n, self.batch)
-        # pool mean of y, summed before the memory activations are computed
-        pool = NeuronGroup(self.batch, "y_mean : 1", name=f"{self.name}_pool", order=ORDER_INHIBITION, clock=clock)
-        inhibit = Synapses(group, pool, f"y_mean_post = y_pre/{self.n} : 1 (summed)", name=f"{self.name}_mean",
-                           clock=clock)
-        connect_within_copies(inhibit, self.n, 1, self.batch)
-        memories.group.y_inh = linked_var(pool, "y_mean", index=memories.copy_index())
-        self.group, self.pool = group, pool
-        return [group, excite, pool, inhibit]
-
-
-class _InstantRelay:
-    """A linear relay population whose output equals its summed input in the same step (``tau_V -> 0``)."""
-
-    def __init__(self, name, n, region, state="z", batch=1):
-        self.name, self.n, self.region, self.state, self.activation = name, int(n), region, state, state
-        self.batch = int(batch)
-        self.inputs: list[str] = []
-        self.group = None
-
-    def build(self, dt):
-        eqs = "\n".join([f"{self.state} : 1", "u = " + " + ".join(self.inputs) + " : 1"]
-                        + [f"{u} : 1" for u in self.inputs])
-        group = NeuronGroup(self.n * self.batch, eqs, name=self.name, order=ORDER_RELAY_GROUP,
-                            clock=named_clock(dt, f"{self.name}_clock"))
-        copy = group.run_regularly(f"{self.state} = u", when="groups", order=ORDER_RELAY_COPY,
-                                   name=f"{self.name}_copy")
-        self.group = group
-        return [group, copy]
 
 
 class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
@@ -437,12 +338,13 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
         self.memories = Population("CA1", self.n_memories, self.memory_lagrangian, self.tau_h, "h", "f", "CA1",
                                    batch=batch)
         if self.relay_tau is None:
-            self.relay = _InstantRelay("EC_V", self.n_features, "EC-V", batch=batch)
+            self.relay = RelayPopulation("EC_V", self.n_features, "EC-V", batch=batch)
         else:
             self.relay = Population("EC_V", self.n_features, identity(), self.relay_tau, "z", "r", "EC-V",
-                                    batch=batch)
+                                    batch=batch, energy_term=False)
         p = self.direct_fraction
-        self.coupling = Projection(self.features, self.memories, self.patterns, name="EC_III_to_CA1")
+        self.coupling = Projection(self.features, self.memories, self.patterns, name="EC_III_to_CA1",
+                                   energy_term=True)
         relays = [Projection(self.memories, self.relay, self.relay_weights, name="CA1_to_EC_V"),
                   Projection(self.relay, self.features, (1 - p) * self.relay_gain, name="EC_V_to_EC_III",
                              one_to_one=True)]
@@ -451,8 +353,8 @@ class ECCA1Loop(_CircuitMixin, DenseAssociativeMemory):
         self.projections = [self.coupling] + relays
         # E of the two-layer model (v, h, xi): the Lyapunov function of the symmetric loop; the relay
         # population and its projections are not energy terms.
-        return EnergyGraph([self.features, self.memories], [self.coupling], flows=relays,
-                           others=[self.relay], energy_name="EC_CA1_energy",
+        return EnergyGraph([self.features, self.memories, self.relay, self.coupling] + relays,
+                           energy_name="EC_CA1_energy",
                            recorded=[self.features, self.memories, self.relay])
 
     def _extra_populations(self):

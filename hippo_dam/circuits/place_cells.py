@@ -46,6 +46,8 @@ import numpy as np
 from brian2 import Hz, TimedArray, ms, second
 
 from .hippocampus import check_rate
+from ..core.components import MovingInput
+from ..core.graph import EnergyGraph
 from ..core.lagrangians import identity, log_sum_exp, tanh
 from ..networks.two_layer import DenseAssociativeMemory
 from ..core.populations import check_tau
@@ -56,31 +58,20 @@ __all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_s
            "imprint_memories", "ImprintResult", "MEMORY_KINDS"]
 
 MEMORY_KINDS = ("dam", "classical")
-ORDER_MOVING_INPUT = -25  # before the activations (-20): I(t) of this step feeds energy (4) and Euler step (10)
 
 
 class _MovingInputMemory(DenseAssociativeMemory):
     """The two-layer network whose feature input is read from a TimedArray every step: ``I_i = stim(t, i)``.
 
-    The one hook on :class:`~hippo_dam.networks.two_layer.DenseAssociativeMemory`: its
-    energy graph plus one ``run_regularly`` on the feature group.
+    The two-layer energy graph plus a :class:`~hippo_dam.core.components.MovingInput` component.
     """
 
     stimulus: TimedArray | None = None
     _energy_is_lyapunov = False  # the input moves with the animal
 
     def _graph(self, batch=1):
-        if self.stimulus is None:
-            raise RuntimeError("set the stimulus (a TimedArray of shape (T, N_f)) before running")
         graph = super()._graph(batch)
-        graph.extras.append(self._moving_input)
-        return graph
-
-    def _moving_input(self):
-        group = self.features.group
-        group.namespace["place_input"] = self.stimulus
-        return [group.run_regularly("I = place_input(t, i)", when="groups", order=ORDER_MOVING_INPUT,
-                                    name="features_moving_input")]
+        return EnergyGraph(graph.components + [MovingInput(self.features, self.stimulus, name="features_moving_input")])
 
     def drive(self, inputs, dt_input, duration=None):
         """Run with input ``inputs`` (T, N_f), sample ``k`` held over ``[k dt_input, (k+1) dt_input)``."""

@@ -26,13 +26,14 @@ compare its average over a window with the rate model's.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, linked_var, ms
+from brian2 import Hz, ms
 from brian2 import seed as brian_seed
 
 from ..core._compat import cython_rand_works, numpy_codeobject
 from .hippocampus import CA3Circuit, check_rate
+from ..core.components import PoissonCells, TracedPopulation
 from ..core.graph import EnergyGraph
-from ..core.populations import Population, Projection, check_tau, named_clock
+from ..core.populations import Population, Projection, check_tau
 
 __all__ = ["SpikingCA3"]
 
@@ -44,13 +45,6 @@ def _rand_codeobj_class(target):
     if target != "cython" or cython_rand_works():
         return None
     return numpy_codeobject()
-
-
-class _SpikingMemories(Population):
-    """Rate-model memory units with a synaptic trace ``s`` driven by their cells' spikes."""
-
-    def equations(self):
-        return super().equations() + "\nds/dt = -s/tau_syn : 1\ntau_syn : second (shared, constant)"
 
 
 class SpikingCA3(CA3Circuit):
@@ -99,33 +93,23 @@ class SpikingCA3(CA3Circuit):
     def _graph(self, batch=1):
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
                                    "v", "g", "CA3", batch=batch)
-        self.memories = _SpikingMemories("CA3_memories", self.n_memories, self.memory_lagrangian, self.tau_h,
-                                         "h", "f", "CA3", batch=batch)
+        self.memories = TracedPopulation("CA3_memories", self.n_memories, self.memory_lagrangian, self.tau_h,
+                                         "h", "f", "CA3", batch=batch, tau_syn=self.tau_syn)
         # forward: rates of features; backward: the spike-driven synaptic current s
-        self.coupling = Projection(self.features, self.memories, self.patterns, name="CA3_to_memories")
+        self.coupling = Projection(self.features, self.memories, self.patterns, name="CA3_to_memories",
+                                   energy_term=True)
         back = Projection(self.memories, self.features, self.patterns.T, name="CA3_spikes_to_features",
                           pre_variable="s")
+        self.cells = PoissonCells("CA3_memory_cells", self.memories, self.copies, self.max_rate,
+                                  monitor_name="CA3_memory_spikes", synapse_name="CA3_cell_synapses",
+                                  codeobj_class=_rand_codeobj_class(self.codegen_target))
         self.interneurons = None
-        return EnergyGraph([self.features, self.memories], [self.coupling], flows=[back],
-                           extras=[self._spiking_cells], energy_name="CA3_energy")
+        return EnergyGraph([self.features, self.memories, self.coupling, back, self.cells], energy_name="CA3_energy")
 
-    def _spiking_cells(self):
-        """``copies`` Poisson cells per memory unit and their synapses onto the unit's trace ``s``."""
-        self.memories.group.tau_syn = self.tau_syn
-        units = self.n_memories * self.memories.batch  # memory units of every copy of a batch
-        n_cells = units * self.copies
-        cells = NeuronGroup(n_cells, "p : 1 (linked)\nrate_max : Hz (shared, constant)",
-                            threshold="rand() < rate_max*p*dt", name="CA3_memory_cells",
-                            clock=named_clock(self.dt, "CA3_memory_cells_clock"),
-                            codeobj_class=_rand_codeobj_class(self.codegen_target))
-        cells.p = linked_var(self.memories.group, "f", index=np.repeat(np.arange(units), self.copies))
-        cells.rate_max = self.max_rate
-        q = 1.0 / float(self.copies * self.max_rate * self.tau_syn)
-        syn = Synapses(cells, self.memories.group, on_pre=f"s_post += {q!r}", name="CA3_cell_synapses",
-                       clock=cells.clock)
-        syn.connect(j="i // %d" % self.copies)
-        self.spike_monitor = SpikeMonitor(cells, name="CA3_memory_spikes")
-        return [cells, syn, self.spike_monitor]
+    @property
+    def spike_monitor(self):
+        """The memory cells' SpikeMonitor of the last build."""
+        return self.cells.monitor
 
     def _set_initial(self, v0, h0, I):
         super()._set_initial(v0, h0, I)

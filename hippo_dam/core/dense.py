@@ -118,8 +118,8 @@ class DenseSymmetricProjection(SymmetricProjection):
     def batch(self):
         return self.pre.batch
 
-    def build(self):
-        """Create the Brian2 objects (after both populations are built)."""
+    def build(self, dt=None):
+        """Create the Brian2 objects (after both populations are built; on the pre group's clock)."""
         device = device_name()
         if device == CUDA_STANDALONE_DEVICE:
             return self._build_per_neuron()

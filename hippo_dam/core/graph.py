@@ -27,7 +27,10 @@ general network and the hippocampal circuits are all built from it.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ._compat import setup_code_on_numpy
+from .components import StateRecorder
 from .energy import OnlineEnergy
 from .schedule import schedule_table
 
@@ -35,62 +38,90 @@ __all__ = ["EnergyGraph", "describe_network"]
 
 
 class EnergyGraph:
-    """Populations and projections of one network, built into Brian2 objects in one place.
+    """A network as data: named components, built into Brian2 objects in one place.
 
     Parameters
     ----------
-    populations : list of Population
-        Each contributes its Legendre term ``sum (x - I) a - L(x)`` to the energy.
-    couplings : list of projections
-        The energy's coupling terms: symmetric projections (dense or
-        ``Synapses``), or a circuit's one-way projection whose post side
-        carries the two-layer coupling ``sum a_post u_post``.
-    flows : list of Projection, optional
-        One-way projections that are not energy terms (a circuit's relays).
-    others : list of populations, optional
-        Populations built with the graph that are not energy terms (a relay).
-    extras : list of callables, optional
-        Called after the populations and projections exist; each returns a
-        list of further Brian2 objects (interneurons, spike generators,
-        monitors).
-    energy : bool
-        Compute the energy online (default). Circuits whose energy is not the
-        graph's (dynamic interneurons) switch it off and evaluate it offline.
+    components : list
+        Populations, projections and the components of
+        :mod:`hippo_dam.core.components` (relays, interneuron pools, spiking
+        cells, moving input). Each owns its Brian2 objects (``build(dt)``) and
+        says whether it is an energy term (``energy_role``: ``'population'``
+        for a Legendre term ``sum (x - I) a - L(x)``, ``'coupling'`` for a
+        coupling term, ``None``). They are built by ``stage`` (groups, then what
+        joins them, then what observes them), in list order within a stage.
+    energy : {'online', 'offline', None}
+        ``'online'`` (default): the energy of the energy terms computed inside
+        the run (:class:`~hippo_dam.core.energy.OnlineEnergy`). ``'offline'``:
+        every step's states of the energy populations are recorded and the
+        energy is evaluated afterwards with their Lagrangians
+        (:meth:`offline_energy`), for circuits whose activations are not their
+        Lagrangians' gradients while they run (lagging interneurons). ``None``: no energy.
     energy_name : str
         Brian2 name of the energy group.
     recorded : list, optional
-        Populations whose states are recorded (default: ``populations``).
+        Components whose states are recorded every ``record_every`` (default:
+        the energy populations).
     """
 
-    def __init__(self, populations, couplings=(), flows=(), others=(), extras=(), energy=True,
-                 energy_name="energy", recorded=None):
-        self.populations = list(populations)
+    ENERGY_MODES = ("online", "offline", None)
+
+    def __init__(self, components, energy="online", energy_name="energy", recorded=None):
+        self.components = list(components)
+        for c in self.components:
+            if not callable(getattr(c, "build", None)) or getattr(c, "stage", None) not in (0, 1, 2) \
+                    or not isinstance(getattr(c, "name", None), str):
+                raise TypeError(f"component {getattr(c, 'name', c)!r} ({type(c).__name__}) needs a name, a build(dt) "
+                                "method and a stage (0, 1 or 2); see hippo_dam.core.components")
+        names = [c.name for c in self.components]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"component names must be unique; repeated: {duplicated}")
+        self.populations = [c for c in self.components if getattr(c, "energy_role", None) == "population"]
+        self.couplings = [c for c in self.components if getattr(c, "energy_role", None) == "coupling"]
         if not self.populations:
-            raise ValueError("an energy graph needs at least one population")
-        names = [p.name for p in self.populations]
-        if len(set(names)) != len(names):
-            raise ValueError(f"population names must be unique, got {names}")
-        batches = {p.batch for p in self.populations}
+            raise ValueError("an energy graph needs at least one population with an energy term")
+        batches = {c.batch for c in self.components if hasattr(c, "batch")}
         if len(batches) != 1:
-            raise ValueError(f"every population of a graph needs the same batch size, got {sorted(batches)}")
-        self.couplings = list(couplings)
-        self.flows = list(flows)
-        self.others = list(others)
-        self.extras = list(extras)
-        self.energy = bool(energy)
+            raise ValueError(f"every component of a graph needs the same batch size, got {sorted(batches)}")
+        for proj in self.couplings:
+            for side in (proj.pre, proj.post):
+                if side not in self.populations:
+                    raise ValueError(f"coupling {proj.name!r} joins {side.name!r}, which is not an energy "
+                                     "population of this graph")
+        if energy not in self.ENERGY_MODES:
+            raise ValueError(f"energy must be one of {self.ENERGY_MODES}, got {energy!r}")
+        if energy == "online":
+            for pop in self.populations:
+                if not getattr(pop, "activation_is_gradient", True):
+                    raise ValueError(f"population {pop.name!r}: its activation is not its Lagrangian's gradient "
+                                     "while it runs, so the energy cannot be summed online; use energy='offline'")
+        self.energy = energy
         self.energy_name = energy_name
         self.recorded = self.populations if recorded is None else list(recorded)
         self.online_energy = None
+        self.energy_recorder = None
+
+    def __getitem__(self, name):
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(f"no component named {name!r}; components: {[c.name for c in self.components]}")
 
     @property
     def batch(self):
         return self.populations[0].batch
 
+    @property
+    def lyapunov(self):
+        """True when no component lets the energy rise by design (one-way paths, lagging inhibition, spikes)."""
+        return all(getattr(c, "lyapunov", True) for c in self.components)
+
     def largest_product(self):
         """Multiply-adds of the largest dense product per step (0 with none): it sets the BLAS threads."""
         from .dense import DenseSymmetricProjection
 
-        return max([p.weights.size * p.batch for p in self.couplings + self.flows
+        return max([p.weights.size * p.batch for p in self.components
                     if isinstance(p, DenseSymmetricProjection)], default=0)
 
     def build(self, dt, energy_every=None):
@@ -107,17 +138,39 @@ class EnergyGraph:
 
     def _build(self, dt, energy_every):
         objects = []
-        for pop in self.populations + self.others:
-            objects += pop.build(dt)
-        for proj in self.couplings + self.flows:
-            objects += proj.build()
-        if self.energy:
+        for stage in (0, 1):
+            for c in self.components:
+                if c.stage == stage:
+                    objects += c.build(dt)
+        self.online_energy = self.energy_recorder = None
+        if self.energy == "online":
             self.online_energy = OnlineEnergy(self.populations, self.couplings, dt=energy_every,
                                               name=self.energy_name)
             objects += self.online_energy.build()
-        for extra in self.extras:
-            objects += extra()
+        elif self.energy == "offline":
+            self.energy_recorder = StateRecorder(self.populations, suffix="every_step")
+            objects += self.energy_recorder.build(dt)
+        for c in self.components:
+            if c.stage == 2:
+                objects += c.build(dt)
         return objects
+
+    def offline_energy(self, inputs):
+        """Times (s) and the energy (batch, T) of the recorded every-step states (``energy='offline'``).
+
+        ``E = sum_A [(x^A - I^A) . a^A - L_A(x^A)] - sum_P c_P a^post . W_P a^pre``
+        with ``a^A = dL_A/dx^A`` (:func:`~hippo_dam.core.reference.graph_energy`);
+        ``inputs``: one array (batch, n_A) per energy population.
+        """
+        from .reference import graph_energy
+
+        if self.energy_recorder is None:
+            raise RuntimeError("offline_energy needs a graph built with energy='offline'")
+        pops, batch = self.populations, self.batch
+        links = [(pops.index(p.pre), pops.index(p.post), p.weights) for p in self.couplings]
+        xs = [self.energy_recorder.trace(p, batch) for p in pops]
+        I = [np.asarray(i, float).reshape(batch, 1, p.n) for i, p in zip(inputs, pops)]
+        return self.energy_recorder.t, graph_energy([p.lagrangian for p in pops], links, xs, I)
 
 
 def describe_network(network) -> str:

@@ -115,10 +115,22 @@ class Population:
         Lagrangian parameters that differ between copies (e.g. ``{'beta':
         [...]}``): declared per neuron instead of shared, copy ``b`` using
         value ``b``. The other parameters stay shared constants.
+    energy_term : bool
+        The population's Legendre term is part of the network's energy
+        (default). A relay with a time constant (EC-V) is a population that is not.
+
+    Notes
+    -----
+    A component of an :class:`~hippo_dam.core.graph.EnergyGraph`: it creates
+    its ``NeuronGroup`` (and, for a non-additive Lagrangian, its layer group
+    and reductions) in :meth:`build`, at stage 0, before any projection.
     """
 
+    stage = 0  # creates groups: built before the projections that join them
+    lyapunov = True  # keeps the energy a Lyapunov function (with a convex Lagrangian)
+
     def __init__(self, name, n, lagrangian, tau, state="v", activation="g", region=None, batch=1,
-                 clampable=False, copy_params=None):
+                 clampable=False, copy_params=None, energy_term=True):
         n, batch = int(n), int(batch)
         if n < 1:
             raise ValueError(f"population {name!r} needs at least one neuron, got n={n}")
@@ -134,6 +146,7 @@ class Population:
         self.activation = activation
         self.region = region
         self.clampable = bool(clampable)
+        self.energy_role = "population" if energy_term else None
         self.inputs: list[str] = []  # summed-input variables, one per projection
         self.group = None
         self.layer = None
@@ -268,6 +281,10 @@ class SymmetricProjection:
     name : str
     """
 
+    stage = 1  # joins groups built at stage 0
+    energy_role = "coupling"
+    lyapunov = True
+
     def __init__(self, pre: Population, post: Population, weights, name="coupling"):
         if pre.batch != post.batch:
             raise ValueError(f"projection {name!r}: batch sizes differ ({pre.batch} vs {post.batch})")
@@ -304,8 +321,8 @@ class SymmetricProjection:
         """``c_P`` of the coupling term ``-c_P a_post . W a_pre``: 1/2 for a recurrent block (``W`` symmetric)."""
         return 0.5 if self.recurrent else 1.0
 
-    def build(self):
-        """Create the Synapses (after both populations are built)."""
+    def build(self, dt=None):
+        """Create the Synapses (after both populations are built; they run on the pre group's clock)."""
         u = self.input_name
         model = (
             "w : 1 (constant)\n"
@@ -334,9 +351,16 @@ class Projection:
         Variable of the pre group that is transmitted (default: its activation).
     one_to_one : bool
         Connect neuron ``i`` to neuron ``i`` only (``pre.n == post.n``).
+    energy_term : bool
+        The post side carries the energy's coupling term ``-a_post . u_post``
+        (the forward half of a loop closed elsewhere, as the EC-III -> CA1
+        path). Default False: a relay, which is no energy term.
     """
 
-    def __init__(self, pre, post, weights, name, pre_variable=None, one_to_one=False):
+    stage = 1
+    lyapunov = False  # one way: symmetry, and so the energy's descent, is not the object's property
+
+    def __init__(self, pre, post, weights, name, pre_variable=None, one_to_one=False, energy_term=False):
         weights = np.asarray(weights, dtype=float)
         if one_to_one:
             if pre.n != post.n:
@@ -353,12 +377,13 @@ class Projection:
         self.pre, self.post, self.weights, self.name = pre, post, weights, name
         self.pre_variable = pre_variable or pre.activation
         self.one_to_one = bool(one_to_one)
+        self.energy_role = "coupling" if energy_term else None
         self.input_name = f"u_{name}"
         post.inputs.append(self.input_name)
         self.synapses = None
 
-    def build(self):
-        """Create the Synapses (after both groups are built)."""
+    def build(self, dt=None):
+        """Create the Synapses (after both groups are built; they run on the pre group's clock)."""
         model = f"w : 1 (constant)\n{self.input_name}_post = w*{self.pre_variable}_pre : 1 (summed)"
         syn = Synapses(self.pre.group, self.post.group, model, name=self.name, clock=self.pre.group.clock)
         batch = getattr(self.pre, "batch", 1)

@@ -99,6 +99,66 @@ class GraphMemory(AssociativeMemory):
         if len(set(names)) != len(names):
             raise ValueError(f"layer names must be unique, got {names}")
         self.links = [self._check_link(link) for link in links]
+        self._make, self.energy_mode, self._lyapunov = self._layer_components, "online", True
+        self._clampable = [True] * len(self.layers)
+        self._energy_layers = list(range(len(self.layers)))
+        self._finish_init(patterns, dt, record_every, energy_every, codegen_target)
+
+    @classmethod
+    def from_components(cls, make, patterns=None, energy="online", dt=0.1 * ms, record_every=0.5 * ms,
+                        energy_every=None, codegen_target="cython"):
+        """A network given as components: ``make(batch)`` returns them for ``batch`` copies.
+
+        Parameters
+        ----------
+        make : callable
+            ``make(batch) -> list`` of components: populations (each a layer
+            that can be cued and read), symmetric and one-way projections, and
+            those of :mod:`hippo_dam.core.components` (relays, interneuron
+            pools, spiking cells). Called once with ``batch=1`` here to check
+            the network, then at every build.
+        patterns : dict {population name: array (K, n)}, optional
+            As for :class:`GraphMemory`.
+        energy : {'online', 'offline'}
+            How the energy of the energy terms is computed (see
+            :class:`~hippo_dam.core.graph.EnergyGraph`).
+        dt, record_every, energy_every, codegen_target
+            As for :class:`GraphMemory`.
+
+        Notes
+        -----
+        The layers are the populations, in list order. The energy is checked for rises (:func:`~hippo_dam.core.health.check_run`)
+        only when every component keeps it a Lyapunov function
+        (``EnergyGraph.lyapunov``): a one-way projection, a lagging
+        interneuron pool or spiking cells let it rise by design.
+        """
+        if not callable(make):
+            raise TypeError(f"make must be a function batch -> list of components, got {type(make).__name__}")
+        if energy not in ("online", "offline"):
+            raise ValueError(f"energy must be 'online' or 'offline', got {energy!r}")
+        self = cls.__new__(cls)
+        self.dtype = np.dtype("float64")
+        self._make, self.energy_mode = make, energy
+        sample = EnergyGraph(list(make(1)), energy=energy)
+        pops = [c for c in sample.components if isinstance(c, Population)]
+        names = [p.name for p in pops]
+        for name in names:
+            if not _NAME.match(name):
+                raise ValueError(f"population name {name!r} must be an identifier (letters, digits, _)")
+        dt_ = check_tau(dt, "dt")
+        for c in sample.components:  # interneuron pools and relays have time constants too
+            tau = getattr(c, "tau", None)
+            if tau is not None and dt_ >= np.min(tau):
+                raise ValueError(f"dt={dt_} must be smaller than every time constant; {c.name!r} has tau={tau}")
+        self.layers = [Layer(p.n, p.lagrangian, p.tau, p.name, p.region) for p in pops]
+        self.links = [(names.index(c.pre.name), names.index(c.post.name), c.weights) for c in sample.couplings]
+        self._lyapunov = sample.lyapunov
+        self._clampable = [p.clampable for p in pops]
+        self._energy_layers = [k for k, p in enumerate(pops) if p.energy_role == "population"]
+        self._finish_init(patterns, dt, record_every, energy_every, codegen_target)
+        return self
+
+    def _finish_init(self, patterns, dt, record_every, energy_every, codegen_target):
         if codegen_target in STANDALONE_TARGETS:
             raise ValueError(f"{type(self).__name__} runs on the runtime targets ('cython', 'numpy'); "
                              f"got {codegen_target!r} (compile-once standalone runs are the two-layer model's)")
@@ -170,15 +230,25 @@ class GraphMemory(AssociativeMemory):
     def _lagrangians(self):
         return tuple(layer.lagrangian for layer in self.layers)
 
+    def _layer_components(self, batch=1):
+        """The populations (state ``x``, activation ``a``) and dense links of the layers and links."""
+        pops = [Population(layer.name, layer.n, layer.lagrangian, layer.tau, "x", "a", layer.region,
+                           batch=batch, clampable=True) for layer in self.layers]
+        return pops + [DenseSymmetricProjection(pops[a], pops[b], W, dtype=self.dtype,
+                                                name=f"W_{self.layers[a].name}_{self.layers[b].name}")
+                       for a, b, W in self.links]
+
     def _graph(self, batch=1):
-        self.populations = [Population(layer.name, layer.n, layer.lagrangian, layer.tau, "x", "a", layer.region,
-                                       batch=batch, clampable=True) for layer in self.layers]
-        self.projections = [
-            DenseSymmetricProjection(self.populations[a], self.populations[b], W, dtype=self.dtype,
-                                     name=f"W_{self.layers[a].name}_{self.layers[b].name}")
-            for a, b, W in self.links
-        ]
-        return EnergyGraph(self.populations, self.projections)
+        components = list(self._make(batch))
+        self.populations = [c for c in components if isinstance(c, Population)]
+        self.projections = [c for c in components if hasattr(c, "pre")]
+        # every component with a state is recorded: the layers, and interneuron pools and relays
+        recorded = [c for c in components if getattr(c, "state", None) and hasattr(c, "n")]
+        return EnergyGraph(components, energy=self.energy_mode, recorded=recorded)
+
+    @property
+    def _energy_is_lyapunov(self):
+        return self._lyapunov
 
     def _record_states(self, populations):
         monitors = super()._record_states(populations)
@@ -239,6 +309,9 @@ class GraphMemory(AssociativeMemory):
         inputs[k] = float(cue_input) * v0
         clamped = [np.zeros((batch, la.n)) for la in self.layers]
         if clamp:
+            if not self._clampable[k]:
+                raise ValueError(f"clamp=True needs a clampable population; {self.layers[k].name!r} was built "
+                                 "without clampable=True")
             clamped[k] = known.astype(float)
         out = self._run_states(states, inputs, clamped, duration, progress)
         others = [j for j in range(len(self.layers)) if j != k]
@@ -283,6 +356,7 @@ class GraphMemory(AssociativeMemory):
         extra = {la.name: {"region": la.region, "state": "x", "final": out["final"][j],
                            "trace": None if out["traces"] is None else out["traces"][j]}
                  for j, la in enumerate(self.layers)}
+        extra.update(out.get("others", {}))
         energy = out["energy"]
         if not batched:
             first = lambda a: None if a is None else a[0]  # noqa: E731
@@ -301,35 +375,56 @@ class GraphMemory(AssociativeMemory):
                  "wall_time_s": out["wall"], **attrs}
         result = RecallResult(out["t"], v, h, out["energy_t"], energy, v_final, h_final, patterns, cue, known,
                               quality, attrs=attrs, extra=extra)
-        check_run(result.energy_t, result.energy, out["checked"], dt=self.dt,
-                  taus=[la.tau for la in self.layers], result=result)
+        check_run(result.energy_t, result.energy, out["checked"], constant_input=self._energy_is_lyapunov,
+                  dt=self.dt, taus=[la.tau for la in self.layers], result=result)
         return result
 
     def _set_initial(self, states, inputs, clamped):
         for pop, x, i, c in zip(self.populations, states, inputs, clamped):
-            pop.group.x = x.ravel()
+            setattr(pop.group, pop.state, x.ravel())
             pop.group.I = i.ravel()
-            pop.group.clamped = c.ravel()
+            if pop.clampable:
+                pop.group.clamped = c.ravel()
 
     def _collect(self, batch):
-        mon_e = self.online_energy.monitor
-        out = {"final": [np.array(p.group.x[:]).reshape(batch, p.n) for p in self.populations],
-               "energy_t": np.array(mon_e.t / second), "energy": np.array(mon_e.E[:]).reshape(batch, -1)}
+        pops = self.populations
+        out = {"final": [np.array(getattr(p.group, p.state)[:]).reshape(batch, p.n) for p in pops]}
+        if self.graph.energy == "online":
+            mon_e = self.online_energy.monitor
+            out["energy_t"], out["energy"] = np.array(mon_e.t / second), np.array(mon_e.E[:]).reshape(batch, -1)
+        else:
+            out["energy_t"], out["energy"] = self.graph.offline_energy([p.group.I[:] for p in self.graph.populations])
+        others = [c for c in self.graph.recorded if c not in pops]
+        out["others"] = {c.name: {"region": c.region, "state": c.state,
+                                  "final": np.array(getattr(c.group, c.state)[:]).reshape(batch, c.n),
+                                  "trace": None} for c in others}
         if self._monitors:
-            first = self._monitors[self.populations[0].name]
+            first = self._monitors[pops[0].name]
             out["t"] = np.array(first.t / second)
             T = len(out["t"])
-            out["traces"] = [np.asarray(self._monitors[p.name].x).reshape(batch, p.n, T).transpose(0, 2, 1)
-                             for p in self.populations]
+
+            def trace(c):  # (B, T, n)
+                return np.asarray(getattr(self._monitors[c.name], c.state)).reshape(batch, c.n, T).transpose(0, 2, 1)
+
+            out["traces"] = [trace(p) for p in pops]
+            for c in others:
+                out["others"][c.name]["trace"] = trace(c)
         else:
             out["t"], out["traces"] = out["energy_t"][-1:], None
         return out
 
     def energy(self, states, inputs=None):
-        """The graph's energy (numpy) of layer states ``[x^A (..., n_A)]`` with inputs ``[I^A]``."""
+        """The graph's energy (numpy) of layer states ``[x^A (..., n_A)]`` with inputs ``[I^A]``.
+
+        Populations that are not energy terms (a relay with a time constant)
+        are left out; ``states`` still holds one array per layer.
+        """
         from ..core.reference import graph_energy
 
-        return graph_energy(self._lagrangians(), self.links, states, inputs)
+        keep = self._energy_layers
+        inputs = None if inputs is None else [inputs[k] for k in keep]
+        links = [(keep.index(a), keep.index(b), W) for a, b, W in self.links]
+        return graph_energy([self.layers[k].lagrangian for k in keep], links, [states[k] for k in keep], inputs)
 
 
 def _concat(arrays, lead):

@@ -383,7 +383,7 @@ class DenseAssociativeMemory(AssociativeMemory):
             self.coupling = DenseSymmetricProjection(self.features, self.memories, self.patterns, dtype=self.dtype)
         else:
             self.coupling = SymmetricProjection(self.features, self.memories, self.patterns)
-        return EnergyGraph([self.features, self.memories], [self.coupling])
+        return EnergyGraph([self.features, self.memories, self.coupling])
 
     # -- recall ----------------------------------------------------------------
     def _initial_state(self, cue, known, h0, cue_input):

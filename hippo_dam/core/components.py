@@ -1,0 +1,429 @@
+"""The components a circuit adds to populations and projections: relays, inhibition, spikes, moving input.
+
+A network is a list of components (:class:`~hippo_dam.core.graph.EnergyGraph`).
+Every component has a ``name``, a ``stage`` (0: creates neuron groups; 1:
+joins or drives groups built at stage 0; 2: observes them), an
+``energy_role`` (``'population'`` for a Legendre term, ``'coupling'`` for a
+coupling term, ``None``), ``lyapunov`` (False where it lets the energy rise by
+design) and ``build(dt)``, which returns the Brian2 objects it owns. The
+energy-graph pieces are :class:`~hippo_dam.core.populations.Population`,
+:class:`~hippo_dam.core.populations.SymmetricProjection`,
+:class:`~hippo_dam.core.dense.DenseSymmetricProjection` and the one-way
+:class:`~hippo_dam.core.populations.Projection`; this module holds the rest:
+
+* :class:`RelayPopulation`: a linear relay whose output is its summed input in the same step (``tau -> 0``);
+* :class:`InhibitedPopulation` and :class:`InterneuronPool`: feedback inhibition
+  ``a_mu = exp(beta (x_mu - y))``, ``tau_I dy/dt = (1/beta) log sum_mu a_mu``;
+* :class:`TracedPopulation`: a rate population with a synaptic trace
+  ``tau_syn ds/dt = -s`` that spikes increment;
+* :class:`PoissonCells` and :class:`LIFCells`: spiking cells that fire at a
+  population's activation and write into a traced population;
+* :class:`MovingInput`: an input current read every step from a ``TimedArray``;
+* :class:`StateRecorder`: every neuron's state of some populations on a clock.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, second
+
+from ._compat import set_state_update_order
+from .populations import Population, check_tau, connect_within_copies, named_clock
+from .schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
+
+__all__ = ["RelayPopulation", "InhibitedPopulation", "InterneuronPool", "TracedPopulation", "PoissonCells",
+           "LIFCells", "MovingInput", "StateRecorder"]
+
+ORDER_MOVING_INPUT = -25  # before the activations (-20): I(t) of this step feeds the energy (4) and Euler step (10)
+
+
+class RelayPopulation:
+    """A linear relay population whose output equals its summed input in the same step (``tau_V -> 0``)::
+
+        z_i = u_i = sum over projections into it
+
+    Parameters
+    ----------
+    name : str
+    n : int
+    region : str, optional
+    state : str
+        Name of the relayed variable (also its activation: projections out of it read it).
+    batch : int
+    """
+
+    stage = 0
+    energy_role = None
+    lyapunov = True
+
+    def __init__(self, name, n, region=None, state="z", batch=1):
+        self.name, self.n, self.region, self.state, self.activation = name, int(n), region, state, state
+        self.batch = int(batch)
+        self.inputs: list[str] = []
+        self.group = None
+
+    def build(self, dt):
+        if not self.inputs:
+            raise ValueError(f"relay {self.name!r} has no projection into it")
+        eqs = "\n".join([f"{self.state} : 1", "u = " + " + ".join(self.inputs) + " : 1"]
+                        + [f"{u} : 1" for u in self.inputs])
+        group = NeuronGroup(self.n * self.batch, eqs, name=self.name, order=ORDER_RELAY_GROUP,
+                            clock=named_clock(dt, f"{self.name}_clock"))
+        copy = group.run_regularly(f"{self.state} = u", when="groups", order=ORDER_RELAY_COPY,
+                                   name=f"{self.name}_copy")
+        self.group = group
+        return [group, copy]
+
+
+class InhibitedPopulation(Population):
+    """Rate cells inhibited subtractively by an :class:`InterneuronPool`: ``a = exp(beta (x - y_inh))``.
+
+    Subtractive on the potential is divisive on the rate. ``lagrangian`` must
+    be a softmax (``log_sum_exp``): it is the fast-inhibition limit
+    (``y_inh = lse(x)``), which defines the energy the circuit is compared with;
+    the activation reads the pool's ``y_inh`` instead of the layer reductions.
+    """
+
+    activation_is_gradient = False  # a = exp(beta (x - y_inh)), not dL/dx: the energy is evaluated offline
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "beta" not in self.lagrangian.params or self.lagrangian.additive:
+            raise ValueError(f"population {self.name!r}: inhibition needs a softmax Lagrangian "
+                             f"(log_sum_exp with a beta), got {self.lagrangian!r}")
+        self.pool = None
+
+    def equations(self):
+        lines = [ln for ln in super().equations().splitlines() if "(linked)" not in ln]
+        return "\n".join(lines + ["y_inh : 1 (linked)"])
+
+    def build(self, dt):
+        if self.pool is None:
+            raise ValueError(f"population {self.name!r} is inhibited by no InterneuronPool")
+        group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name,
+                            clock=named_clock(dt, f"{self.name}_clock"))
+        set_state_update_order(group, ORDER_STATE_UPDATE)
+        group.tau = self.tau if not np.ndim(self.tau) else np.tile(np.asarray(self.tau / second), self.batch) * second
+        group.beta = self.lagrangian.params["beta"]
+        act = group.run_regularly(f"{self.activation} = exp(beta*({self.state} - y_inh))", when="groups",
+                                  order=ORDER_ACTIVATION, name=f"{self.name}_activation")
+        self.group = group
+        return [group, act]
+
+
+class InterneuronPool:
+    """A pool of ``n`` fast-spiking basket cells inhibiting an :class:`InhibitedPopulation`::
+
+        tau_I dy_k/dt = (1/beta) log S,    S = sum_mu a_mu   (the summed rate of the target, units of its peak)
+        y_inh = mean_k y_k
+
+    Since ``(1/beta) log sum_mu exp(beta (x_mu - y)) = lse(x) - y``, each cell
+    relaxes to the log-sum-exp of the target's potentials; with ``tau_I -> 0``
+    the pool is the softmax's own normalisation. With a finite ``tau_I`` the
+    summed rate ``S`` departs from 1 while the pool lags, and the energy can
+    rise (``lyapunov = False``). Each copy of a batch has its own pool.
+
+    Parameters
+    ----------
+    name : str
+    target : InhibitedPopulation
+    n : int
+        Interneurons per copy.
+    tau : Quantity
+        Time constant ``tau_I``.
+    region : str, optional
+    """
+
+    stage = 1
+    energy_role = None
+    lyapunov = False
+    activation = "y"
+
+    def __init__(self, name, target, n, tau, region=None):
+        if not isinstance(target, InhibitedPopulation):
+            raise TypeError(f"interneuron pool {name!r}: the target must be an InhibitedPopulation, "
+                            f"got {type(target).__name__}")
+        self.name, self.target, self.n, self.region = name, target, int(n), region
+        if self.n < 1:
+            raise ValueError(f"interneuron pool {name!r} needs at least one cell, got n={n}")
+        self.tau = check_tau(tau, f"tau of {name}")
+        self.beta = float(target.lagrangian.params["beta"])
+        self.batch = target.batch
+        self.state = "y"
+        self.group = self.pool = None
+        target.pool = self
+
+    def build(self, dt):
+        target = self.target
+        eqs = ("dy/dt = log(S)/(beta*tau) : 1\n"
+               "S : 1  # summed memory rate received (units of max_rate)\n"
+               "tau : second (constant)\nbeta : 1 (shared, constant)")
+        clock = named_clock(dt, f"{self.name}_clock")
+        group = NeuronGroup(self.n * self.batch, eqs, method="euler", name=self.name, clock=clock)
+        set_state_update_order(group, ORDER_STATE_UPDATE)
+        group.tau, group.beta = self.tau, self.beta
+        excite = Synapses(target.group, group, f"S_post = {target.activation}_pre : 1 (summed)",
+                          name=f"{self.name}_from_memories", clock=clock)
+        connect_within_copies(excite, target.n, self.n, self.batch)
+        # pool mean of y, summed before the target's activations are computed
+        pool = NeuronGroup(self.batch, "y_mean : 1", name=f"{self.name}_pool", order=ORDER_INHIBITION, clock=clock)
+        inhibit = Synapses(group, pool, f"y_mean_post = y_pre/{self.n} : 1 (summed)", name=f"{self.name}_mean",
+                           clock=clock)
+        connect_within_copies(inhibit, self.n, 1, self.batch)
+        target.group.y_inh = linked_var(pool, "y_mean", index=target.copy_index())
+        self.group, self.pool = group, pool
+        return [group, excite, pool, inhibit]
+
+
+class TracedPopulation(Population):
+    """A rate population with a synaptic trace that spikes increment: ``tau_syn ds/dt = -s``.
+
+    Projections read the trace with ``pre_variable='s'``; the cells of
+    :class:`PoissonCells` or :class:`LIFCells` write into it. Parameters as
+    :class:`~hippo_dam.core.populations.Population`, plus ``tau_syn``.
+    """
+
+    def __init__(self, *args, tau_syn, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tau_syn = check_tau(tau_syn, f"tau_syn of {self.name}")
+
+    def equations(self):
+        return super().equations() + "\nds/dt = -s/tau_syn : 1\ntau_syn : second (shared, constant)"
+
+    def build(self, dt):
+        objects = super().build(dt)
+        self.group.tau_syn = self.tau_syn
+        return objects
+
+
+class PoissonCells:
+    """``copies`` Poisson cells per neuron of a traced population, firing at ``max_rate * a``::
+
+        P(spike in dt) = max_rate * a_mu * dt,     s_mu += 1 / (copies * max_rate * tau_syn)  per spike
+
+    so the trace ``s`` of the population has the mean ``a`` (unit-area synapses).
+
+    Parameters
+    ----------
+    name : str
+        Brian2 name of the cells (their synapses are ``<name>`` with ``_cells`` -> ``_cell_synapses``).
+    source : TracedPopulation
+        Whose activation sets the rates and whose trace the spikes drive.
+    copies : int
+    max_rate : Quantity
+    monitor_name : str
+    codeobj_class : optional
+        Code object class of the cells (the numpy target where Cython's ``rand()`` cannot compile).
+    """
+
+    stage = 1
+    energy_role = None
+    lyapunov = False  # Poisson spikes: the energy fluctuates
+
+    def __init__(self, name, source, copies, max_rate, monitor_name=None, codeobj_class=None,
+                 synapse_name=None):
+        if not isinstance(source, TracedPopulation):
+            raise TypeError(f"{name!r}: spikes need a TracedPopulation to drive, got {type(source).__name__}")
+        self.name, self.source, self.copies, self.max_rate = name, source, int(copies), max_rate
+        if self.copies < 1:
+            raise ValueError(f"{name!r}: copies must be >= 1, got {copies}")
+        self.monitor_name = monitor_name or f"{name}_spikes"
+        self.synapse_name = synapse_name or f"{name}_synapses"
+        self.codeobj_class = codeobj_class
+        self.cells = self.synapses = self.monitor = None
+
+    def build(self, dt):
+        src = self.source
+        units = src.n * src.batch
+        cells = NeuronGroup(units * self.copies, "p : 1 (linked)\nrate_max : Hz (shared, constant)",
+                            threshold="rand() < rate_max*p*dt", name=self.name,
+                            clock=named_clock(dt, f"{self.name}_clock"), codeobj_class=self.codeobj_class)
+        cells.p = linked_var(src.group, src.activation, index=np.repeat(np.arange(units), self.copies))
+        cells.rate_max = self.max_rate
+        q = 1.0 / float(self.copies * self.max_rate * src.tau_syn)
+        syn = Synapses(cells, src.group, on_pre=f"s_post += {q!r}", name=self.synapse_name, clock=cells.clock)
+        syn.connect(j="i // %d" % self.copies)
+        self.monitor = SpikeMonitor(cells, name=self.monitor_name)
+        self.cells, self.synapses = cells, syn
+        return [cells, syn, self.monitor]
+
+
+_LIF = """dV/dt = (J - V)/tau_m : 1
+J = 1/(1 - exp(-1/(p*rate_max*tau_m + 1e-9))) : 1
+rate_max : Hz (shared, constant)
+tau_m : second (shared, constant)
+"""
+
+
+class LIFCells:
+    """Leaky integrate-and-fire cells that fire at a traced population's activation::
+
+        tau_m dV/dt = J - V,   spike and V -> 0 when V > 1,   J = 1 / (1 - exp(-1 / (r tau_m)))
+
+    ``J`` inverts the LIF f-I curve, so a cell with target rate ``r`` fires at
+    ``r``: ``r = rate * a`` (``polarity='on'``), or ON and OFF cells at
+    ``rate * max(+-a, 0)`` (``polarity='on_off'``, for activations of either
+    sign). Each spike adds ``+-1 / (copies rate tau_syn)`` to the neuron's trace
+    ``s``. The ``copies`` cells of a neuron start at staggered phases
+    (:meth:`start`), so their spikes interleave.
+
+    Parameters
+    ----------
+    name : str
+    source : TracedPopulation
+    copies : int
+        Cells per neuron (per polarity).
+    rate : Quantity
+        Rate at ``|a| = 1``.
+    tau_m : Quantity
+    polarity : {'on', 'on_off'}
+    synapse_name, monitor_name : str
+    record_spikes : bool
+        Record every spike (else count them only).
+    """
+
+    stage = 1
+    energy_role = None
+    lyapunov = False
+
+    def __init__(self, name, source, copies, rate, tau_m, polarity="on", synapse_name=None, monitor_name=None,
+                 record_spikes=True):
+        if not isinstance(source, TracedPopulation):
+            raise TypeError(f"{name!r}: spikes need a TracedPopulation to drive, got {type(source).__name__}")
+        if polarity not in ("on", "on_off"):
+            raise ValueError(f"{name!r}: polarity must be 'on' or 'on_off', got {polarity!r}")
+        if source.batch != 1:
+            raise ValueError(f"{name!r}: LIF cells start at per-cell phases; one copy (batch 1) only")
+        self.name, self.source, self.copies, self.rate = name, source, int(copies), rate
+        if self.copies < 1:
+            raise ValueError(f"{name!r}: copies must be >= 1, got {copies}")
+        self.tau_m = check_tau(tau_m, "tau_m")
+        self.polarity = polarity
+        self.synapse_name = synapse_name or f"{name}_synapses"
+        self.monitor_name = monitor_name or f"{name}_spikes"
+        self.record_spikes = bool(record_spikes)
+        self.cells = self.synapses = self.monitor = None
+
+    @property
+    def n_cells(self):
+        return self.source.n * self.copies * (2 if self.polarity == "on_off" else 1)
+
+    def _signs(self):
+        """Polarity of each cell: index (polarity * n + neuron) * copies + copy."""
+        n, C = self.source.n, self.copies
+        return np.where(np.arange(self.n_cells) < n * C, 1.0, -1.0)
+
+    def _neuron_of(self):
+        return (np.arange(self.n_cells) // self.copies) % self.source.n
+
+    def build(self, dt):
+        src, C = self.source, self.copies
+        q = 1.0 / float(C * self.rate * src.tau_syn)
+        clock = named_clock(dt, f"{self.name}_clock")
+        if self.polarity == "on":
+            cells = NeuronGroup(self.n_cells, _LIF + "p : 1 (linked)", threshold="V > 1", reset="V = 0",
+                                method="euler", name=self.name, clock=clock)
+            cells.p = linked_var(src.group, src.activation, index=self._neuron_of())
+            syn = Synapses(cells, src.group, on_pre=f"s_post += {q!r}", name=self.synapse_name, clock=clock)
+            syn.connect(j=f"i // {C}")
+        else:
+            cells = NeuronGroup(self.n_cells, _LIF.replace("p*rate_max", "clip(pol*gl, 0, 1)*rate_max")
+                                + "gl : 1 (linked)\npol : 1 (constant)", threshold="V > 1", reset="V = 0",
+                                method="euler", name=self.name, clock=clock)
+            cells.gl = linked_var(src.group, src.activation, index=self._neuron_of())
+            cells.pol = self._signs()
+            syn = Synapses(cells, src.group, on_pre=f"s_post += pol_pre*{q!r}", name=self.synapse_name, clock=clock)
+            syn.connect(i=np.arange(self.n_cells, dtype=np.int32), j=self._neuron_of().astype(np.int32))
+        cells.rate_max, cells.tau_m = self.rate, self.tau_m
+        cells.V = (np.arange(self.n_cells) % C) / C
+        self.monitor = SpikeMonitor(cells, record=self.record_spikes, name=self.monitor_name)
+        self.cells, self.synapses = cells, syn
+        return [cells, syn, self.monitor]
+
+    def start(self, activation):
+        """Start every cell in its steady cycle at the neuron's initial ``activation`` (n,).
+
+        The copies sit at phases ``(k + 1/2) / copies`` of the cycle at rate
+        ``rate * max(+-a, 0)`` (:func:`steady_phase`).
+        """
+        a = np.repeat(np.asarray(activation, float), self.copies)
+        p = np.clip(self._signs() * np.tile(a, 2), 0, 1) if self.polarity == "on_off" else a
+        phase = ((np.arange(self.n_cells) % self.copies) + 0.5) / self.copies
+        self.cells.V = steady_phase(p, self.rate, self.tau_m, phase)
+
+
+def steady_phase(p, rate, tau_m, phase):
+    """Potential of an LIF cell at ``phase`` in [0, 1) of its cycle at rate ``p * rate``.
+
+    With ``J = 1/(1 - exp(-1/(r tau_m)))`` the cycle is ``V(s) = J (1 - exp(-s/tau_m))`` for ``s`` in
+    ``[0, 1/r)``, i.e. ``V = J (1 - ((J - 1)/J)^phase)``; at ``r -> 0`` the cell sits at threshold.
+    """
+    x = np.asarray(p, float) * float(rate * tau_m)
+    with np.errstate(divide="ignore", over="ignore"):
+        J = 1.0 / (1.0 - np.exp(-1.0 / (x + 1e-9)))
+    return np.minimum(J * (1.0 - ((J - 1.0) / J) ** phase), 1.0)
+
+
+class MovingInput:
+    """The input current of a population read every step from a ``TimedArray``: ``I_i = stimulus(t, i)``.
+
+    Runs before the activations, so the input of a step feeds that step's
+    energy and Euler step. The energy is then not a Lyapunov function
+    (``dE/dt`` gains ``-a . dI/dt``).
+
+    Parameters
+    ----------
+    population : Population
+    stimulus : TimedArray
+        Of shape (T, n); its Brian2 name should be fixed (it is in the generated code).
+    name : str, optional
+    """
+
+    stage = 1
+    energy_role = None
+    lyapunov = False
+
+    def __init__(self, population, stimulus, name=None):
+        if stimulus is None:
+            raise ValueError(f"moving input of {population.name!r}: set a stimulus (a TimedArray of shape (T, n))")
+        self.population, self.stimulus = population, stimulus
+        self.name = name or f"{population.name}_moving_input"
+
+    def build(self, dt):
+        group = self.population.group
+        group.namespace["place_input"] = self.stimulus
+        return [group.run_regularly("I = place_input(t, i)", when="groups", order=ORDER_MOVING_INPUT,
+                                    name=self.name)]
+
+
+class StateRecorder:
+    """Every neuron's state of some populations, recorded on a clock of step ``every`` (default: every step).
+
+    ``trace(pop, batch)`` returns the record as (batch, T, n); ``t`` the times (s).
+    """
+
+    stage = 2
+    energy_role = None
+    lyapunov = True
+
+    def __init__(self, populations, every=None, suffix="monitor"):
+        self.populations, self.every, self.suffix = list(populations), every, suffix
+        self.name = f"{suffix}_recorder"
+        self.monitors = {}
+
+    def build(self, dt):
+        every = dt if self.every is None else self.every
+        self.monitors = {}
+        for pop in self.populations:
+            self.monitors[pop.name] = StateMonitor(
+                pop.group, pop.state, record=True, name=f"{pop.name}_{self.suffix}",
+                clock=named_clock(every, f"{pop.name}_{self.suffix}_clock"))
+        return list(self.monitors.values())
+
+    @property
+    def t(self):
+        return np.array(next(iter(self.monitors.values())).t / second)
+
+    def trace(self, pop, batch=1):
+        """(batch, T, n) states of ``pop`` (a population of the recorder)."""
+        rec = np.asarray(getattr(self.monitors[pop.name], pop.state))  # (batch*n, T)
+        return rec.reshape(batch, pop.n, -1).transpose(0, 2, 1)
