@@ -56,7 +56,7 @@ def test_theory_values():
 
 
 def test_search_finds_the_99_percent_point_and_fit_is_exact_on_power_laws():
-    res = cap.capacity_search("power", [40, 80], degree=3, n_probe=200, use_sweep=False)
+    res = cap.capacity_search("power", [40, 80], degree=3, n_probe=200)
     for n, r in res.items():
         assert r["scan"][r["capacity"]] >= 0.99 > r["scan"][r["k_fail"]]
         assert all(s >= 0.99 for k, s in r["scan"].items() if k <= r["capacity"])
@@ -68,7 +68,7 @@ def test_search_finds_the_99_percent_point_and_fit_is_exact_on_power_laws():
 def test_capacity_exponent_x3_small():
     """F = x^3: K (z^2 corrected) scales as N^2 already on N = 40..160 (fast version of the slow test)."""
     ns = [40, 80, 160]
-    c = cap.capacity_curve("power", ns, degree=3, n_probe=300, use_sweep=False)
+    c = cap.capacity_curve("power", ns, degree=3, n_probe=300)
     slope = cap.fit_exponent(c["n_features"], c["capacity"], "z2")[0]
     assert abs(slope - 2) < 0.2, (c["capacity"], slope)
 
@@ -78,7 +78,7 @@ def test_capacity_exponent_x3_small():
                                        (4, [30, 45, 60, 90, 120])])
 def test_capacity_exponent_power(degree, ns):
     """F = x^n: fitted exponent of K 2 ln N within 10% of n - 1."""
-    c = cap.capacity_curve("power", ns, degree=degree, n_probe=500, use_sweep=False)
+    c = cap.capacity_curve("power", ns, degree=degree, n_probe=500)
     slope = cap.fit_exponent(c["n_features"], c["capacity"], "lnN")[0]
     assert abs(slope - (degree - 1)) < 0.1 * (degree - 1), (c["capacity"], slope)
 
@@ -88,14 +88,14 @@ def test_classical_retrieval_capacity_near_0138():
     """Classical net, AGS retrieval (overlap >= 0.9 after convergence, 99% of patterns): within 10% of
     0.138 N at N = 2000 (it approaches from below: ~0.116 N at N = 500)."""
     res = cap.capacity_search("classical", [2000], criterion="retrieval", min_overlap=0.9, n_probe=500,
-                              use_sweep=False, coarse=np.geomspace(0.7, 1.4, 5))
+                              coarse=np.geomspace(0.7, 1.4, 5))
     k = res[2000]["capacity"]
     assert abs(k / 2000 - 0.138) < 0.1 * 0.138, k
 
 
 @pytest.mark.slow
 def test_exp_capacity_super_polynomial():
-    c = cap.capacity_curve("exp", [14, 17, 20, 23], n_probe=500, use_sweep=False)
+    c = cap.capacity_curve("exp", [14, 17, 20, 23], n_probe=500)
     slopes = [cap.fit_exponent(c["n_features"][i:i + 2], c["capacity"][i:i + 2])[0] for i in range(3)]
     assert min(slopes) > 5 and np.polyfit(c["n_features"], np.log2(c["capacity"]), 1)[0] > 0.5
 
@@ -116,5 +116,33 @@ def test_capacity_figure_small(tmp_path):
     for label, r in data["results"].items():
         assert all(c >= 1 for c in r["capacity"]) and "fit" in r
     # the same points without the sweep engine give the same capacities
-    direct = cap.capacity_search("power", [40, 80], degree=3 - 1, n_probe=100, use_sweep=False)
+    direct = cap.capacity_search("power", [40, 80], degree=3 - 1, n_probe=100)
     assert [direct[n]["capacity"] for n in (40, 80)] == data["results"]["F = x^2"]["capacity"]
+
+
+def test_capacity_search_loads_no_brian2_and_takes_any_map():
+    """theory/ is numpy only: a capacity search in a fresh process imports neither Brian2 nor the sweep engine."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom hippo_dam.theory.capacity import capacity_search\n"
+            "r = capacity_search('power', [40], degree=3, n_probe=50)\n"
+            "print(r[40]['capacity'], sorted(m for m in ('brian2', 'dask', 'distributed', 'xarray', "
+            "'hippo_dam.sweeps') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[1:] == ["[]"], out.stdout
+    calls = []
+
+    def counting_map(function, points):
+        calls.extend(points)
+        return [function(**p) for p in points]
+
+    res = cap.capacity_search("power", [40], degree=3, n_probe=50, map=counting_map)
+    assert res[40]["capacity"] == int(out.stdout.split()[0]) and calls and all(c["n_features"] == 40 for c in calls)
+    with pytest.raises(TypeError, match="no longer takes use_sweep: pass map=hippo_dam.sweep_map"):
+        cap.capacity_search("power", [40], degree=3, use_sweep=True)
+    with pytest.raises(TypeError, match="map must be a callable"):
+        cap.capacity_search("power", [40], degree=3, map=[])
+    with pytest.raises(ValueError, match="map returned 0 results for"):
+        cap.capacity_search("power", [40], degree=3, map=lambda f, points: [])

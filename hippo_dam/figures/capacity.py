@@ -79,26 +79,24 @@ def capacity(outdir="figures", n_probe=500, seed=0, n_hidden=1000, n_workers=1, 
 
     Each point is the largest K at which >= 99% of ``n_probe`` probed patterns succeed
     (:func:`hippo_dam.theory.capacity.capacity_search`), run with :func:`hippo_dam.sweeps.engine.run_sweep`
-    on one LocalCluster of ``n_workers`` when the sweep module exists, else a plain loop.
+    (through :func:`hippo_dam.sweeps.engine.sweep_map`) on one LocalCluster of ``n_workers``.
     """
     import time
 
-    from ..theory.capacity import _sweep_engine, capacity_point, capacity_search
+    from distributed import Client, LocalCluster
+
+    from ..sweeps.engine import sweep_map
+    from ..theory.capacity import capacity_point, capacity_search
 
     start = time.perf_counter()
     curves = CAPACITY_CURVES if curves is None else curves
-    client = None
-    if _sweep_engine() is not None:
-        from distributed import Client, LocalCluster
-
-        client = Client(LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                     dashboard_address=None))
+    client = Client(LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None))
     results = {}
     try:
         for label, (kw, ns) in curves.items():
             t0 = time.perf_counter()
-            res = capacity_search(n_features=ns, seeds=(seed,), n_probe=n_probe, scheduler=client,
-                                  use_sweep=client is not None, **kw)
+            res = capacity_search(n_features=ns, seeds=(seed,), n_probe=n_probe,
+                                  map=sweep_map(scheduler=client, scan="n_patterns"), **kw)
             results[label] = {"kwargs": kw, "n_features": ns, "capacity": [res[n]["capacity"] for n in ns],
                               "k_fail": [res[n]["k_fail"] for n in ns],
                               "scan": {str(n): res[n]["scan"] for n in ns}, "runtime_s": time.perf_counter() - t0}
@@ -108,14 +106,13 @@ def capacity(outdir="figures", n_probe=500, seed=0, n_hidden=1000, n_workers=1, 
                 results[label]["at_0.138N"] = {str(n): {"success": p["success"], "mean_overlap": p["mean_overlap"]}
                                                for n, p in zip(ns, pts)}
     finally:
-        if client is not None:
-            cluster = client.cluster
-            client.close()
-            cluster.close()
+        cluster = client.cluster
+        client.close()
+        cluster.close()
     path = _plot_capacity(results, Path(outdir) / "capacity.png", n_hidden)
     inputs = {
         "figure": path.name, "function": "hippo_dam.figures.capacity.capacity", "n_probe": n_probe, "seed": seed,
-        "success_target": 0.99, "n_hidden": n_hidden, "engine": "run_sweep" if client is not None else "loop",
+        "success_target": 0.99, "n_hidden": n_hidden, "engine": "run_sweep",
         "n_workers": n_workers,
         "definitions": {"stable": "all N bits of a stored pattern kept by one asynchronous update (ties keep)",
                         "retrieval": "asynchronous dynamics from the stored pattern reach a fixed point with "

@@ -69,7 +69,7 @@ from .spec import (_check_attrs, _check_grid, _check_quantities, _check_seeds, _
 from .store import _function_record, _load_records, _open_store, _write_atomic  # noqa: F401
 from .sweepfile import SweepFile, load_sweep
 
-__all__ = ["run_sweep", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"]
+__all__ = ["run_sweep", "sweep_map", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"]
 
 
 def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=None, units=None, attrs=None,
@@ -179,3 +179,51 @@ def run_sweep(function, grid, seeds=(0,), store=None, scheduler=None, n_workers=
                       f"seed {failed[0]['seed']}: {failed[0]['error']} (see the 'error' variable)",
                       RuntimeWarning, stacklevel=2)
     return ds
+
+
+def sweep_map(scheduler=None, scan=None, store=None, progress=False, n_workers=None):
+    """A ``map(function, calls) -> list`` that runs the calls as :func:`run_sweep` sweeps.
+
+    For callers that take a ``map`` (:func:`hippo_dam.theory.capacity.capacity_search`):
+    the calls (dicts of keyword arguments, each with a ``seed``) are grouped by
+    every argument but ``seed`` and ``scan``; each group is one sweep whose grid
+    is that group's fixed values and its ``scan`` values, over its seeds (a
+    call is then one point of the grid). Results come back as dicts of Python
+    scalars, one per call, in order; a failed point raises.
+
+    Parameters
+    ----------
+    scheduler : as :func:`run_sweep` (a Client reused across calls is best)
+    scan : str, optional
+        The argument whose values vary within a group (``'n_patterns'`` for a capacity scan).
+    store : path, optional
+        Parent folder of the groups' stores (``group_<k>``), which resume as in :func:`run_sweep`.
+    progress : bool
+    n_workers : int, optional
+    """
+    def mapped(function, calls):
+        calls = [dict(call) for call in calls]
+        for k, call in enumerate(calls):
+            if "seed" not in call:
+                raise ValueError(f"sweep_map: call {k} has no 'seed' argument ({sorted(call)})")
+        groups = {}
+        for k, call in enumerate(calls):
+            key = json.dumps({name: v for name, v in call.items() if name not in ("seed", scan)}, sort_keys=True)
+            groups.setdefault(key, []).append(k)
+        out = [None] * len(calls)
+        for g, (key, members) in enumerate(groups.items()):
+            grid = {name: [v] for name, v in json.loads(key).items()}
+            if scan is not None:
+                grid[scan] = sorted({calls[k][scan] for k in members})
+            seeds = sorted({int(calls[k]["seed"]) for k in members})
+            ds = run_sweep(function, grid, seeds=seeds, scheduler=scheduler, n_workers=n_workers, progress=progress,
+                           store=None if store is None else Path(store) / f"group_{g}")
+            if ds.attrs["n_failed"]:
+                raise RuntimeError(f"sweep_map: {ds.attrs['n_failed']} point(s) of {function.__name__} failed; "
+                                   f"first error: {next(str(e) for e in ds['error'].values.ravel() if e)}")
+            for k in members:
+                at = ds.sel({**{name: calls[k][name] for name in grid}, "seed": int(calls[k]["seed"])})
+                out[k] = {name: at[name].item() for name in ds.data_vars if at[name].ndim == 0}
+        return out
+
+    return mapped

@@ -22,8 +22,8 @@ The capacity is the largest ``K`` at which at least ``target = 99%`` of the
 probed patterns (pooled over seeds) succeed. :func:`capacity_point` measures
 one ``(model, N, K, seed)``; :func:`capacity_search` scans ``K`` for one ``N``
 (coarse, then fine); :func:`capacity_curve` does it for several ``N``, running
-the points with :func:`hippo_dam.sweeps.engine.run_sweep` when that module exists and
-with a plain loop otherwise; :func:`fit_exponent` fits the scaling.
+the points through the ``map`` it is given (a plain loop by default,
+:func:`hippo_dam.sweeps.engine.sweep_map` for Dask); :func:`fit_exponent` fits the scaling.
 
 Models: ``'classical'`` (binary Hopfield, ``T = xi^T xi`` with zero diagonal),
 ``'power'`` (``F = x^n``, plain, as in Krotov & Hopfield's formula),
@@ -211,44 +211,34 @@ def capacity_theory(model, n_features, criterion="stable", degree=2, beta=1.0, n
     return k
 
 
-def _sweep_engine():
-    try:
-        from ..sweeps.engine import run_sweep
-    except ImportError:
-        return None
-    return run_sweep
+def plain_map(function, calls):
+    """``[function(**call) for call in calls]``: the default ``map`` of :func:`capacity_search`."""
+    return [function(**call) for call in calls]
 
 
-def _evaluate(points, seeds, fixed, use_sweep, scheduler, progress):
+def _evaluate(points, seeds, fixed, map):
     """Pooled success fraction for each ``(n_features, n_patterns)`` in ``points``.
 
-    ``fixed`` holds the parameters shared by all points. One run_sweep call
-    (grid: n_patterns for each n_features) or a plain loop.
+    ``fixed`` holds the parameters shared by all points; every (point, seed)
+    is one call of :func:`capacity_point` through ``map``.
     """
-    run_sweep = _sweep_engine() if use_sweep else None
-    out = {}
-    by_n = {}
-    for n, k in points:
-        by_n.setdefault(int(n), []).append(int(k))
-    for n, ks in by_n.items():
-        ks = sorted(set(ks))
-        if run_sweep is not None:
-            grid = {"n_features": [n], "n_patterns": ks, **{name: [val] for name, val in fixed.items()}}
-            ds = run_sweep(capacity_point, grid, seeds=tuple(seeds), scheduler=scheduler, progress=progress)
-            for k in ks:
-                sel = ds.sel(n_features=n, n_patterns=k)
-                sel = sel.isel({name: 0 for name in fixed})
-                out[(n, k)] = float(sel["n_success"].sum()) / float(sel["n_probed"].sum())
-        else:
-            for k in ks:
-                res = [capacity_point(n_features=n, n_patterns=k, seed=s, **fixed) for s in seeds]
-                out[(n, k)] = sum(r["n_success"] for r in res) / sum(r["n_probed"] for r in res)
-    return out
+    points = sorted({(int(n), int(k)) for n, k in points})
+    calls = [dict(n_features=n, n_patterns=k, seed=int(s), **fixed) for n, k in points for s in seeds]
+    results = list(map(capacity_point, calls))
+    if len(results) != len(calls):
+        raise ValueError(f"map returned {len(results)} results for {len(calls)} calls; it must return one per call, "
+                         "in order")
+    success, probed = {}, {}
+    for call, res in zip(calls, results):
+        key = (call["n_features"], call["n_patterns"])
+        success[key] = success.get(key, 0) + float(res["n_success"])
+        probed[key] = probed.get(key, 0) + float(res["n_probed"])
+    return {key: success[key] / probed[key] for key in success}
 
 
 def capacity_search(model, n_features, seeds=(0,), target=0.99, criterion="stable", flip=0.0, degree=2,
                     beta=1.0, n_probe=1000, min_overlap=1.0, coarse=np.geomspace(0.25, 2.0, 10), n_fine=8,
-                    use_sweep=True, scheduler=None, progress=False, n_features_list=None):
+                    map=plain_map, use_sweep=None, n_features_list=None):
     """Largest ``K`` with pooled success >= ``target``, for one or several ``N``.
 
     Two scans of ``K``: a coarse one at ``coarse * capacity_theory(N, finite_size=True)``, then
@@ -263,16 +253,24 @@ def capacity_search(model, n_features, seeds=(0,), target=0.99, criterion="stabl
     n_features : int or sequence of int
     seeds : sequence of int
         Independent pattern sets; success is pooled over them.
-    use_sweep : bool
-        Run the points with :func:`hippo_dam.sweeps.engine.run_sweep` (Dask) when it
-        exists; otherwise, or if False, a plain loop.
-    scheduler : passed to run_sweep (a Client reused across the calls is best).
+    map : callable
+        ``map(function, calls) -> list``: one ``function(**call)`` per call, in
+        order. The default is a plain loop; ``hippo_dam.sweep_map(scheduler)``
+        runs the calls as stored, resumable Dask sweeps (on a cluster too).
+        This module imports neither Brian2 nor the sweep engine.
+    use_sweep : None
+        Removed: pass ``map=hippo_dam.sweep_map(...)`` (or nothing, for a plain loop).
 
     Returns
     -------
     dict
         ``n_features`` -> ``{'capacity', 'k_fail', 'theory', 'scan': {K: success}}``.
     """
+    if use_sweep is not None:
+        raise TypeError("capacity_search no longer takes use_sweep: pass map=hippo_dam.sweep_map(scheduler=...) to "
+                        "run the points as a Dask sweep, or nothing for a plain loop")
+    if not callable(map):
+        raise TypeError(f"map must be a callable map(function, calls) -> list, got {type(map).__name__}")
     ns = [int(n_features)] if np.ndim(n_features) == 0 else [int(n) for n in n_features]
     fixed = {"model": model, "criterion": criterion, "flip": float(flip), "degree": int(degree),
              "beta": float(beta), "n_probe": int(n_probe), "min_overlap": float(min_overlap)}
@@ -280,7 +278,7 @@ def capacity_search(model, n_features, seeds=(0,), target=0.99, criterion="stabl
     theory = {n: float(capacity_theory(model, n, criterion, degree, beta)) for n in ns}
     center = {n: float(capacity_theory(model, n, criterion, degree, beta, finite_size=True)) for n in ns}
     grid1 = {n: sorted({max(1, int(round(f * center[n]))) for f in coarse}) for n in ns}
-    res = _evaluate([(n, k) for n in ns for k in grid1[n]], seeds, fixed, use_sweep, scheduler, progress)
+    res = _evaluate([(n, k) for n in ns for k in grid1[n]], seeds, fixed, map)
     bracket = {}
     for n in ns:
         ks = grid1[n]
@@ -294,7 +292,7 @@ def capacity_search(model, n_features, seeds=(0,), target=0.99, criterion="stabl
         bracket[n] = (ks[ks.index(fail) - 1], fail)
     fine = {n: sorted({int(round(k)) for k in np.linspace(*bracket[n], n_fine + 2)[1:-1]} - set(bracket[n]))
             for n in ns}
-    res.update(_evaluate([(n, k) for n in ns for k in fine[n]], seeds, fixed, use_sweep, scheduler, progress))
+    res.update(_evaluate([(n, k) for n in ns for k in fine[n]], seeds, fixed, map))
     out = {}
     for n in ns:
         ks = sorted([k for k in grid1[n] + fine[n]])
