@@ -73,7 +73,7 @@ _PUBLIC = {
     "core.populations": ("Population", "SymmetricProjection", "Projection"),
     "core.dense": ("DenseSymmetricProjection",),
     "core.components": ("RelayPopulation", "InhibitedPopulation", "InterneuronPool", "TracedPopulation",
-                        "PoissonCells", "LIFCells", "MovingInput", "StateRecorder"),
+                        "PoissonCells", "LIFCells", "PlasticProjection", "MovingInput", "StateRecorder"),
     "core.schedule": ("SCHEDULE", "schedule_table"),
     "core.graph": ("EnergyGraph", "describe_network"),
     "core.energy": ("OnlineEnergy", "energy"),

@@ -490,3 +490,46 @@ def test_component_network_equals_the_layer_network_and_the_numpy_reference():
                              [cue, np.zeros(4)], 0.1 * ms, 200, record=False)
     np.testing.assert_allclose(r2.v_final, ref[0], atol=1e-12)
     assert np.all(np.diff(r2.energy) <= 1e-12)
+
+
+def test_plastic_projection_learns_inside_the_run_as_the_numpy_reference():
+    """dW/dt = eta f (g - W) - lambda W, with the two-layer dynamics, in Brian2 and in a plain numpy Euler loop."""
+    rng = np.random.default_rng(7)
+    N, K, dt, steps = 8, 3, 0.1e-3, 300
+    W0 = rng.normal(0, 0.2, (K, N))
+    cue = np.sign(rng.normal(0, 1, (2, N)))  # a batch of two: each copy learns on its own cue
+    eta, lam, beta = 40.0, 2.0, 2.0
+
+    def make(batch):
+        f = hd.Population("f", N, "tanh", 10 * ms, "x", "a", batch=batch, clampable=True)
+        m = hd.Population("m", K, hd.log_sum_exp(beta), 5 * ms, "x", "a", batch=batch)
+        return [f, m, hd.PlasticProjection(f, m, W0, learning_rate=eta * hd_Hz, forgetting_rate=lam * hd_Hz,
+                                           name="learn")]
+
+    from brian2 import Hz as hd_Hz
+
+    net = hd.GraphMemory.from_components(make, record_every=None)
+    result = net.recall(cue, duration=steps * dt * 1e3 * ms, clamp=True)
+    learned = net.graph["learn"].learned_weights()
+    # numpy reference: the same explicit Euler step, every quantity from the step's states
+    v, h, W = cue.astype(float), np.zeros((2, K)), np.broadcast_to(W0, (2, K, N)).copy()
+    for _ in range(steps):
+        g = np.tanh(v)
+        z = np.exp(beta * (h - h.max(axis=1, keepdims=True)))
+        f = z / z.sum(axis=1, keepdims=True)
+        h_new = h + dt / 5e-3 * (np.einsum("bkn,bn->bk", W, g) - h)
+        W = W + dt * (eta * f[:, :, None] * (g[:, None, :] - W) - lam * W)
+        h = h_new  # v is clamped
+    np.testing.assert_allclose(learned, W, atol=1e-12)
+    np.testing.assert_allclose(result.extra["m"]["final"], h, atol=1e-12)
+    assert np.abs(learned - W0).max() > 0.1  # it did learn: the winner moved toward its cue
+    winner = np.argmax(h, axis=1)
+    for b in range(2):
+        before = np.linalg.norm(W0[winner[b]] - np.tanh(cue[b]))
+        assert np.linalg.norm(learned[b, winner[b]] - np.tanh(cue[b])) < before
+    assert not net._energy_is_lyapunov  # moving weights: no rise check
+    with pytest.raises(ValueError, match="learning_rate must be >= 0"):
+        f = hd.Population("f", N, "tanh", 10 * ms)
+        hd.PlasticProjection(f, hd.Population("m", K, "identity", 10 * ms), W0, learning_rate=-1 * hd_Hz)
+    with pytest.raises(TypeError, match="learning_rate of p needs rate units"):
+        hd.PlasticProjection(f, hd.Population("m2", K, "identity", 10 * ms), W0, learning_rate=1.0, name="p")

@@ -18,20 +18,22 @@ energy-graph pieces are :class:`~hippo_dam.core.populations.Population`,
   ``tau_syn ds/dt = -s`` that spikes increment;
 * :class:`PoissonCells` and :class:`LIFCells`: spiking cells that fire at a
   population's activation and write into a traced population;
+* :class:`PlasticProjection`: a symmetric projection whose weights learn during the run by a local rule;
 * :class:`MovingInput`: an input current read every step from a ``TimedArray``;
 * :class:`StateRecorder`: every neuron's state of some populations on a clock.
 """
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, second
+from brian2 import Hz, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, second
 
 from ._compat import set_state_update_order
-from .populations import Population, check_tau, connect_within_copies, named_clock
+from .populations import (Population, SymmetricProjection, _connect_all_to_all, check_quantity, check_tau,
+                          connect_within_copies, named_clock)
 from .schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
 
 __all__ = ["RelayPopulation", "InhibitedPopulation", "InterneuronPool", "TracedPopulation", "PoissonCells",
-           "LIFCells", "MovingInput", "StateRecorder"]
+           "LIFCells", "PlasticProjection", "MovingInput", "StateRecorder"]
 
 ORDER_MOVING_INPUT = -25  # before the activations (-20): I(t) of this step feeds the energy (4) and Euler step (10)
 
@@ -361,6 +363,71 @@ def steady_phase(p, rate, tau_m, phase):
     with np.errstate(divide="ignore", over="ignore"):
         J = 1.0 / (1.0 - np.exp(-1.0 / (x + 1e-9)))
     return np.minimum(J * (1.0 - ((J - 1.0) / J) ** phase), 1.0)
+
+
+class PlasticProjection(SymmetricProjection):
+    """A symmetric projection ``W`` (N_post x N_pre) that learns during the run by a local rule::
+
+        dW[mu,i]/dt = eta a_post[mu] (a_pre[i] - W[mu,i]) - lambda W[mu,i]
+
+    Each synapse sees only its own weight and the activations of its two
+    cells. With a softmax post layer (competition through the normalising
+    interneuron pool) the unit that wins an input moves its weights toward it
+    (soft competitive learning, an online k-means); ``lambda`` lets unused
+    weights fade (forgetting). It feeds both layers as any symmetric projection
+    (``u_post = W a_pre``, ``u_pre = W^T a_post``) and its energy term is the
+    usual ``-a_post . W a_pre`` with the current ``W``; while ``W`` moves the
+    energy is not a Lyapunov function (``lyapunov = False``).
+
+    The weights run on the Euler step of the neurons (schedule order 10), from
+    the activations of the same step. Each recall starts from ``weights``;
+    :meth:`learned_weights` reads the weights the last run reached.
+
+    Parameters
+    ----------
+    pre, post : Population
+    weights : array (post.n, pre.n)
+        Initial weights.
+    learning_rate : Quantity
+        ``eta`` (Hz): one over the time a fully active pair takes to write.
+    forgetting_rate : Quantity
+        ``lambda`` (Hz), default 0.
+    name : str
+    """
+
+    lyapunov = False
+
+    def __init__(self, pre, post, weights, learning_rate, forgetting_rate=0 * Hz, name="plastic"):
+        super().__init__(pre, post, weights, name=name)
+        self.learning_rate = check_quantity(learning_rate, Hz, f"learning_rate of {name}", "rate", "1*Hz",
+                                            positive=False)
+        self.forgetting_rate = check_quantity(forgetting_rate, Hz, f"forgetting_rate of {name}", "rate", "0.1*Hz",
+                                              positive=False)
+        for what, rate in (("learning_rate", self.learning_rate), ("forgetting_rate", self.forgetting_rate)):
+            if float(rate / Hz) < 0:
+                raise ValueError(f"projection {name!r}: {what} must be >= 0, got {rate}")
+
+    def build(self, dt=None):
+        u, a_pre, a_post = self.input_name, self.pre.activation, self.post.activation
+        model = (f"dw/dt = eta*{a_post}_post*({a_pre}_pre - w) - lam*w : 1 (clock-driven)\n"
+                 "eta : Hz (shared, constant)\nlam : Hz (shared, constant)\n"
+                 f"{u}_post = w*{a_pre}_pre : 1 (summed)\n"
+                 f"{u}_pre = w*{a_post}_post : 1 (summed)")
+        syn = Synapses(self.pre.group, self.post.group, model, method="euler", name=self.name,
+                       clock=self.pre.group.clock)
+        _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, self.pre.batch)
+        syn.eta, syn.lam = self.learning_rate, self.forgetting_rate
+        set_state_update_order(syn, ORDER_STATE_UPDATE)
+        self.synapses = syn
+        return [syn]
+
+    def learned_weights(self):
+        """The weights the last run reached, (batch, N_post, N_pre) (copy ``b`` learns on its own cues)."""
+        if self.synapses is None:
+            raise RuntimeError(f"projection {self.name!r} has not been built and run")
+        n_pre, n_post, batch = self.pre.n, self.post.n, self.pre.batch
+        # synapse order: copy, then (pre, post) in C order
+        return np.asarray(self.synapses.w[:]).reshape(batch, n_pre, n_post).transpose(0, 2, 1).copy()
 
 
 class MovingInput:
