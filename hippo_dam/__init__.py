@@ -31,6 +31,7 @@ working.
 import importlib
 import importlib.abc
 import importlib.util
+import warnings
 import sys
 
 __version__ = "0.1.0"
@@ -82,8 +83,8 @@ _PUBLIC = {
     "core.health": ("check_run", "EnergyRiseWarning", "UnboundedEnergyError"),
     "core.reference": ("euler_reference", "ca3_reference", "ec_ca1_reference", "graph_reference", "graph_energy"),
     "networks.two_layer": ("AssociativeMemory", "DenseAssociativeMemory"),
-    "networks.models": ("model_a", "model_b", "model_c"),
-    "networks.grid": ("recall_grid",),
+    "networks.paper_models": ("model_a", "model_b", "model_c"),
+    "networks.batched": ("recall_grid",),
     "networks.graph_memory": ("GraphMemory", "Layer"),
     "networks.hierarchical": ("HierarchicalAssociativeMemory",),
     "networks.general": ("GeneralAssociativeMemory",),
@@ -125,30 +126,43 @@ _MOVED = {
     "_compat": "core._compat", "lagrangians": "core.lagrangians", "populations": "core.populations",
     "dense": "core.dense", "schedule": "core.schedule", "graph": "core.graph", "recall": "core.recall",
     "results": "core.results", "reference": "core.reference",
-    "network": "networks.two_layer", "models": "networks.models", "grid": "networks.grid",
+    "network": "networks.two_layer", "models": "networks.paper_models", "grid": "networks.batched",
     "graph_memory": "networks.graph_memory", "hierarchical": "networks.hierarchical", "general": "networks.general",
     "spiking": "circuits.spiking", "spiking_lif": "circuits.spiking_lif", "space": "circuits.space",
-    "place_cells": "circuits.place_cells", "place_model": "circuits.place_model",
+    "place_cells": "circuits.place_cells", "place_model": "circuits.place_loader",
     "effective": "theory.effective", "capacity": "theory.capacity", "patterns": "data.patterns",
     "kanji": "experiments.kanji", "kanji_hierarchy": "experiments.kanji_hierarchy",
-    "kanji_hierarchy_model": "experiments.kanji_hierarchy_model", "classifier": "experiments.classifier",
+    "kanji_hierarchy_model": "experiments.kanji_hierarchy_loader", "classifier": "experiments.classifier",
     "sweep": "sweeps.engine", "sweep_cluster": "sweeps.cluster", "_dask_worker": "sweeps._worker",
     "kanji_hierarchy_figure": "figures.kanji_hierarchy", "lif_spiking_figure": "figures.lif_spiking",
     "place_cells_figure": "figures.place_cells",
+    # renamed inside their subpackages: names that say what they hold
+    "networks.grid": "networks.batched", "networks.models": "networks.paper_models",
+    "circuits.place_model": "circuits.place_loader",
+    "experiments.kanji_hierarchy_model": "experiments.kanji_hierarchy_loader",
 }
+#: the release that removes the old module paths
+MOVED_PATHS_REMOVED_IN = "0.3.0"
+
+
+def _moved(old):
+    """The module now at ``_MOVED[old]``, with a DeprecationWarning that names both paths."""
+    new = _MOVED[old]
+    warnings.warn(f"hippo_dam.{old} is now hippo_dam.{new}; the old path will be removed in hippo_dam "
+                  f"{MOVED_PATHS_REMOVED_IN}", DeprecationWarning, stacklevel=3)
+    return importlib.import_module(f"{__name__}.{new}")
 
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Imports ``hippo_dam.<old>`` as the module that now holds its code (one module object, two names)."""
 
     def find_spec(self, fullname, path=None, target=None):
-        package, _, old = fullname.rpartition(".")
-        if package == __name__ and old in _MOVED:
+        if fullname.startswith(__name__ + ".") and fullname[len(__name__) + 1:] in _MOVED:
             return importlib.util.spec_from_loader(fullname, self)
         return None
 
     def create_module(self, spec):
-        return importlib.import_module(f"{__name__}.{_MOVED[spec.name.rpartition('.')[2]]}")
+        return _moved(spec.name[len(__name__) + 1:])
 
     def exec_module(self, module):
         pass  # already executed under its new name
@@ -163,7 +177,7 @@ def __getattr__(name):
     if name in _WHERE:
         value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
     elif name in _MOVED:
-        value = importlib.import_module(f"{__name__}.{name}")
+        value = _moved(name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

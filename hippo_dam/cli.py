@@ -75,7 +75,10 @@ def main(argv=None):
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: for long runs)")
     figs = sub.add_parser("figures", help="regenerate the figures in figures/ (inputs recorded beside them)")
-    figs.add_argument("names", nargs="*", help="figures to make (default: all)")
+    from .figures import FIGURES  # names only: no Brian2 import
+
+    figs.add_argument("names", nargs="*", metavar="name",
+                      help="figures to make (default: all): " + ", ".join(FIGURES))
     figs.add_argument("--out", default="figures",
                       help="output folder (default: figures/; under CI=true its ci/ subfolder, reduced runs)")
     figs.add_argument("--redraw", action="store_true",

@@ -262,8 +262,8 @@ def find_model(model):
 #: ``cli_run(outdir, codegen_target, progress)`` is ``hippo-dam run``. :func:`register_model_kind` adds one.
 MODEL_KINDS = {
     "two_layer": "hippo_dam.modelfile:load_two_layer_model",  # models A/B/C and the [circuit] kinds below
-    "place_cells": "hippo_dam.circuits.place_model:load_place_model",
-    "kanji_hierarchy": "hippo_dam.experiments.kanji_hierarchy_model:load_hierarchy_model",
+    "place_cells": "hippo_dam.circuits.place_loader:load_place_model",
+    "kanji_hierarchy": "hippo_dam.experiments.kanji_hierarchy_loader:load_hierarchy_model",
 }
 
 

@@ -291,3 +291,13 @@ def test_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path):
     assert f"({len(before)} already in the store, 0 failed)" in out.stdout
     after = {p.name: p.read_bytes() for p in (store / "points").glob("*.json")}
     assert len(after) == 120 and all(after[n] == data for n, data in before.items())
+
+
+def test_figures_help_lists_every_figure_name(capsys):
+    from hippo_dam.figures import FIGURES
+
+    with pytest.raises(SystemExit):
+        main(["figures", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in FIGURES:
+        assert name in text, name

@@ -77,3 +77,36 @@ def test_add_your_own_circuit_example_runs_and_gives_the_recorded_numbers(tmp_pa
     for label in ("with_DG", "DG_cut"):
         assert got[label]["energy_end"] < got[label]["energy_start"]
     assert got["with_DG"]["success"] > got["DG_cut"]["success"]
+
+
+def _python_blocks(page):
+    """The page's ```python blocks, without those marked ``<!-- not run by the suite: why -->`` just above."""
+    import re
+
+    text = page.read_text()
+    blocks = []
+    for match in re.finditer(r"```python\n(.*?)```", text, flags=re.S):
+        before = text[:match.start()].rstrip().splitlines()[-1:] or [""]
+        if before[0].startswith("<!-- not run by the suite:"):
+            assert len(before[0]) > 40, f"{page.name}: say why a block is not run"
+            continue
+        blocks.append(match.group(1))
+    return blocks
+
+
+PAGES_WITH_CODE = sorted(p.name for p in (ROOT / "docs").glob("*.md") if _python_blocks(p))
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_CODE)
+def test_every_python_example_of_a_page_runs(page, tmp_path):
+    """A page's Python examples, run in order as one script (from a folder holding models/ and sweeps/)."""
+    for folder in ("models", "sweeps"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    script = tmp_path / "page.py"
+    script.write_text("\n".join(_python_blocks(ROOT / "docs" / page)))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+
+def test_the_pages_with_examples_are_found():
+    assert {"models.md", "circuits.md", "hierarchy.md", "kanji6355.md", "slurm.md", "sweeps.md"} <= set(PAGES_WITH_CODE)

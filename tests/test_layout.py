@@ -91,9 +91,18 @@ def test_public_names_resolve_at_the_top_level():
 
 @pytest.mark.parametrize("old", sorted(hippo_dam._MOVED))
 def test_module_paths_of_earlier_releases_import_as_the_moved_module(old):
-    moved = importlib.import_module(f"hippo_dam.{old}")
+    import warnings
+
+    sys.modules.pop(f"hippo_dam.{old}", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        moved = importlib.import_module(f"hippo_dam.{old}")
     assert moved is importlib.import_module(f"hippo_dam.{hippo_dam._MOVED[old]}")
-    assert getattr(hippo_dam, old) is moved
+    messages = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert f"hippo_dam.{old} is now hippo_dam.{hippo_dam._MOVED[old]}; the old path will be removed in hippo_dam " \
+           f"{hippo_dam.MOVED_PATHS_REMOVED_IN}" in messages, messages
+    if "." not in old:
+        assert getattr(hippo_dam, old) is moved
 
 
 def test_old_and_new_paths_are_one_module_and_energy_stays_the_function():

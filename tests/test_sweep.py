@@ -245,6 +245,9 @@ def test_sweep_file_errors(tmp_path):
         "unknown table": (text + "\n[grids]\nx = [1]\n", r"unknown table\(s\) \['grids'\]"),
         "no function": (text.replace('function = "hippo_dam:recall_point"', ""), "needs the key 'function'"),
         "bad function": (text.replace("hippo_dam:recall_point", "hippo_dam:no_such"), "cannot be imported"),
+        "a module of one's own": (text.replace("hippo_dam:recall_point", "my_points_nowhere:run"),
+                                  "No module named 'my_points_nowhere'.*importable by this process and by every "
+                                  "worker.*PYTHONPATH=."),
         "bad type": (text.replace("seeds = [0, 1, 2, 3]", 'seeds = "0"'), "seeds.*wrong type"),
         "unknown param": (text.replace('dt = "0.1 ms"', 'dtt = "0.1 ms"'), "does not take.*dtt"),
         "boolean for a number": (text.replace("n_features = 64", "n_features = true"),

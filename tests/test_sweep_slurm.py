@@ -368,7 +368,7 @@ def test_worker_publishes_compiled_extensions_to_the_shared_cache(tmp_path):
 
 
 def test_failed_job_logs_are_found_by_job_id(tmp_path):
-    from hippo_dam.sweeps.cluster import _job_logs
+    from hippo_dam.sweeps.jobs import _job_logs
 
     for name in ("sweep-12.err", "sweep-12.out", "sweep.o12", "sweep-123.out", "x-112.err"):
         (tmp_path / name).write_text("log")

@@ -20,18 +20,29 @@ class RecallResult:
 
     Attributes
     ----------
-    t : array (T,)            recording times in seconds
-    v, h : array (T, N) or None  recorded feature and memory states
-    energy_t : array (T_E,)   times of the energy trace, seconds
-    energy : array (T_E,)     energy (dimensionless), computed inside the run
-    v_final, h_final : array  states after the last step
-    patterns : array (K, N_f) stored patterns
-    cue, known : arrays (N_f,)  the cue and its mask of known entries
-    quality : RecallQuality or None  of the final state (None: no stored patterns to score against)
-    overlaps : array (T, K)   overlaps over time (final state only if not recorded)
-    attrs : dict              Lagrangians, time constants, dt, regions, wall time...
-    extra : dict              further populations of a circuit (interneurons, relays), by
-                              Brian2 name: ``{'region', 'state', 'trace' (T, n) or None, 'final' (n,)}``
+    t : array (T,)
+        Recording times, seconds.
+    v, h : array (T, N) or None
+        Recorded feature and memory states (None: not recorded).
+    energy_t : array (T_E,)
+        Times of the energy trace, seconds.
+    energy : array (T_E,)
+        The energy (dimensionless), computed inside the run.
+    v_final, h_final : array
+        States after the last step.
+    patterns : array (K, N_f)
+        The stored patterns.
+    cue, known : array (N_f,)
+        The cue and its mask of known entries.
+    quality : RecallQuality or None
+        Of the final state (None: no stored patterns to score against).
+    overlaps : array (T, K)
+        Overlaps over time (of the final state only when not recorded).
+    attrs : dict
+        Lagrangians, time constants, dt, regions, wall time...
+    extra : dict
+        Further populations of a circuit (interneurons, relays, layers), by
+        Brian2 name: ``{'region', 'state', 'trace' (T, n) or None, 'final' (n,)}``.
     """
 
     t: np.ndarray

@@ -372,7 +372,7 @@ class DenseAssociativeMemory(AssociativeMemory):
         """The two-layer energy graph: features and memories joined by ``xi`` (``batch`` copies).
 
         ``copy_params``: ``{'features': {...}, 'memories': {...}}``, Lagrangian
-        parameters that differ between copies (see :func:`hippo_dam.networks.grid.recall_grid`).
+        parameters that differ between copies (see :func:`hippo_dam.networks.batched.recall_grid`).
         """
         copy_params = copy_params or {}
         self.features = Population("features", self.n_features, self.feature_lagrangian, self.tau_f,

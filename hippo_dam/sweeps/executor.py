@@ -163,7 +163,7 @@ def _client(scheduler, n_workers, cluster=None, store=None):
 
     _check_scheduler(scheduler, n_workers, cluster)
     if cluster is not None:
-        from .cluster import _jobqueue_client
+        from .jobs import _jobqueue_client
 
         with _jobqueue_client(cluster, store) as (client, watch):
             yield client, watch

@@ -54,7 +54,7 @@ def recall_point(seed, beta=1.0, flip=0.2, model="B", degree=3.0, n_features=64,
     """
     from brian2 import ms
 
-    from ..networks.models import model_a, model_b, model_c
+    from ..networks.paper_models import model_a, model_b, model_c
     from ..data.patterns import flip_cue, random_patterns
 
     if any(t is not None for t in (duration, tau_f, tau_h, dt)):
@@ -86,7 +86,7 @@ def recall_points(points):
 
     Points that share their patterns and run settings (same ``seed``,
     ``model``, ``n_features``, ``n_patterns``, ``duration_ms``, ``dt_ms`` and
-    a runtime ``codegen_target``) run as one :func:`hippo_dam.networks.grid.recall_grid`:
+    a runtime ``codegen_target``) run as one :func:`hippo_dam.networks.batched.recall_grid`:
     one Brian2 run whose copies carry each point's cue (``flip``), ``beta``
     (model B) or ``degree`` (models A, C) and time constants. The results
     equal the one-at-a-time ones (same Euler scheme; the batched product may
@@ -103,8 +103,8 @@ def recall_points(points):
     """
     from brian2 import ms
 
-    from ..networks.grid import RUNTIME_TARGETS, recall_grid
-    from ..networks.models import model_a, model_b, model_c
+    from ..networks.batched import RUNTIME_TARGETS, recall_grid
+    from ..networks.paper_models import model_a, model_b, model_c
     from ..data.patterns import flip_cue, random_patterns
 
     defaults = {name: par.default for name, par in inspect.signature(recall_point).parameters.items()

@@ -75,7 +75,13 @@ def _import_function(spec):
     module, name = spec.split(":")
     try:
         obj = _lookup(module, name)
-    except (ImportError, AttributeError) as err:
+    except ImportError as err:
+        hint = ("" if module.split(".")[0] == "hippo_dam" else
+                ": a module of your own must be importable by this process and by every worker, e.g. run from "
+                "the folder that holds it with PYTHONPATH=. (hippo-dam, unlike python -m, does not look in the "
+                "current folder), or install it")
+        raise ValueError(f"function {spec!r} cannot be imported ({err}){hint}") from None
+    except AttributeError as err:
         raise ValueError(f"function {spec!r} cannot be imported ({err})") from None
     if not callable(obj):
         raise ValueError(f"function {spec!r} is not callable")
