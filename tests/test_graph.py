@@ -533,3 +533,19 @@ def test_plastic_projection_learns_inside_the_run_as_the_numpy_reference():
         hd.PlasticProjection(f, hd.Population("m", K, "identity", 10 * ms), W0, learning_rate=-1 * hd_Hz)
     with pytest.raises(TypeError, match="learning_rate of p needs rate units"):
         hd.PlasticProjection(f, hd.Population("m2", K, "identity", 10 * ms), W0, learning_rate=1.0, name="p")
+
+
+def test_showing_a_network_leaves_no_brian2_deletion_warnings(caplog):
+    """print(net) and equations() build a network they never run: discarding it is silent."""
+    import gc
+    import logging
+
+    net = hd.model_b(hd.random_patterns(4, 16, seed=0))
+    with caplog.at_level(logging.WARNING, logger="brian2"):
+        net.equations()
+        str(net)
+        net.equations(batch=2)
+        net.recall(hd.random_patterns(1, 16, seed=1)[0], duration=2 * ms)
+        str(net)
+        gc.collect()
+    assert not [r for r in caplog.records if "getting deleted" in r.getMessage()]

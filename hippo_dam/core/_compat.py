@@ -143,6 +143,21 @@ def hide_order_warning(*markers):
     return flt
 
 
+def never_run(network):
+    """Mark a network that is built only to be described as accounted for.
+
+    Brian2 warns, when an object is garbage collected, that it "was never
+    included in a network" if no network ever ran it (``BrianObject._network``
+    is set at ``Network.before_run``). A network built for ``equations()``
+    is never run by design: its objects get the network's id, as a run would
+    give them, so discarding them is silent.
+    """
+    for obj in network.objects:
+        for o in [obj, *getattr(obj, "contained_objects", [])]:
+            if getattr(o, "_network", "") is None:
+                o._network = network.id
+
+
 # -- the runtime Cython cache ---------------------------------------------------------------
 @contextlib.contextmanager
 def young_objects_gc():

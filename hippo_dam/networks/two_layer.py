@@ -20,7 +20,7 @@ import numpy as np
 from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
 
 from ..checks import check_number
-from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name,
+from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name, never_run,
                             numpy_codeobject, preserved_brian_state, reset_device, reused_code_objects,
                             young_objects_gc)
 from ..core.devices import CODEGEN_TARGETS, STANDALONE_TARGETS
@@ -159,7 +159,9 @@ class AssociativeMemory:
             if device_name() != RUNTIME_DEVICE:
                 reset_device()
             try:
-                return describe_network(self._build(batch))
+                network = self._build(batch)
+                never_run(network)  # built to be shown, not run: no "never included in a network" warnings later
+                return describe_network(network)
             finally:
                 self._net = None  # the populations now belong to this description: rebuild on the next recall
 
