@@ -264,6 +264,7 @@ MODEL_KINDS = {
     "two_layer": "hippo_dam.modelfile:load_two_layer_model",  # models A/B/C and the [circuit] kinds below
     "place_cells": "hippo_dam.circuits.place_loader:load_place_model",
     "kanji_hierarchy": "hippo_dam.experiments.kanji_hierarchy_loader:load_hierarchy_model",
+    "place_darkness": "hippo_dam.experiments.darkness_loader:load_darkness_model",
 }
 
 
@@ -284,6 +285,8 @@ def model_kind(cfg, path):
         circuit = cfg.get("circuit")
         if isinstance(circuit, dict) and circuit.get("kind") == "place_cells":
             return "place_cells"
+        if "darkness" in cfg:
+            return "place_darkness"
         return "kanji_hierarchy" if "hierarchy" in cfg else "two_layer"
     if kind not in MODEL_KINDS:
         import difflib

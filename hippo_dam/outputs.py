@@ -10,7 +10,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["output_dir", "output_file"]
+__all__ = ["output_dir", "output_file", "package_versions"]
+
+
+def package_versions(*extra):
+    """The versions every recorded result carries: hippo_dam, Brian2, numpy, Python (and the modules ``extra``)."""
+    import importlib
+    import platform
+
+    from . import __version__
+
+    names = ("brian2", "numpy", *extra)
+    return {"hippo_dam": __version__, **{n: importlib.import_module(n).__version__ for n in names},
+            "python": platform.python_version()}
 
 
 def _first_existing(path):

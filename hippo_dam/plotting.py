@@ -180,3 +180,52 @@ def plot_circuit_result(result, path=None):
     title = a.get("title") or (f"{a['network']}: {a['layers']}" if "layers" in a else None)
     return plot_circuit({a.get("circuit") or a.get("network", "recall"): result}, path, rates=rates,
                         spikes=None if spikes is None else spikes[:2], title=title)
+
+
+_DARKNESS_READOUTS = (("with_memory", "memory feedback (CA3 population vector)", "tab:blue"),
+            ("feedback_cut", "feedback cut (same read-out)", "tab:red"),
+            ("feedforward", "feedforward readout argmax xi . inputs", "tab:orange"),
+            ("path_integrator", "path integrator alone (mean of the modules)", "0.4"))
+
+
+def plot_darkness(recorded, path):
+    """The darkness experiment's figure from its recorded numbers (:func:`hippo_dam.experiments.darkness.darkness_experiment`)."""
+    plt = _figure_files  # backend-free figures: the user's backend stays
+
+    t = np.asarray(recorded["t_s"])
+    s = recorded["settings"]
+    fig = plt.figure(figsize=(16, 4.8))
+    gs = fig.add_gridspec(1, 3, width_ratios=[1.5, 1, 1], wspace=0.3)
+    ax = fig.add_subplot(gs[0])
+    for key, label, colour in _DARKNESS_READOUTS:
+        err = np.asarray(recorded[key]["errors_cm"])
+        ax.plot(t, err.mean(axis=0), color=colour, label=label)
+        ax.fill_between(t, err.min(axis=0), err.max(axis=0), color=colour, alpha=0.15, lw=0)
+    ax.set(xlabel="time in darkness (s)", ylabel="position error (cm)",
+           title=f"{int(s['n_seeds'])} seeds (windows of the Sargolini rat's path): mean, band = min-max")
+    ax.legend(fontsize=8, loc="upper left")
+    ax = fig.add_subplot(gs[1])
+    for k, (key, label, colour) in enumerate(_DARKNESS_READOUTS):
+        vals = recorded[key]["final_cm_per_seed"]
+        ax.plot(np.full(len(vals), k) + np.linspace(-0.12, 0.12, len(vals)), vals, "o", color=colour)
+        ax.plot([k - 0.25, k + 0.25], [np.mean(vals)] * 2, color=colour, lw=2)
+    ax.set_xticks(range(len(_DARKNESS_READOUTS)), ["memory\nfeedback", "feedback\ncut", "feed-\nforward", "path\nintegrator"])
+    ax.set(ylabel=f"mean error, last {s['final_window_s']:g} s (cm)", ylim=(0, None),
+           title=f"with / without feedback: {recorded['ratio_with_to_without']:.2f}")
+    ax = fig.add_subplot(gs[2])
+    ex = recorded["example"]
+    k = max(0, len(t) - 60)  # the last minute
+    true, mem, cut = (np.asarray(ex[n])[k:] * 100 for n in ("true_m", "with_memory_m", "feedback_cut_m"))
+    ax.plot(true[:, 0], true[:, 1], color="k", lw=1.2, label="the rat")
+    ax.plot(mem[:, 0], mem[:, 1], color="tab:blue", lw=0.9, label="decoded, memory feedback")
+    ax.plot(cut[:, 0], cut[:, 1], color="tab:red", lw=0.9, label="decoded, feedback cut")
+    ax.set(xlim=(0, 100), ylim=(0, 100), aspect="equal", xlabel="x (cm)", ylabel="y (cm)",
+           title=f"seed 0, last {len(true) * (t[1] - t[0]):.0f} s of darkness")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle("Grid modules integrating velocity in darkness, pulled back onto the stored map by CA3 "
+                 "(touch cells at the walls)", fontsize=12)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    from pathlib import Path
+
+    return Path(path)

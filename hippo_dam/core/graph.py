@@ -84,7 +84,7 @@ class EnergyGraph:
         batches = {c.batch for c in self.components if hasattr(c, "batch")}
         if len(batches) != 1:
             raise ValueError(f"every component of a graph needs the same batch size, got {sorted(batches)}")
-        for proj in self.couplings:
+        for proj in self.couplings if energy is not None else ():
             for side in (proj.pre, proj.post):
                 if side not in self.populations:
                     raise ValueError(f"coupling {proj.name!r} joins {side.name!r}, which is not an energy "

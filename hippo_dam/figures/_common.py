@@ -1,17 +1,7 @@
 """What every figure records beside its PNG, and the recall statistics the circuit figures share."""
 from __future__ import annotations
 
-import platform
-
-
-def _versions():
-    import brian2
-    import numpy
-
-    from .. import __version__
-
-    return {"hippo_dam": __version__, "brian2": brian2.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version()}
+from ..outputs import package_versions as _versions  # noqa: F401  (the figures' name for it)
 
 
 def _recall_stats(net, cues, duration, record_every=None):

@@ -100,13 +100,15 @@ class GraphMemory(AssociativeMemory):
             raise ValueError(f"layer names must be unique, got {names}")
         self.links = [self._check_link(link) for link in links]
         self._make, self.energy_mode, self._lyapunov = self._layer_components, "online", True
+        self._fixed_batch = None
+        self._product_size = sum(W.size for _, _, W in self.links)
         self._clampable = [True] * len(self.layers)
         self._energy_layers = list(range(len(self.layers)))
         self._finish_init(patterns, dt, record_every, energy_every, codegen_target)
 
     @classmethod
     def from_components(cls, make, patterns=None, energy="online", dt=0.1 * ms, record_every=0.5 * ms,
-                        energy_every=None, codegen_target="cython"):
+                        energy_every=None, codegen_target="cython", batch=None):
         """A network given as components: ``make(batch)`` returns them for ``batch`` copies.
 
         Parameters
@@ -119,11 +121,17 @@ class GraphMemory(AssociativeMemory):
             the network, then at every build.
         patterns : dict {population name: array (K, n)}, optional
             As for :class:`GraphMemory`.
-        energy : {'online', 'offline'}
+        energy : {'online', 'offline', None}
             How the energy of the energy terms is computed (see
-            :class:`~hippo_dam.core.graph.EnergyGraph`).
+            :class:`~hippo_dam.core.graph.EnergyGraph`); None: not at all (the
+            result's energy is empty), for networks driven by moving input and
+            noise whose energy would say nothing.
         dt, record_every, energy_every, codegen_target
             As for :class:`GraphMemory`.
+        batch : int, optional
+            The one batch size the network has, for components that hold data
+            per copy (a trajectory, a gain per copy): ``make`` is then called
+            with it only, and a recall must cue that many copies.
 
         Notes
         -----
@@ -134,12 +142,14 @@ class GraphMemory(AssociativeMemory):
         """
         if not callable(make):
             raise TypeError(f"make must be a function batch -> list of components, got {type(make).__name__}")
-        if energy not in ("online", "offline"):
-            raise ValueError(f"energy must be 'online' or 'offline', got {energy!r}")
+        if energy not in ("online", "offline", None):
+            raise ValueError(f"energy must be 'online', 'offline' or None, got {energy!r}")
+        if batch is not None and (isinstance(batch, bool) or int(batch) != batch or batch < 1):
+            raise ValueError(f"batch must be a positive whole number or None, got {batch!r}")
         self = cls.__new__(cls)
         self.dtype = np.dtype("float64")
-        self._make, self.energy_mode = make, energy
-        sample = EnergyGraph(list(make(1)), energy=energy)
+        self._make, self.energy_mode, self._fixed_batch = make, energy, batch
+        sample = EnergyGraph(list(make(batch or 1)), energy=energy)
         pops = [c for c in sample.components if isinstance(c, Population)]
         names = [p.name for p in pops]
         for name in names:
@@ -151,7 +161,11 @@ class GraphMemory(AssociativeMemory):
             if tau is not None and dt_ >= np.min(tau):
                 raise ValueError(f"dt={dt_} must be smaller than every time constant; {c.name!r} has tau={tau}")
         self.layers = [Layer(p.n, p.lagrangian, p.tau, p.name, p.region) for p in pops]
-        self.links = [(names.index(c.pre.name), names.index(c.post.name), c.weights) for c in sample.couplings]
+        # the energy's links between layers (a coupling to a component that is no layer, such as grid cells
+        # driven by their phases, has no term in the numpy energy)
+        self.links = [(names.index(c.pre.name), names.index(c.post.name), c.weights) for c in sample.couplings
+                      if c.pre.name in names and c.post.name in names]
+        self._product_size = sum(c.weights.size for c in sample.components if hasattr(c, "weights"))
         self._lyapunov = sample.lyapunov
         self._clampable = [p.clampable for p in pops]
         self._energy_layers = [k for k, p in enumerate(pops) if p.energy_role == "population"]
@@ -239,6 +253,9 @@ class GraphMemory(AssociativeMemory):
                        for a, b, W in self.links]
 
     def _graph(self, batch=1):
+        if self._fixed_batch is not None and batch != self._fixed_batch:
+            raise ValueError(f"this network holds data for {self._fixed_batch} copies: cue {self._fixed_batch} "
+                             f"at once (got {batch})")
         components = list(self._make(batch))
         self.populations = [c for c in components if isinstance(c, Population)]
         self.projections = [c for c in components if hasattr(c, "pre")]
@@ -330,7 +347,7 @@ class GraphMemory(AssociativeMemory):
         batch = len(states[0])
         n_steps = int(round(duration / self.dt))
         if progress is None:
-            progress = n_steps * batch * sum(W.size for _, _, W in self.links) > 2e9
+            progress = n_steps * batch * self._product_size > 2e9
         start = time.perf_counter()
         with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
             out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
@@ -392,6 +409,8 @@ class GraphMemory(AssociativeMemory):
         if self.graph.energy == "online":
             mon_e = self.online_energy.monitor
             out["energy_t"], out["energy"] = np.array(mon_e.t / second), np.array(mon_e.E[:]).reshape(batch, -1)
+        elif self.graph.energy is None:
+            out["energy_t"], out["energy"] = np.zeros(0), np.zeros((batch, 0))
         else:
             out["energy_t"], out["energy"] = self.graph.offline_energy([p.group.I[:] for p in self.graph.populations])
         others = [c for c in self.graph.recorded if c not in pops]

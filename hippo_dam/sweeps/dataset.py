@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import json
-import platform
 
 import numpy as np
 
+from ..outputs import package_versions
 
 
 # -- assembling the dataset ----------------------------------------------------------------
@@ -62,11 +62,4 @@ def _assemble(grid, seeds, points, records, units, attrs):
 
 
 def _versions():
-    import brian2
-    import dask
-    import distributed
-
-    from .. import __version__
-
-    return {"hippo_dam": __version__, "brian2": brian2.__version__, "numpy": np.__version__,
-            "dask": dask.__version__, "distributed": distributed.__version__, "python": platform.python_version()}
+    return package_versions("dask", "distributed")
