@@ -117,6 +117,7 @@ _PUBLIC = {
     "experiments.darkness": ("darkness_experiment", "DARKNESS_SETTINGS"),
     "sweeps.engine": ("run_sweep", "sweep_map", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"),
     "sweeps.cluster": ("ClusterSpec",),
+    "nwb": ("write_session_nwb", "read_session_nwb", "spatial_tuning"),
     "modelfile": ("load_model", "ModelFile", "find_model", "shipped_models", "MODEL_KINDS", "register_model_kind",
                   "load_two_layer_model"),
 }

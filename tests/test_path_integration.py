@@ -161,6 +161,10 @@ def test_darkness_model_file_runs_from_the_cli_and_checks_its_keys(tmp_path, cap
     for key in ("error_with_memory_cm", "error_without_memory_cm", "feedforward_error_cm"):
         assert np.isfinite(out[key]) and f"{out[key]:.1f} cm" in printed
     assert (tmp_path / "out" / "place_darkness.png").stat().st_size > 10_000
+    back = hd.read_session_nwb(tmp_path / "out" / "place_darkness.nwb")
+    np.testing.assert_allclose(back["position"], out["example"]["true_m"])
+    assert back["grid_positions"].shape == (len(out["t_s"]), 4, 2) and set(back["decoded"]) == {"with_memory",
+                                                                                               "feedback_cut"}
     assert out["error_with_memory_cm"] < out["error_without_memory_cm"]
     for old, new, match in (("beta = 1.0", "betta = 1.0", r"unknown key\(s\) \['betta'\] in \[darkness\]"),
                             ("n_seeds = 5", "n_seeds = 9", r"dark.toml: \[darkness\] .*599.6 s recording"),
@@ -170,3 +174,39 @@ def test_darkness_model_file_runs_from_the_cli_and_checks_its_keys(tmp_path, cap
         path.write_text(text.replace(old, new))
         with pytest.raises(ValueError, match=match):
             hd.load_model(path)
+
+
+def test_a_place_cell_run_round_trips_through_nwb_and_pynapple(tmp_path):
+    """PlaceRun.to_nwb writes what pynwb and pynapple read back; pynapple's rate maps equal rate_maps unsmoothed."""
+    import pynapple as nap
+    from brian2 import cm
+
+    from hippo_dam.circuits.place_cells import PlaceCellNetwork, rate_maps
+    from hippo_dam.circuits.space import Arena, SpatialCode, grid_modules, make_environments, random_walk
+
+    arena = Arena(100 * cm, 100 * cm)
+    code = SpatialCode(arena, grid_modules(4, 16, seed=0), make_environments(1, arena, n_modules=4, seed=0)[0],
+                       gain=2.0)
+    traj = random_walk(arena, 20 * second, mean_speed=25 * cm / second, seed=1)
+    run = PlaceCellNetwork(code, arena.grid_points(25 * cm) * 100 * cm, dt=1 * ms).run(traj)
+    path = run.to_nwb(tmp_path / "run.nwb")
+    back = hd.read_session_nwb(path)
+    np.testing.assert_array_equal(back["t"], run.t)
+    np.testing.assert_array_equal(back["position"], run.xy)
+    np.testing.assert_array_equal(back["rates"], run.rates)
+    np.testing.assert_array_equal(back["decoded"]["memory"], run.decoded)
+    np.testing.assert_allclose(back["velocity"], np.gradient(run.xy, run.t, axis=0))
+    data = nap.load_file(str(path))
+    np.testing.assert_array_equal(np.asarray(data["rates"].values), run.rates)
+    np.testing.assert_array_equal(np.asarray(data["animal"].values), run.xy)
+    maps, info = hd.spatial_tuning(run.t, run.xy, run.rates, 0.1, arena.size_m)
+    mine, occ = rate_maps(run.xy, run.rates, arena, 10 * cm, smooth_bins=0)
+    np.testing.assert_allclose(maps, mine, rtol=1e-9, equal_nan=True)
+    # Skaggs et al. 1993 by hand, from the same maps and the occupancy
+    p = occ / occ.sum()
+    mean = np.nansum(p * mine, axis=(1, 2))
+    ratio = np.where(occ > 0, mine / mean[:, None, None], 1.0)
+    skaggs = np.nansum(p * ratio * np.log2(np.where(ratio > 0, ratio, 1.0)), axis=(1, 2))
+    np.testing.assert_allclose(info, skaggs, rtol=1e-6)
+    with pytest.raises(ValueError, match="rates must have shape"):
+        hd.write_session_nwb(tmp_path / "bad.nwb", run.t, run.xy, rates=run.rates[:-1])

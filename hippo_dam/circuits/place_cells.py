@@ -128,6 +128,14 @@ class PlaceRun:
     completion: np.ndarray
     attrs: dict = field(default_factory=dict)
 
+    def to_nwb(self, path, description="hippo_dam place-cell run"):
+        """Write this run to an NWB file (:func:`hippo_dam.write_session_nwb`): position, velocity, the place
+        cells' rates and the decoded position; returns the path."""
+        from ..nwb import write_session_nwb
+
+        return write_session_nwb(path, self.t, self.xy, rates=self.rates, decoded={"memory": self.decoded},
+                                 description=description, attrs=self.attrs)
+
     def summary(self, skip=0.2 * second):
         """Median, mean and 90th percentile of the decoding error in cm, and the mean completion (after ``skip``)."""
         keep = self.t >= float(skip / second)

@@ -44,7 +44,8 @@ from ..core.dense import DenseSymmetricProjection
 from ..core.lagrangians import identity, log_sum_exp
 from ..core.populations import Population, Projection
 
-__all__ = ["DARKNESS_SETTINGS", "DARKNESS_SETTINGS_SMALL", "shared_orientation_modules", "darkness_experiment"]
+__all__ = ["DARKNESS_SETTINGS", "DARKNESS_SETTINGS_SMALL", "shared_orientation_modules", "darkness_experiment",
+           "darkness_to_nwb"]
 
 DARKNESS_SETTINGS = {
     "duration_s": 300.0,        # five minutes of darkness
@@ -213,7 +214,8 @@ def darkness_experiment(settings=None, progress=None, codegen_target="cython", s
         out["since_wall"][key + "_n"] = [int(np.sum(which == k)) for k in range(len(SINCE_WALL_EDGES_S))]
     # seed 0's path, as decoded with and without the feedback (the same window of the recording)
     out["example"] = {"true_m": true[0].round(5).tolist(), "with_memory_m": decoded[0].round(5).tolist(),
-                      "feedback_cut_m": decoded[n_seeds].round(5).tolist()}
+                      "feedback_cut_m": decoded[n_seeds].round(5).tolist(),
+                      "grid_positions_m": p[0].round(5).tolist()}  # (T, module, xy), with the feedback
     out["ratio_with_to_without"] = out["error_with_memory_cm"] / out["error_without_memory_cm"]
     out["ratio_with_to_path_integrator"] = out["error_with_memory_cm"] / out["path_integrator_error_cm"]
     out["seeds_at_most_one_third"] = int(np.sum(np.array(out["with_memory"]["final_cm_per_seed"])
@@ -223,3 +225,18 @@ def darkness_experiment(settings=None, progress=None, codegen_target="cython", s
                           + ", ".join(f"{k * s['seed_spacing_s']:g} s" for k in range(n_seeds)),
                wall_time_s=time.perf_counter() - start)
     return out
+
+
+def darkness_to_nwb(out, path):
+    """Seed 0's session of a :func:`darkness_experiment` result as an NWB file (:func:`hippo_dam.write_session_nwb`):
+    the rat's position, the positions decoded with and without the memory feedback, the grid modules' estimates."""
+    from ..nwb import write_session_nwb
+
+    ex = out["example"]
+    s = out["settings"]
+    return write_session_nwb(path, out["t_s"], ex["true_m"],
+                             decoded={"with_memory": ex["with_memory_m"], "feedback_cut": ex["feedback_cut_m"]},
+                             grid_positions=ex["grid_positions_m"],
+                             description="hippo_dam darkness experiment, seed 0: grid path integration in the dark "
+                                         "with CA3 memory feedback",
+                             attrs={"trajectory": out["trajectory"], **{k: float(v) for k, v in s.items()}})

@@ -8,7 +8,8 @@ Tables::
 
 ``hippo-dam run models/place_darkness.toml`` runs the experiment and writes
 ``<name>.json`` (with ``error_with_memory_cm``, ``error_without_memory_cm``,
-``feedforward_error_cm``) and ``<name>.png``. Unknown tables or keys are
+``feedforward_error_cm``), ``<name>.png`` and ``<name>.nwb`` (seed 0's session: the rat, the
+decoded positions with and without feedback, the grid modules' estimates). Unknown tables or keys are
 errors naming them.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..modelfile import read_model_tables
-from .darkness import DARKNESS_SETTINGS, _check_settings
+from .darkness import DARKNESS_SETTINGS, _check_settings, darkness_to_nwb
 
 __all__ = ["DarknessModelFile", "load_darkness_model"]
 
@@ -63,9 +64,10 @@ class DarknessModelFile:
         out["versions"] = package_versions()
         folder = Path(outdir)
         folder.mkdir(parents=True, exist_ok=True)
-        js, png = folder / f"{self.name}.json", folder / f"{self.name}.png"
+        js, png, nwb = (folder / f"{self.name}.{ext}" for ext in ("json", "png", "nwb"))
         js.write_text(json.dumps(out, indent=1) + "\n")
         plot_darkness(out, png)
+        darkness_to_nwb(out, nwb)
         s = out["settings"]
         print(f"model            {self.name} ({self.path})")
         print(f"network          {int(s['n_modules'])} grid modules x {int(s['cells_per_side']) ** 2} cells "
@@ -76,7 +78,7 @@ class DarknessModelFile:
               f"feedback cut {out['error_without_memory_cm']:.1f} cm, feedforward readout "
               f"{out['feedforward_error_cm']:.1f} cm, path integrator alone {out['path_integrator_error_cm']:.1f} cm")
         print(f"wall time        {out['wall_time_s']:.1f} s experiment, {time.perf_counter() - start:.1f} s in all")
-        print(f"wrote            {js}, {png}")
+        print(f"wrote            {js}, {png}, {nwb}")
         return 0
 
 
