@@ -127,7 +127,7 @@ class BrianWorkerPlugin(WorkerPlugin):
 
             logging.getLogger("distributed.worker").addFilter(_heartbeat_after_shutdown)
 
-        from .executor import _batch_job_id
+        from .store import _batch_job_id
 
         wname = re.sub(r"[^A-Za-z0-9_.-]", "_", str(getattr(worker, "name", os.getpid())))
         job = _batch_job_id()

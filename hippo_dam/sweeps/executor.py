@@ -17,7 +17,7 @@ import traceback
 
 import numpy as np
 
-from .store import _write_atomic
+from .store import _batch_job_id, _write_atomic
 from ..modelfile import parse_quantity
 
 
@@ -54,14 +54,6 @@ def _jsonable_result(result):
         else:
             raise TypeError(f"returned value {key!r} = {value!r} is not a number, bool or numeric array")
     return out
-
-
-def _batch_job_id():
-    """Id of the batch job this process runs in (SLURM, PBS, LSF, SGE), or None."""
-    for var in ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID"):
-        if os.environ.get(var):
-            return os.environ[var]
-    return os.environ.get("JOB_ID") if os.environ.get("SGE_ROOT") else None
 
 
 def _new_record(key, params, seed, **extra):

@@ -100,3 +100,11 @@ def _load_records(store, keys):
             continue
         records[key] = record
     return records
+
+
+def _batch_job_id():
+    """Id of the batch job this process runs in (SLURM, PBS, LSF, SGE), or None."""
+    for var in ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID"):
+        if os.environ.get(var):
+            return os.environ[var]
+    return os.environ.get("JOB_ID") if os.environ.get("SGE_ROOT") else None

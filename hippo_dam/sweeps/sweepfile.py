@@ -72,7 +72,7 @@ class SweepFile:
         if self.store:
             output_dir(self.store, f"{self.path}: [sweep] store")
         function = functools.partial(self.function, **self.fixed) if self.fixed else self.function
-        from .engine import run_sweep  # the engine imports this module
+        from .runner import run_sweep
 
         ds = run_sweep(function, self.grid, self.seeds, store=self.store, scheduler=scheduler, n_workers=n_workers,
                        cluster=cluster, quantities=self.quantities,
