@@ -14,9 +14,10 @@ modules there) and then once more with that cache filled ("warm"):
 * ``import_brian2``: ``python -c "import brian2"`` (the anchor of the warm times);
 * ``model_*`` and the other shipped model files: ``hippo-dam run models/<name>.toml``
   (as ``python -m hippo_dam.cli``, so that ``--repo`` can time another checkout);
-* ``model_b_standalone``: the same with ``--codegen-target cpp_standalone``
-  (the whole network compiled as one C++ project, ``make -j``; a new project
-  directory per process, so warm it compiles again);
+* models A, B and C run as one C++ project (their model files' ``codegen_target``),
+  kept between processes in ``$HIPPO_DAM_STANDALONE_CACHE`` (set to a folder of the
+  case's private cache, so cold is cold); ``model_b_cython``: model B on runtime
+  Cython (``--codegen-target cython``), one module per code object;
 * ``quickstart``: the README's Python quick start (model B, 256 x 64, 100 ms);
 * ``hierarchy``: the 3-layer hierarchy of ``docs/hierarchy.md`` (64-32-10, a
   50 ms clamped recall); ``general``: a 50-neuron general network with a tanh
@@ -95,7 +96,7 @@ def _cases():
              "import_brian2": ("python -c 'import brian2'", ["-c", "import brian2"])}
     for name in MODEL_FILES:
         cases[name] = (f"hippo-dam run models/{name}.toml", None)
-    cases["model_b_standalone"] = ("hippo-dam run models/model_b.toml --codegen-target cpp_standalone", None)
+    cases["model_b_cython"] = ("hippo-dam run models/model_b.toml --codegen-target cython", None)
     cases["quickstart"] = ("README quick start (model B, 256 x 64, 100 ms)", ["-c", QUICKSTART])
     cases["hierarchy"] = ("3-layer hierarchy 64-32-10 (docs/hierarchy.md), 50 ms", ["-c", HIERARCHY])
     cases["general"] = ("general network, 40 tanh + 10 softmax neurons, 50 ms", ["-c", GENERAL])
@@ -104,7 +105,8 @@ def _cases():
 
 def _run(argv, repo, cache, out_dir):
     """Wall time (s) of ``python argv`` in ``repo`` with the Brian2 cache ``cache``; raises on failure."""
-    env = dict(os.environ, CYTHON_CACHE_DIR=cache, PYTHONPATH=repo, MPLBACKEND="Agg")
+    env = dict(os.environ, CYTHON_CACHE_DIR=cache, PYTHONPATH=repo, MPLBACKEND="Agg",
+               HIPPO_DAM_STANDALONE_CACHE=os.path.join(cache, "standalone"))
     start = time.perf_counter()
     proc = subprocess.run([sys.executable] + argv, cwd=out_dir, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -120,9 +122,9 @@ def measure(names, repo, repeats=1):
     for name in names:
         what, argv = cases[name]
         if argv is None:
-            model, _, target = name.partition("_standalone")
+            model, _, target = name.partition("_cython")
             argv = ["-m", "hippo_dam.cli", "run", os.path.join(repo, "models", f"{model}.toml"), "--out", "out"]
-            argv += ["--codegen-target", "cpp_standalone"] if name.endswith("_standalone") else []
+            argv += ["--codegen-target", "cython"] if name.endswith("_cython") else []
         cold, warm = [], []
         for _ in range(repeats):
             cache = tempfile.mkdtemp(prefix=f"bench_cold_{name}_")

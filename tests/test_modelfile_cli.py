@@ -185,3 +185,39 @@ def test_unknown_model_kind_is_named_and_a_registered_kind_loads(tmp_path, monke
         hd.MODEL_KINDS.pop("renamed_b")
     with pytest.raises(ValueError, match="import path"):
         hd.register_model_kind("x", "no_colon")
+
+
+def test_the_cli_keeps_the_cpp_project_a_second_run_compiles_nothing(tmp_path, monkeypatch):
+    """Models A/B/C run as one C++ project kept between processes: the second process compiles nothing and
+    gives the same numbers; the project folder is locked while in use (another process builds its own)."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    import xarray as xr
+
+    env = {**os.environ, "HIPPO_DAM_STANDALONE_CACHE": str(tmp_path / "cache")}
+    runs = []
+    for k in range(2):
+        out = subprocess.run([sys.executable, "-m", "hippo_dam.cli", "run", "model_b", "--out", str(tmp_path / f"o{k}")],
+                             capture_output=True, text=True, env=env, timeout=600)
+        assert out.returncode == 0, out.stderr
+        runs.append(out)
+        (project,) = (tmp_path / "cache").iterdir()
+        if k == 0:
+            assert "compiling this network as a C++ project (first run only" in out.stderr
+            built = {p.name: p.stat().st_mtime_ns for p in project.glob("*.o")}
+    assert "compiling" not in runs[1].stderr
+    assert {p.name: p.stat().st_mtime_ns for p in project.glob("*.o")} == built  # nothing recompiled
+    a, b = (xr.open_dataset(tmp_path / f"o{k}" / "model_b.nc") for k in range(2))
+    np.testing.assert_array_equal(a["energy"].values, b["energy"].values)
+    from hippo_dam.core.devices import persistent_project
+
+    monkeypatch.setenv("HIPPO_DAM_STANDALONE_CACHE", str(tmp_path / "held"))
+    key = ("a test network",)
+    held = persistent_project(key)
+    assert held is not None and persistent_project(key) == held  # this process holds it
+    probe = f"from hippo_dam.core.devices import persistent_project\nprint(persistent_project({key!r}))"
+    other = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert other.stdout.strip() == "None", other.stdout + other.stderr

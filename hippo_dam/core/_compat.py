@@ -143,6 +143,37 @@ def hide_order_warning(*markers):
     return flt
 
 
+def sort_clock_resets(device):
+    """Put the clock resets of a C++ standalone run in a fixed order (by clock name).
+
+    Brian2 resets every clock of a run (``<clock>_timestep = 0``, ``<clock>_t =
+    0``) in the order of a set of Clock objects, which changes from process to
+    process; ``main.cpp`` then differs between two builds of the same network
+    and ``make`` recompiles and relinks it. The resets are independent, so the
+    order is free: sorted, a project built again in a new process is unchanged
+    and compiles nothing.
+    """
+    queue = device.main_queue
+
+    def is_reset(entry):
+        func, args = entry
+        return func == "set_by_single_value" and isinstance(args[0], str) and \
+            (args[0].endswith("_clock_timestep") or args[0].endswith("_clock_t"))
+
+    k = 0
+    while k < len(queue):
+        if not is_reset(queue[k]):
+            k += 1
+            continue
+        end = k
+        while end < len(queue) and is_reset(queue[end]):
+            end += 1
+        # a reset pair (timestep, t) keeps its order: sort by (clock, which)
+        queue[k:end] = sorted(queue[k:end], key=lambda e: (e[1][0].rsplit("_clock_", 1)[0],
+                                                           e[1][0].endswith("_t")))
+        k = end
+
+
 def never_run(network):
     """Mark a network that is built only to be described as accounted for.
 

@@ -21,9 +21,10 @@ from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_dev
 
 from ..checks import check_number
 from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name, never_run,
+                            sort_clock_resets,
                             numpy_codeobject, preserved_brian_state, reset_device, reused_code_objects,
                             young_objects_gc)
-from ..core.devices import CODEGEN_TARGETS, STANDALONE_TARGETS
+from ..core.devices import CODEGEN_TARGETS, STANDALONE_TARGETS, persistent_project
 from ..core.dense import DenseSymmetricProjection, blas_threads_for, check_weight_dtype
 from ..core.graph import EnergyGraph, describe_network
 from ..core.health import UnboundedEnergyError, check_run
@@ -567,9 +568,14 @@ class DenseAssociativeMemory(AssociativeMemory):
         if target not in STANDALONE_TARGETS:
             raise ValueError(f"build_standalone needs codegen_target in {STANDALONE_TARGETS}, got {target!r}")
         duration = check_tau(duration, "duration")
-        directory = self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_")
-        # One project directory per process, so parallel runs cannot clobber each other.
-        directory = os.path.join(directory, f"pid{os.getpid()}")
+        # Without a standalone_dir, a C++ project is kept between processes (a second run compiles nothing);
+        # otherwise, or where that folder is in use, one project directory per process, so parallel runs
+        # cannot clobber each other.
+        directory = persistent_project((self._standalone_key(batch, duration), self.n_features, self.n_memories)) \
+            if self.standalone_dir is None and target == "cpp_standalone" else None
+        if directory is None:
+            directory = os.path.join(self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_"),
+                                     f"pid{os.getpid()}")
         previous = _STANDALONE_OWNER.pop("net", None)
         if previous is not None:
             previous._standalone = None  # one compiled standalone network per process at a time
@@ -589,6 +595,12 @@ class DenseAssociativeMemory(AssociativeMemory):
             zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
             self._set_initial(zeros_f, zeros_h, zeros_f)
             net.run(duration, report="text" if progress else None, namespace={})
+            sort_clock_resets(standalone)  # the same network gives the same main.cpp in every process
+            if compile and not os.path.exists(os.path.join(directory, "main")):
+                import sys
+
+                print(f"hippo_dam: compiling this network as a C++ project (first run only; kept in {directory})",
+                      file=sys.stderr, flush=True)
             standalone.build(directory=directory, compile=compile, run=False, with_output=bool(progress))
         finally:
             reset_device()  # runtime stays the default for other networks; the compiled project is kept
