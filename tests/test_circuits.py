@@ -281,3 +281,23 @@ def test_spiking_curve_measures_the_lif_circuit_against_the_rate_circuit():
     rows = out["results"]["curve"]
     assert [(r["copies"], r["rate_Hz"]) for r in rows] == [(4, 20.0), (8, 20.0)]
     assert all(0.0 <= r["success"] <= 1.0 for r in rows)
+
+
+def test_circuits_on_a_kept_cpp_project_equal_the_runtime_run(tmp_path):
+    """CA3 with lagging interneurons and the EC-CA1 loop as C++ standalone projects (the model files' target):
+    the interneurons start from the cue's h0 there too; the spiking circuits refuse, naming why."""
+    patterns = hd.random_patterns(8, 40, seed=3)
+    cue, known = hd.flip_cue(patterns[1], 0.2, seed=4)
+    h0 = np.linspace(-1, 1, 8)
+    for make in (lambda target: hd.CA3Circuit(patterns, interneuron_tau=2 * ms, codegen_target=target,
+                                              standalone_dir=str(tmp_path / "sa")),
+                 lambda target: hd.ECCA1Loop(patterns, codegen_target=target, standalone_dir=str(tmp_path / "sa"))):
+        runtime = make("cython").recall(cue, known, duration=20 * ms, h0=h0)
+        standalone = make("cpp_standalone")
+        for _ in range(2):  # the second recall reuses the binary with new run arguments
+            got = standalone.recall(cue, known, duration=20 * ms, h0=h0)
+            np.testing.assert_allclose(got.v_final, runtime.v_final, atol=1e-10)
+            np.testing.assert_allclose(got.energy, runtime.energy, atol=1e-9)
+    for cls, why in ((hd.SpikingCA3, "seeded per recall"), (hd.LIFSpikingCA3, "start at potentials")):
+        with pytest.raises(ValueError, match=f"runs on 'cython' or 'numpy', not 'cpp_standalone': .*{why}"):
+            cls(patterns, codegen_target="cpp_standalone")

@@ -212,6 +212,11 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
             # interneurons start at their steady state for h0 (assumption), per copy of a batch
             self.interneurons.group.y = np.repeat(_lse(h0, self.beta), self.n_interneurons)
 
+    def _standalone_run_args(self, v0, h0, I):
+        if self.interneurons is None:
+            return {}
+        return {self.interneurons.group.y: np.repeat(_lse(h0, self.beta), self.n_interneurons)}
+
     def _collect_states(self, batch=1):
         if self.fast_inhibition:
             return DenseAssociativeMemory._collect(self, batch)

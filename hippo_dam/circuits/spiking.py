@@ -72,6 +72,8 @@ class SpikingCA3(CA3Circuit):
     """
 
     _energy_is_lyapunov = False  # Poisson spikes: the energy fluctuates, it is not a Lyapunov function
+    # a standalone binary bakes its random seed in: every recall would need a new build to be reproducible
+    _no_standalone = "its Poisson cells are seeded per recall (seed + k), which a compiled standalone binary cannot take"
 
     circuit_name = "CA3 (spiking memory cells)"
 

@@ -70,6 +70,7 @@ class LIFSpikingCA3(SpikingCA3):
     """
 
     circuit_name = "CA3 (LIF spiking)"
+    _no_standalone = "its cells start at potentials computed from each cue (LIFCells.start), not run arguments"
 
     def __init__(self, patterns, max_rate=50 * Hz, copies=16, feature_rate=50 * Hz, feature_copies=4,
                  tau_syn=10 * ms, tau_m=20 * ms, **kwargs):

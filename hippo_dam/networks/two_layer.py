@@ -62,6 +62,8 @@ class AssociativeMemory:
     #: False where the energy is not a Lyapunov function of the run (a moving input, spiking
     #: neurons): :func:`~hippo_dam.core.health.check_run` then does not look for energy rises.
     _energy_is_lyapunov = True
+    #: Why the network cannot run as a compile-once standalone project (None: it can).
+    _no_standalone = None
 
     def _init_run_settings(self, dt, record_every, energy_every, codegen_target):
         self._net = None
@@ -127,6 +129,8 @@ class AssociativeMemory:
     def codegen_target(self, target):
         if target not in CODEGEN_TARGETS:
             raise ValueError(f"codegen_target must be one of {CODEGEN_TARGETS}, got {target!r}")
+        if target in STANDALONE_TARGETS and self._no_standalone:
+            raise ValueError(f"{type(self).__name__} runs on 'cython' or 'numpy', not {target!r}: {self._no_standalone}")
         if target == "numpy":
             for lag in self._lagrangians():
                 if any(r.op == "max" for r in lag.reductions):
@@ -554,8 +558,13 @@ class DenseAssociativeMemory(AssociativeMemory):
         for pop, lag in ((feat, self.feature_lagrangian), (mem, self.memory_lagrangian)):
             for name, value in lag.params.items():
                 run_args[getattr(pop, name)] = value
+        run_args.update(self._standalone_run_args(v0, h0, I))
         sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
         return self._collect(batch)
+
+    def _standalone_run_args(self, v0, h0, I):
+        """Further initial values a recall sets (``_set_initial`` beyond v, h, I), as standalone run arguments."""
+        return {}
 
     def build_standalone(self, batch=1, duration=100 * ms, compile=True, progress=False):
         """Generate (and compile) the standalone project for ``batch`` cues of ``duration``.
