@@ -222,3 +222,17 @@ def test_lif_spiking_ca3_runs_on_cython_and_its_cells_fire_at_the_rate_model_rat
     assert res.attrs["n_feature_spikes"] > 0
     with pytest.raises(ValueError, match="feature_copies"):
         hd.LIFSpikingCA3(xi, feature_copies=0)
+
+
+def test_moving_input_on_a_kept_cpp_project_equals_the_runtime_run(world, tmp_path, monkeypatch):
+    """The place-cell model file's target: the animal's input (a TimedArray) is data of the C++ project, and a
+    second trajectory of the same length runs the same binary."""
+    monkeypatch.setenv("HIPPO_DAM_STANDALONE_CACHE", str(tmp_path / "cache"))
+    arena, _, code = world
+    locs = arena.grid_points(25 * cm) * 100 * cm
+    for seed in (2, 3):
+        traj = random_walk(arena, 300 * ms, dt=10 * ms, seed=seed)
+        runtime = PlaceCellNetwork(code, locs, dt=0.5 * ms).run(traj)
+        standalone = PlaceCellNetwork(code, locs, dt=0.5 * ms, codegen_target="cpp_standalone").run(traj)
+        np.testing.assert_allclose(standalone.rates, runtime.rates, atol=1e-9 * runtime.rates.max())
+    assert len(list((tmp_path / "cache").iterdir())) == 1  # one kept project for both trajectories
