@@ -4,8 +4,8 @@ import pytest
 from brian2 import meter, ms, second
 
 import hippo_dam as hd
-from hippo_dam.circuits.path_integration import (PathIntegratingGrid, PositionDecoder, sargolini_trajectory,
-                                                 touch_boundary_rates)
+from hippo_dam.circuits.path_integration import PathIntegratingGrid, PositionDecoder, touch_boundary_rates
+from hippo_dam.circuits.space import sargolini_trajectory
 from hippo_dam.experiments.darkness import (DARKNESS_SETTINGS_SMALL, darkness_experiment,
                                             shared_orientation_modules)
 
@@ -210,3 +210,26 @@ def test_a_place_cell_run_round_trips_through_nwb_and_pynapple(tmp_path):
     np.testing.assert_allclose(info, skaggs, rtol=1e-6)
     with pytest.raises(ValueError, match="rates must have shape"):
         hd.write_session_nwb(tmp_path / "bad.nwb", run.t, run.xy, rates=run.rates[:-1])
+
+
+def test_any_trajectory_drives_a_run_and_ratinabox_agents_are_reproducible():
+    from brian2 import cm
+
+    from hippo_dam.circuits.space import Arena
+
+    arena = Arena(100 * cm, 60 * cm)
+    state = np.random.get_state()
+    a = hd.ratinabox_trajectory(arena, 5 * second, seed=3)
+    b = hd.ratinabox_trajectory(arena, 5 * second, seed=3)
+    assert np.array_equal(a.xy, b.xy) and a.xy.shape == (250, 2)
+    assert np.all(a.xy >= 0) and np.all(a.xy <= arena.size_m)
+    restored = np.random.get_state()
+    assert restored[0] == state[0] and np.array_equal(restored[1], state[1])  # numpy's global generator put back
+    t = np.array([0.0, 0.5, 1.3, 2.0])
+    xy = np.array([[0.1, 0.1], [0.3, 0.2], [0.5, 0.5], [0.9, 0.55]])
+    traj = hd.trajectory_from_samples(t, xy, arena, dt=0.1 * second)
+    assert len(traj.xy) == 21 and np.allclose(traj.xy[5], [0.3, 0.2]) and np.allclose(traj.xy[-1], [0.9, 0.55])
+    with pytest.raises(ValueError, match="positions lie outside the 1 m x 0.6 m arena"):
+        hd.trajectory_from_samples(t, xy + [0, 0.3], arena)
+    with pytest.raises(ValueError, match="increasing"):
+        hd.trajectory_from_samples(t[::-1], xy, arena)

@@ -38,19 +38,15 @@ d)^2 / (2 (3 cm)^2))`` within 12 cm of the wall, 0 beyond.
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray, linked_var, meter, second
 
 from ..core._compat import set_state_update_order, set_summed_order
 from ..core.populations import check_quantity, named_clock
 from ..core.schedule import ORDER_ACTIVATION, ORDER_COUPLING, ORDER_STATE_UPDATE
-from .space import Arena, GridModule, Trajectory
+from .space import GridModule
 
-__all__ = ["PathIntegratingGrid", "PositionDecoder", "touch_boundary_rates", "sargolini_trajectory",
-           "TOUCH_DISTANCES_M", "TOUCH_WIDTH_M"]
+__all__ = ["PathIntegratingGrid", "PositionDecoder", "touch_boundary_rates", "TOUCH_DISTANCES_M", "TOUCH_WIDTH_M"]
 
 TOUCH_DISTANCES_M = (0.0, 0.04, 0.08)  # preferred distances of the touch-boundary cells (assumption)
 TOUCH_WIDTH_M = 0.03
@@ -69,28 +65,6 @@ def touch_boundary_rates(xy, size):
     d = np.asarray(TOUCH_DISTANCES_M)
     rates = np.exp(-(dist[..., None] - d) ** 2 / (2 * TOUCH_WIDTH_M ** 2)) * (dist[..., None] < TOUCH_RANGE_M)
     return rates.reshape(*xy.shape[:-1], dist.shape[-1] * len(d))
-
-
-def sargolini_trajectory(start=0 * second, duration=300 * second, dt=20 * 1e-3 * second):
-    """A real rat's path in a 1 m x 1 m box (Sargolini et al. 2006, Science 312:758), as shipped by RatInABox.
-
-    The recording (``ratinabox/data/sargolini.npz``, George et al. 2024) is 600 s
-    sampled at 50 Hz; this returns ``duration`` of it from ``start``,
-    resampled (linear interpolation) every ``dt``, clipped into the box.
-    """
-    spec = importlib.util.find_spec("ratinabox")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the Sargolini trajectory ships with RatInABox: pip install 'hippo_dam[space]'")
-    data = np.load(Path(list(spec.submodule_search_locations)[0]) / "data" / "sargolini.npz")
-    t, pos = np.asarray(data["t"], float), np.asarray(data["pos"], float)
-    t = t - t[0]
-    t0, T, h = (float(check_quantity(q, second, w, "time", "1*second", positive=p) / second)
-                for q, w, p in ((start, "start", False), (duration, "duration", True), (dt, "dt", True)))
-    if t0 < 0 or t0 + T > t[-1] + 1e-9:
-        raise ValueError(f"start={start} + duration={duration} leaves the recording (0 to {t[-1]:.1f} s)")
-    grid = t0 + np.arange(int(round(T / h))) * h
-    xy = np.stack([np.interp(grid, t, pos[:, 0]), np.interp(grid, t, pos[:, 1])], axis=1)
-    return Trajectory(np.clip(xy, 0.0, 1.0), h * second, Arena(1 * meter, 1 * meter))
 
 
 class PathIntegratingGrid:

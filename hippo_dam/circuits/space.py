@@ -67,7 +67,7 @@ from brian2.units.fundamentalunits import Quantity
 from ..checks import check_count
 from ..core.populations import check_positive_quantity, check_quantity, check_tau
 
-__all__ = ["Arena", "Trajectory", "random_walk", "GridModule", "grid_modules", "SpatialCode", "Environment",
+__all__ = ["Arena", "Trajectory", "random_walk", "trajectory_from_samples", "sargolini_trajectory", "ratinabox_trajectory", "GridModule", "grid_modules", "SpatialCode", "Environment",
            "make_environments", "check_length", "check_count", "GRID_SPACING_RATIO", "GRID_SMALLEST_SPACING"]
 
 GRID_SPACING_RATIO = 1.42  # Stensola et al. 2012: mean ratio of successive module spacings
@@ -265,6 +265,88 @@ def random_walk(arena: Arena, duration, dt=10 * ms, mean_speed=20 * cm / second,
                 x[d], v[d] = 2 * size[d] - x[d], -v[d]
         xy[k] = x
     return Trajectory(xy, dt, arena, seed)
+
+
+def trajectory_from_samples(t, xy, arena, dt=20 * ms, what="trajectory"):
+    """Any trajectory, recorded or imported (times ``t`` in s, positions ``xy`` (T, 2) in m), as a :class:`Trajectory`.
+
+    The samples are resampled every ``dt`` by linear interpolation from ``t[0]``.
+    A position outside ``arena`` is an error naming how far out it lies (no clipping).
+    """
+    t, xy = np.asarray(t, float), np.asarray(xy, float)
+    if t.ndim != 1 or len(t) < 2 or xy.shape != (len(t), 2):
+        raise ValueError(f"{what}: t must be (T,) with T >= 2 and xy (T, 2), got {t.shape} and {xy.shape}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(xy))) or np.any(np.diff(t) <= 0):
+        raise ValueError(f"{what}: times must be finite and increasing, positions finite")
+    h = float(check_tau(dt, "dt") / second)
+    grid = t[0] + np.arange(int(np.floor((t[-1] - t[0]) / h + 1e-9)) + 1) * h
+    resampled = np.stack([np.interp(grid, t, xy[:, 0]), np.interp(grid, t, xy[:, 1])], axis=1)
+    arena.check_positions(resampled, f"{what} positions")
+    return Trajectory(resampled, h * second, arena)
+
+
+def sargolini_trajectory(start=0 * second, duration=300 * second, dt=20 * ms):
+    """A real rat's path in a 1 m x 1 m box (Sargolini et al. 2006, Science 312:758), as shipped by RatInABox.
+
+    The recording (``ratinabox/data/sargolini.npz``, George et al. 2024) is
+    599.6 s sampled at 50 Hz; this returns ``duration`` of it from ``start``,
+    resampled every ``dt``. Its positions lie within 1.1 cm of the walls' inner
+    side; the few samples a tracking error put past a wall (by less than 1e-3 m)
+    are set on the wall.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("ratinabox")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the Sargolini trajectory ships with RatInABox: pip install 'hippo_dam[space]'")
+    data = np.load(Path(list(spec.submodule_search_locations)[0]) / "data" / "sargolini.npz")
+    t, pos = np.asarray(data["t"], float), np.asarray(data["pos"], float)
+    t = t - t[0]
+    t0, T = (float(check_quantity(q, second, w, "time", "1*second", positive=p) / second)
+             for q, w, p in ((start, "start", False), (duration, "duration", True)))
+    if t0 < 0 or t0 + T > t[-1] + 1e-9:
+        raise ValueError(f"start={start} + duration={duration} leaves the recording (0 to {t[-1]:.1f} s)")
+    keep = (t >= t0 - 1e-9) & (t <= t0 + T + 1e-9)
+    pos = np.where((pos < 0) & (pos > -1e-3), 0.0, np.where((pos > 1) & (pos < 1 + 1e-3), 1.0, pos))
+    traj = trajectory_from_samples(t[keep] - t0, pos[keep], Arena(1 * meter, 1 * meter), dt, "the Sargolini recording")
+    n = int(round(T / float(traj.dt / second)))
+    return Trajectory(traj.xy[:n], traj.dt, traj.arena)
+
+
+def ratinabox_trajectory(arena, duration, dt=20 * ms, seed=0, speed_mean=None):
+    """A RatInABox Agent's smooth random motion (George et al. 2024) in a box of ``arena``'s size.
+
+    RatInABox's ``Agent`` moves with realistic speed and rotational-velocity
+    statistics (Ornstein-Uhlenbeck, with wall-following); ``speed_mean`` (a
+    velocity Quantity) overrides its default. RatInABox draws from numpy's
+    global generator: it is seeded with ``seed`` here and put back afterwards.
+    """
+    try:
+        from ratinabox.Agent import Agent
+        from ratinabox.Environment import Environment
+    except ImportError:
+        raise ImportError("RatInABox trajectories need ratinabox: pip install 'hippo_dam[space]'") from None
+    if not isinstance(arena, Arena):
+        raise TypeError(f"arena must be an Arena, got {type(arena).__name__}")
+    h = float(check_tau(dt, "dt") / second)
+    T = float(check_tau(duration, "duration") / second)
+    width, height = arena.size_m
+    params = {"dt": h}
+    if speed_mean is not None:
+        params["speed_mean"] = float(check_positive_quantity(speed_mean, meter / second, "speed_mean", "velocity",
+                                                             "0.1*meter/second") / (meter / second))
+    state = np.random.get_state()
+    try:
+        np.random.seed(int(seed))
+        env = Environment(params={"scale": float(height), "aspect": float(width / height)})
+        agent = Agent(env, params=params)
+        for _ in range(int(round(T / h))):
+            agent.update()
+        xy = np.asarray(agent.history["pos"], float)
+    finally:
+        np.random.set_state(state)
+    return Trajectory(np.clip(xy, 0.0, arena.size_m), h * second, arena, int(seed))
 
 
 @dataclass(frozen=True)

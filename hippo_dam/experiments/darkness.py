@@ -36,9 +36,8 @@ import numpy as np
 from brian2 import TimedArray, cm, meter, ms, second
 from brian2 import seed as brian_seed
 
-from ..circuits.path_integration import (PathIntegratingGrid, PositionDecoder, sargolini_trajectory,
-                                         touch_boundary_rates)
-from ..circuits.space import GridModule
+from ..circuits.path_integration import PathIntegratingGrid, PositionDecoder, touch_boundary_rates
+from ..circuits.space import GridModule, sargolini_trajectory
 from ..core.components import MovingInput
 from ..core.dense import DenseSymmetricProjection
 from ..core.lagrangians import identity, log_sum_exp
