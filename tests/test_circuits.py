@@ -284,8 +284,9 @@ def test_spiking_curve_measures_the_lif_circuit_against_the_rate_circuit():
 
 
 def test_circuits_on_a_kept_cpp_project_equal_the_runtime_run(tmp_path):
-    """CA3 with lagging interneurons and the EC-CA1 loop as C++ standalone projects (the model files' target):
-    the interneurons start from the cue's h0 there too; the spiking circuits refuse, naming why."""
+    """CA3 with lagging interneurons, the EC-CA1 loop and Poisson-spiking CA3 as C++ standalone projects (the model
+    files' target): the interneurons start from the cue's h0 there too; recall k of the spiking circuit is seeded
+    with seed + k (baked into the binary: the same spikes as the runtime run); LIF CA3 refuses, naming why."""
     patterns = hd.random_patterns(8, 40, seed=3)
     cue, known = hd.flip_cue(patterns[1], 0.2, seed=4)
     h0 = np.linspace(-1, 1, 8)
@@ -298,6 +299,12 @@ def test_circuits_on_a_kept_cpp_project_equal_the_runtime_run(tmp_path):
             got = standalone.recall(cue, known, duration=20 * ms, h0=h0)
             np.testing.assert_allclose(got.v_final, runtime.v_final, atol=1e-10)
             np.testing.assert_allclose(got.energy, runtime.energy, atol=1e-9)
-    for cls, why in ((hd.SpikingCA3, "seeded per recall"), (hd.LIFSpikingCA3, "start at potentials")):
-        with pytest.raises(ValueError, match=f"runs on 'cython' or 'numpy', not 'cpp_standalone': .*{why}"):
-            cls(patterns, codegen_target="cpp_standalone")
+    runtime = hd.SpikingCA3(patterns, copies=2, seed=5)
+    standalone = hd.SpikingCA3(patterns, copies=2, seed=5, codegen_target="cpp_standalone",
+                               standalone_dir=str(tmp_path / "spk"))
+    for _ in range(2):  # seed 5, then 6
+        a, b = runtime.recall(cue, known, duration=20 * ms), standalone.recall(cue, known, duration=20 * ms)
+        np.testing.assert_array_equal(a.spikes[2], b.spikes[2])
+        np.testing.assert_allclose(b.v_final, a.v_final, atol=1e-10)
+    with pytest.raises(ValueError, match="runs on 'cython' or 'numpy', not 'cpp_standalone': .*start at potentials"):
+        hd.LIFSpikingCA3(patterns, codegen_target="cpp_standalone")

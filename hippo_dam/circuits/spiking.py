@@ -72,8 +72,6 @@ class SpikingCA3(CA3Circuit):
     """
 
     _energy_is_lyapunov = False  # Poisson spikes: the energy fluctuates, it is not a Lyapunov function
-    # a standalone binary bakes its random seed in: every recall would need a new build to be reproducible
-    _no_standalone = "its Poisson cells are seeded per recall (seed + k), which a compiled standalone binary cannot take"
 
     circuit_name = "CA3 (spiking memory cells)"
 
@@ -91,6 +89,7 @@ class SpikingCA3(CA3Circuit):
             raise ValueError(f"max_rate*dt = {float(max_rate * self.dt):.3g} > 0.5: lower dt or max_rate")
         self.seed = None if seed is None else int(seed)
         self._n_recalls = 0
+        self._recall_seed = None
 
     def _graph(self, batch=1):
         self.features = Population("CA3_features", self.n_features, self.feature_lagrangian, self.tau_f,
@@ -117,13 +116,23 @@ class SpikingCA3(CA3Circuit):
         super()._set_initial(v0, h0, I)
         self.memories.group.s = 0.0
 
+    # C++ standalone: the binary bakes its seed in, so recall k (seed + k) builds again; with a kept project
+    # only main.cpp changes (one line) and make recompiles that file alone
+    def _standalone_key(self, batch, duration):
+        return super()._standalone_key(batch, duration) + (self._recall_seed,)
+
+    def _standalone_setup(self):
+        if self._recall_seed is not None:
+            brian_seed(self._recall_seed)
+
     def recall(self, *args, **kwargs):
         # brian2.seed reseeds numpy's global generator (Brian2's runtime random numbers come from it):
         # the caller's generator is put back as it was
         state = np.random.get_state() if self.seed is not None else None
         try:
             if self.seed is not None:
-                brian_seed(self.seed + self._n_recalls)
+                self._recall_seed = self.seed + self._n_recalls
+                brian_seed(self._recall_seed)
             self._n_recalls += 1
             result = super().recall(*args, **kwargs)
         finally:

@@ -562,6 +562,9 @@ class DenseAssociativeMemory(AssociativeMemory):
         sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
         return self._collect(batch)
 
+    def _standalone_setup(self):
+        """Called with the standalone device active, before the network is built (e.g. to bake in a seed)."""
+
     def _standalone_run_args(self, v0, h0, I):
         """Further initial values a recall sets (``_set_initial`` beyond v, h, I), as standalone run arguments."""
         return {}
@@ -599,6 +602,7 @@ class DenseAssociativeMemory(AssociativeMemory):
         standalone.reinit()
         set_device(target, directory=directory, build_on_run=False)
         prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
+        self._standalone_setup()
         try:
             net = self._build(batch)
             zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
