@@ -120,3 +120,21 @@ def test_population_copy_params_are_checked():
         hd.Population("m", 3, hd.log_sum_exp(1.0), 2 * ms, batch=2, copy_params={"beta": [1.0, 2.0, 3.0]})
     pop = hd.Population("m", 3, hd.log_sum_exp(1.0), 2 * ms, batch=2, copy_params={"beta": [1.0, 2.0]})
     assert "beta : 1 (constant)" in pop.equations() and "(shared, constant)" not in pop.equations()
+
+
+def test_a_grid_leaves_the_networks_own_built_network_in_place():
+    """recall_grid builds its own batched network; the network's next recall reuses its built one (no rebuild)."""
+    import numpy as np
+    from brian2 import ms
+
+    import hippo_dam as hd
+
+    patterns = hd.random_patterns(8, 32, seed=0)
+    net = hd.model_b(patterns, beta=0.5, record_every=None)
+    cue = hd.flip_cue(patterns[2], 0.2, seed=1)[0]
+    first = net.recall(cue, duration=5 * ms)
+    built = net._net
+    hd.recall_grid(net, np.stack([cue, cue]), duration=5 * ms)
+    again = net.recall(cue, duration=5 * ms)
+    assert net._net is built
+    np.testing.assert_array_equal(first.v_final, again.v_final)

@@ -8,7 +8,7 @@ def _recall_stats(net, cues, duration, record_every=None):
     """Success rate over cues, and the largest energy rise (relative to max |E|) on any trajectory."""
     import numpy as np
 
-    saved, net.record_every, net._net = net.record_every, record_every, None
+    saved, net.record_every = net.record_every, record_every  # setting it drops the built network
     success, rises, ascents, e_end = [], [], [], []
     for target, cue, known in cues:
         r = net.recall(cue, known, duration=duration, target=target)
@@ -17,7 +17,7 @@ def _recall_stats(net, cues, duration, record_every=None):
         # largest climb above the lowest energy reached so far (absolute units of E)
         ascents.append(float(np.max(r.energy - np.minimum.accumulate(r.energy))))
         e_end.append(float(r.energy[-1]))
-    net.record_every, net._net = saved, None
+    net.record_every = saved
     return {"n_cues": len(cues), "success_rate": float(np.mean(success)),
             "max_relative_energy_rise": float(np.max(rises)),
             "max_relative_energy_rise_means": "largest one-step increase of E divided by max |E|",

@@ -211,10 +211,14 @@ def _run_grid(net, batch, params, taus, cue, known, v0, h0, I, target, duration,
 
 def _build(net, batch, params, taus, key):
     """The batched energy graph: populations with per-copy values, dense coupling, online energy."""
-    # the two-layer graph of DenseAssociativeMemory itself, with per-copy values; its populations now
-    # belong to the grid's network, so the network's own recall rebuilds next time
-    graph = DenseAssociativeMemory._graph(net, batch, copy_params=params)
-    net._net = None
+    # the two-layer graph of DenseAssociativeMemory itself, with per-copy values; the network's own
+    # populations (those of its built runtime network) are put back, so its next recall needs no rebuild
+    own = {name: getattr(net, name, None) for name in ("features", "memories", "coupling")}
+    try:
+        graph = DenseAssociativeMemory._graph(net, batch, copy_params=params)
+    finally:
+        for name, value in own.items():
+            setattr(net, name, value)
     features, memories = graph.populations
     network = Network(*graph.build(net.dt, net.energy_every))
     energy = graph.online_energy
