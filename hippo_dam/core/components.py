@@ -207,12 +207,13 @@ class PoissonCells:
     Parameters
     ----------
     name : str
-        Brian2 name of the cells (their synapses are ``<name>`` with ``_cells`` -> ``_cell_synapses``).
+        Brian2 name of the cells.
     source : TracedPopulation
         Whose activation sets the rates and whose trace the spikes drive.
     copies : int
     max_rate : Quantity
-    monitor_name : str
+    monitor_name, synapse_name : str, optional
+        Brian2 names of the spike monitor and the synapses (default ``<name>_spikes``, ``<name>_synapses``).
     codeobj_class : optional
         Code object class of the cells (the numpy target where Cython's ``rand()`` cannot compile).
     """
