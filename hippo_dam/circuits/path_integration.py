@@ -44,9 +44,10 @@ from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray, linked_var, 
 from ..core._compat import set_state_update_order, set_summed_order
 from ..core.populations import check_quantity, named_clock
 from ..core.schedule import ORDER_ACTIVATION, ORDER_COUPLING, ORDER_STATE_UPDATE
-from .space import GridModule
+from .space import GridModule, boundary_rates
 
-__all__ = ["PathIntegratingGrid", "PositionDecoder", "touch_boundary_rates", "TOUCH_DISTANCES_M", "TOUCH_WIDTH_M"]
+__all__ = ["PathIntegratingGrid", "PositionDecoder", "touch_boundary_rates", "grid_rates", "TOUCH_DISTANCES_M",
+           "TOUCH_WIDTH_M"]
 
 TOUCH_DISTANCES_M = (0.0, 0.04, 0.08)  # preferred distances of the touch-boundary cells (assumption)
 TOUCH_WIDTH_M = 0.03
@@ -58,13 +59,15 @@ def touch_boundary_rates(xy, size):
     """Rates (..., 4 * 3) of the touch-boundary cells at positions ``xy`` (..., 2) in a box of ``size`` (m).
 
     Wall order: x = 0, x = width, y = 0, y = height; per wall the preferred
-    distances :data:`TOUCH_DISTANCES_M`.
+    distances :data:`TOUCH_DISTANCES_M`; silent beyond whisker reach.
     """
-    xy = np.asarray(xy, float)
-    dist = np.stack([xy[..., 0], size[0] - xy[..., 0], xy[..., 1], size[1] - xy[..., 1]], axis=-1)
-    d = np.asarray(TOUCH_DISTANCES_M)
-    rates = np.exp(-(dist[..., None] - d) ** 2 / (2 * TOUCH_WIDTH_M ** 2)) * (dist[..., None] < TOUCH_RANGE_M)
-    return rates.reshape(*xy.shape[:-1], dist.shape[-1] * len(d))
+    return boundary_rates(xy, size, TOUCH_DISTANCES_M, TOUCH_WIDTH_M, reach=TOUCH_RANGE_M)
+
+
+def grid_rates(modules, p):
+    """Grid-cell activations (..., n) of ``modules`` for module position estimates ``p`` (..., M, 2) (numpy)."""
+    p = np.asarray(p, float)
+    return np.concatenate([m.rates(p[..., k, :]) for k, m in enumerate(modules)], axis=-1)
 
 
 class PathIntegratingGrid:
@@ -139,9 +142,8 @@ class PathIntegratingGrid:
         return np.concatenate([np.full(len(m.phases), k) for k, m in enumerate(self.modules)])
 
     def rates(self, p):
-        """Grid-cell activations (..., n) for module position estimates ``p`` (..., M, 2) (numpy)."""
-        p = np.asarray(p, float)
-        return np.concatenate([m.rates(p[..., k, :]) for k, m in enumerate(self.modules)], axis=-1)
+        """Grid-cell activations (..., n) for module position estimates ``p`` (..., M, 2) (:func:`grid_rates`)."""
+        return grid_rates(self.modules, p)
 
     def build(self, dt):
         M, B = len(self.modules), self.batch

@@ -349,6 +349,21 @@ def ratinabox_trajectory(arena, duration, dt=20 * ms, seed=0, speed_mean=None):
     return Trajectory(np.clip(xy, 0.0, arena.size_m), h * second, arena, int(seed))
 
 
+def boundary_rates(xy, size, distances, width, reach=None):
+    """Boundary-cell rates (..., 4 * len(distances)) at positions ``xy`` (..., 2) in a box of ``size`` (m).
+
+    One cell per wall (x = 0, x = width, y = 0, y = height) and preferred
+    distance ``d``: ``r = exp(-(dist_to_wall - d)^2 / (2 width^2))``; with
+    ``reach``, 0 where the wall is farther than ``reach`` (touch cells).
+    """
+    xy = np.asarray(xy, float)
+    walls = np.stack([xy[..., 0], size[0] - xy[..., 0], xy[..., 1], size[1] - xy[..., 1]], axis=-1)
+    rates = np.exp(-(walls[..., :, None] - np.asarray(distances, float)) ** 2 / (2 * width ** 2))
+    if reach is not None:
+        rates = rates * (walls[..., :, None] < reach)
+    return rates.reshape(xy.shape[:-1] + (-1,))
+
+
 @dataclass(frozen=True)
 class GridModule:
     """One grid module: spacing and orientation shared, one spatial phase per cell (metres)."""
@@ -514,10 +529,8 @@ class SpatialCode:
         """Normalised rates in [0, 1] of every feature cell at positions ``xy`` (..., 2) metres -> (..., N)."""
         xy = np.asarray(xy, float)
         parts = [mod.rates(xy, shift) for mod, shift in zip(self.modules, self.environment.grid_shifts)]
-        w, hgt = self.arena.size_m
-        walls = np.stack([xy[..., 0], w - xy[..., 0], xy[..., 1], hgt - xy[..., 1]], axis=-1)  # W, E, S, N
+        parts.append(boundary_rates(xy, self.arena.size_m, self._bd, self._sigma))
         s2 = 2 * self._sigma ** 2
-        parts.append(np.exp(-(walls[..., :, None] - self._bd) ** 2 / s2).reshape(xy.shape[:-1] + (-1,)))
         dist = np.linalg.norm(xy[..., None, :] - self.environment.landmarks, axis=-1)
         parts.append(np.exp(-(dist[..., :, None] - self._ld) ** 2 / s2).reshape(xy.shape[:-1] + (-1,)))
         return np.concatenate(parts, axis=-1)

@@ -36,7 +36,7 @@ import numpy as np
 from brian2 import TimedArray, cm, meter, ms, second
 from brian2 import seed as brian_seed
 
-from ..circuits.path_integration import PathIntegratingGrid, PositionDecoder, touch_boundary_rates
+from ..circuits.path_integration import PathIntegratingGrid, PositionDecoder, grid_rates, touch_boundary_rates
 from ..circuits.space import GridModule, sargolini_trajectory
 from ..core.components import MovingInput
 from ..core.dense import DenseSymmetricProjection
@@ -145,9 +145,7 @@ def darkness_experiment(settings=None, progress=None, codegen_target="cython", s
     h = float(runs[0].dt / second)
     velocity = np.gradient(xy, h, axis=0)
     locations = runs[0].arena.grid_points(s["lattice_cm"] * cm, "lattice_cm")
-    probe = PathIntegratingGrid(modules, velocity[:1], runs[0].dt, xy[0], 0 * meter / second ** 0.5,
-                                0 * meter ** 2 / second, batch=B)
-    xi = probe.rates(np.repeat(locations[:, None, :], len(modules), axis=1)) - 1 / 3  # (K, n_grid)
+    xi = grid_rates(modules, np.repeat(locations[:, None, :], len(modules), axis=1)) - 1 / 3  # (K, n_grid)
     touch_xi = s["boundary_weight"] * touch_boundary_rates(locations, size)  # (K, 12)
     touch = touch_boundary_rates(xy, size).reshape(len(xy), -1)  # (T, B * 12)
     kappa = np.r_[np.full(n_seeds, s["feedback_gain_m2_per_s"]), np.zeros(n_seeds)]
@@ -180,7 +178,7 @@ def darkness_experiment(settings=None, progress=None, codegen_target="cython", s
     err_memory = np.linalg.norm(decoded - true, axis=-1)  # (B, T)
     # feedforward readout of the cut copies' inputs: grid cells at their drifting phases, touch cells at the truth
     cut = slice(n_seeds, B)
-    g = probe.rates(p[cut])  # (n_seeds, T, n_grid)
+    g = grid_rates(modules, p[cut])  # (n_seeds, T, n_grid)
     score = g @ xi.T + touch_boundary_rates(true[cut], size) @ touch_xi.T
     err_ff = np.linalg.norm(locations[np.argmax(score, axis=-1)] - true[cut], axis=-1)
     err_pi = np.linalg.norm(p[cut].mean(axis=2) - true[cut], axis=-1)
@@ -219,7 +217,7 @@ def darkness_experiment(settings=None, progress=None, codegen_target="cython", s
     out["ratio_with_to_path_integrator"] = out["error_with_memory_cm"] / out["path_integrator_error_cm"]
     out["seeds_at_most_one_third"] = int(np.sum(np.array(out["with_memory"]["final_cm_per_seed"])
                                                 <= np.array(out["feedback_cut"]["final_cm_per_seed"]) / 3))
-    out.update(settings=s, n_memories=len(locations), n_grid_cells=int(probe.n),
+    out.update(settings=s, n_memories=len(locations), n_grid_cells=int(xi.shape[1]),
                trajectory="Sargolini et al. 2006 (RatInABox sargolini.npz), windows starting "
                           + ", ".join(f"{k * s['seed_spacing_s']:g} s" for k in range(n_seeds)),
                wall_time_s=time.perf_counter() - start)
