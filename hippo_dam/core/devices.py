@@ -65,5 +65,9 @@ def persistent_project(key):
     except OSError:  # another process runs this project now
         lock.close()
         return None
+    if not _HELD_PROJECTS:  # the locks are held to the end of the process: closed there, without a ResourceWarning
+        import atexit
+
+        atexit.register(lambda: [held.close() for held in _HELD_PROJECTS.values()])
     _HELD_PROJECTS[str(folder)] = lock
     return str(folder)
