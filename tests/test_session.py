@@ -11,6 +11,7 @@ from brian2 import ms, prefs
 
 import hippo_dam as hd
 from hippo_dam.core import _compat
+from hippo_dam.networks import two_layer
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,10 @@ def test_dropped_networks_are_freed(patterns):
     del last
     gc.collect()
     after_70 = len(gc.get_objects())
+    # the last build waits, free, for the next network of its structure; nothing else holds it
+    assert len(two_layer._FREE_BUILDS) <= two_layer._FREE_LIMIT
+    two_layer._FREE_BUILDS.clear()
+    gc.collect()
     assert group() is None, "the last network's NeuronGroup is still referenced after it was dropped"
     assert weights is None or weights() is None
     # no growth (in a busy test process other tests' garbage may go meanwhile, so fewer is fine)
@@ -184,17 +189,82 @@ def test_a_rerun_keeps_its_code_objects_and_equals_a_fresh_network(patterns, bat
     assert not any("before_run" in vars(obj) for obj in net._net.sorted_objects)  # the patch is gone
 
 
-def test_a_rerun_after_a_change_rebuilds(patterns):
-    """A new time constant or Lagrangian parameter rebuilds the network (and so its code objects)."""
+def test_a_rerun_after_a_change_uses_the_new_values(patterns):
+    """A new time constant or Lagrangian parameter is written into the built network (a new
+    structure, here a new dt, rebuilds it); either way the recall equals a fresh network's."""
     net = hd.model_b(patterns, record_every=None)
     cue, known = hd.flip_cue(patterns[1], 0.2, seed=1)
     net.recall(cue, known, duration=2 * ms)
     old = net._net
     net.tau_h = 3 * ms
+    net.memory_lagrangian = hd.log_sum_exp(2.5)
     res = net.recall(cue, known, duration=2 * ms)
-    assert net._net is not old
-    fresh = hd.model_b(patterns, record_every=None, tau_h=3 * ms).recall(cue, known, duration=2 * ms)
+    assert net._net is old
+    two_layer._FREE_BUILDS.clear()
+    fresh = hd.model_b(patterns, beta=2.5, record_every=None, tau_h=3 * ms).recall(cue, known, duration=2 * ms)
     np.testing.assert_array_equal(res.v_final, fresh.v_final)
+    np.testing.assert_array_equal(res.energy, fresh.energy)
+    net.dt = 0.05 * ms
+    net.recall(cue, known, duration=2 * ms)
+    assert net._net is not old
+
+
+_MODELS = {
+    "A": lambda p, k: hd.model_a(p, degree=3.0 + k, tau_f=(20 + k) * ms, tau_h=(2 + k) * ms, feature_region="EC"),
+    "B": lambda p, k: hd.model_b(p, beta=1.0 + k, tau_f=(20 + k) * ms, tau_h=(2 + 0.5 * k) * ms),
+    "C": lambda p, k: hd.model_c(p, degree=3.0 + k, tau_f=(20 + k) * ms, tau_h=(2 + k) * ms),
+    "layer norm": lambda p, k: hd.DenseAssociativeMemory(p, hd.layer_norm(gamma=1.0 + k, delta=0.1 * k),
+                                                         hd.log_sum_exp(1.0 + k), tau_h=(2 + k) * ms),
+}
+
+
+@pytest.mark.parametrize("model", sorted(_MODELS))
+def test_a_dropped_networks_build_serves_the_next_of_its_structure_exactly(model):
+    """The notebook loop: a network dropped after its recall leaves its Brian2 build to the next
+    network of the same structure, which writes its own values (time constants, Lagrangian
+    parameters, patterns, regions) into it. Its recall equals, bit for bit, the recall of a freshly
+    built network with those values, and every Brian2 variable after the run is the same."""
+    make = _MODELS[model]
+    two_layer._FREE_BUILDS.clear()
+    p1, p2 = hd.random_patterns(12, 48, seed=1), hd.random_patterns(12, 48, seed=2)
+    cue, known = hd.flip_cue(p2[4], 0.25, seed=3)
+    ref_net = make(p2, 1)
+    ref = ref_net.recall(cue, known, duration=3 * ms)  # a fresh build: nothing free yet
+    other = make(p1, 0)
+    other.recall(-cue, known, duration=5 * ms)
+    built = other._net
+    del other
+    gc.collect()
+    assert built in [b.network for b in two_layer._FREE_BUILDS.values()]
+    net = make(p2, 1)
+    res = net.recall(cue, known, duration=3 * ms)
+    assert net._net is built
+    for name in ("v_final", "h_final", "energy", "v", "h", "t", "energy_t"):
+        np.testing.assert_array_equal(getattr(res, name), getattr(ref, name), err_msg=name)
+    assert res.attrs["feature_region"] == ref.attrs["feature_region"]
+    states = {obj.name: obj.get_states(units=False) for obj in ref_net._net.objects if hasattr(obj, "get_states")}
+    for obj in net._net.objects:
+        if hasattr(obj, "get_states"):
+            for var, value in obj.get_states(units=False).items():
+                np.testing.assert_array_equal(value, states[obj.name][var], err_msg=f"{obj.name}.{var}")
+
+
+def test_live_networks_keep_their_own_builds(patterns):
+    """Only dropped networks give their builds away: two live networks alternate without sharing."""
+    a, b = hd.model_b(patterns, beta=1.0), hd.model_b(patterns, beta=3.0)
+    cue, known = hd.flip_cue(patterns[2], 0.3, seed=4)
+    ra, rb = a.recall(cue, known, duration=2 * ms), b.recall(cue, known, duration=2 * ms)
+    assert a._net is not b._net
+    np.testing.assert_array_equal(a.recall(cue, known, duration=2 * ms).v_final, ra.v_final)
+    np.testing.assert_array_equal(b.recall(cue, known, duration=2 * ms).v_final, rb.v_final)
+
+
+def test_circuits_and_large_networks_build_their_own(patterns):
+    """A subclass with its own graph, and a network above the size bound, never share a build."""
+    assert hd.CA3Circuit(patterns)._pool_key(1) is None
+    big = hd.model_b(hd.random_patterns(1100, 1000, seed=0))
+    assert big._pool_key(1) is None
+    assert hd.model_b(patterns)._pool_key(1) is not None
 
 
 def test_a_new_stimulus_of_the_same_shape_loads_no_new_module():

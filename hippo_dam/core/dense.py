@@ -155,8 +155,10 @@ class DenseSymmetricProjection(SymmetricProjection):
         n_post, n_pre, batch = self.post.n, self.pre.n, self.batch
 
         recurrent = self.recurrent
+        proj = self  # xi is read at every call: rebind_weights can swap it
 
         def numpy_product(t, part):
+            xi = proj.weights
             G = live["g"].get_value().reshape(batch, n_pre)
             live["u_post"].get_value()[:] = (G.astype(xi.dtype, copy=False) @ xi.T).ravel()
             if not recurrent:
@@ -176,6 +178,7 @@ class DenseSymmetricProjection(SymmetricProjection):
         fn.implementations.add_implementation(
             cython_codeobject(), _cython_code(name, xi.dtype, self.recurrent), namespace=cython_ns, name=name
         )
+        self._runtime_xi = (name, cython_ns)
         device = get_device()
         if device_name(device) != CPP_STANDALONE_DEVICE:
             return [(name, fn)]
@@ -192,6 +195,30 @@ class DenseSymmetricProjection(SymmetricProjection):
                                                   name=f"{name}_sum")
         cache_by_code(sum_fn, "hippo_dam.dense", f"{name}_sum", xi.dtype.name, recurrent)
         return [(name, fn), (f"{name}_sum", sum_fn)]
+
+    def rebind_weights(self, weights, network):
+        """Read ``weights`` instead of the current ``xi`` from now on (runtime targets, built network).
+
+        ``weights`` must have the shape and dtype of the current ``xi``; it is
+        not copied. The product's Cython implementation and the code objects
+        of ``network`` that hold the old array in their namespaces get the new
+        one (they read their namespaces at every call), so a built network
+        runs with new patterns without regenerating its code.
+        """
+        weights = np.ascontiguousarray(weights, dtype=self.dtype)
+        if weights.shape != self.weights.shape:
+            raise ValueError(f"projection {self.name!r}: new weights must have shape {self.weights.shape}, "
+                             f"got {weights.shape}")
+        name, cython_ns = self._runtime_xi
+        old = cython_ns[f"{name}_xi"]
+        new = weights.ravel()
+        cython_ns[f"{name}_xi"] = new
+        for obj in network.sorted_objects:
+            codeobj = getattr(obj, "codeobj", None)
+            for key, value in (getattr(codeobj, "namespace", None) or {}).items():
+                if value is old:
+                    codeobj.namespace[key] = new
+        self.weights = weights
 
     def _build_per_neuron(self):
         """brian2cuda: one GPU thread per neuron computes its own input.

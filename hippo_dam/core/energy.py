@@ -117,12 +117,19 @@ class OnlineEnergy:
             if not (lag.additive or lag.grouped):
                 for r in p.reduction_names:
                     setattr(group, f"{r}_{p.name}", linked_var(p.layer, r))
-                for k, val in lag.params.items():  # a per-copy parameter: one value per energy neuron
-                    setattr(group, f"{k}_{p.name}", getattr(p, "copy_params", {}).get(k, val))
         record_clock = clock if self.dt is None else named_clock(self.dt, f"{self.name}_monitor_clock")
         # after_groups: the sums of this step, before the next step's reductions
         self.monitor = StateMonitor(group, "E", record=True, when="after_groups", name=f"{self.name}_monitor",
                                     clock=record_clock)
         self.group = group
+        self.write_values()
         return objects + [self.monitor]
+
+    def write_values(self):
+        """Copy the Lagrangian parameters the energy reads (non-additive populations) into the energy group."""
+        for p in self.populations:
+            lag = p.lagrangian
+            if not (lag.additive or lag.grouped):
+                for k, val in lag.params.items():  # a per-copy parameter: one value per energy neuron
+                    setattr(self.group, f"{k}_{p.name}", getattr(p, "copy_params", {}).get(k, val))
 

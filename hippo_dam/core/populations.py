@@ -190,12 +190,8 @@ class Population:
         group = NeuronGroup(self.n * self.batch, self.equations(), method="euler", name=self.name,
                             clock=named_clock(dt, f"{self.name}_clock"))
         set_state_update_order(group, ORDER_STATE_UPDATE)
-        tau = self.tau
-        if np.ndim(tau) and self.batch > 1 and np.size(tau) != self.n * self.batch:  # one value per neuron of a copy
-            tau = np.tile(np.asarray(tau / second), self.batch) * second
-        group.tau = tau
-        for p, val in lag.params.items():
-            setattr(group, p, np.repeat(self.copy_params[p], self.n) if p in self.copy_params else val)
+        self.group = group
+        self.write_values()
         objects = [group]
         if not lag.additive:
             objects += self._build_layer(group)
@@ -211,8 +207,20 @@ class Population:
                 name=f"{self.name}_activation",
             )
         )
-        self.group = group
         return objects
+
+    def write_values(self):
+        """Write the time constants and Lagrangian parameters into the built group.
+
+        What :meth:`build` takes from the values, not the structure: a built
+        group of the same structure gets another network's values this way.
+        """
+        group, tau = self.group, self.tau
+        if np.ndim(tau) and self.batch > 1 and np.size(tau) != self.n * self.batch:  # one value per neuron of a copy
+            tau = np.tile(np.asarray(tau / second), self.batch) * second
+        group.tau = tau
+        for p, val in self.lagrangian.params.items():
+            setattr(group, p, np.repeat(self.copy_params[p], self.n) if p in self.copy_params else val)
 
     def copy_index(self):
         """Index of the batch copy each neuron of the group belongs to."""

@@ -15,6 +15,7 @@ import contextlib
 import os
 import tempfile
 import time
+import weakref
 
 import numpy as np
 from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_device
@@ -198,9 +199,12 @@ class AssociativeMemory:
         if rerun:
             self._net.restore("built")
         else:
-            self._net = self._build(batch)
-            self._net_batch = self._built_from(batch)
-            self._net.store("built")
+            rerun = self._take_free_build(batch)  # a dropped network's build of the same structure
+            if not rerun:
+                self._net = self._build(batch)
+                self._net_batch = self._built_from(batch)
+                self._net.store("built")
+                self._keep_build(batch)
         self._set_initial(*initial)
         report = _ProgressBar(duration) if progress else None
         run_network(self._net, duration, self.graph.largest_product(), rerun=rerun, report=report,
@@ -208,6 +212,46 @@ class AssociativeMemory:
         if report is not None:
             report.close()
         return self._collect(batch)
+
+
+    # A network built with new values only (a loop over a parameter, a new pattern set of the same shape)
+    # is the same Brian2 network: a subclass that can write its values into a built one implements these.
+    def _take_free_build(self, batch):
+        """Adopt a free build of this structure with this network's values (True), or find none (False)."""
+        return False
+
+    def _keep_build(self, batch):
+        """Register the build just made, so that it becomes free when this network drops it."""
+
+
+class _Build:
+    """A built runtime network and the Python components that own its Brian2 objects."""
+
+    __slots__ = ("key", "network", "graph", "features", "memories", "coupling", "online_energy", "monitors")
+
+    def __init__(self, key, net):
+        self.key = key
+        self.network, self.graph, self.monitors = net._net, net.graph, net._monitors
+        self.features, self.memories, self.coupling = net.features, net.memories, net.coupling
+        self.online_energy = net.online_energy
+
+
+#: Builds of dropped (or rebuilt) two-layer networks, by structure, least recently freed first. Bounded
+#: in number and to small networks: a kept build holds its last patterns until it is adopted or evicted.
+_FREE_BUILDS: "dict[tuple, _Build]" = {}
+_FREE_LIMIT = 4
+_POOL_MAX_WEIGHTS = 2 ** 20
+
+
+def _free_build(box):
+    """Put the build held in ``box`` among the free builds (a network dropped it or is being freed)."""
+    build, box[0] = box[0], None
+    if build is None:
+        return
+    _FREE_BUILDS.pop(build.key, None)
+    _FREE_BUILDS[build.key] = build
+    while len(_FREE_BUILDS) > _FREE_LIMIT:
+        _FREE_BUILDS.pop(next(iter(_FREE_BUILDS)))
 
 
 def run_network(network, duration, product_size, rerun=False, **kwargs):
@@ -391,6 +435,61 @@ class DenseAssociativeMemory(AssociativeMemory):
         else:
             self.coupling = SymmetricProjection(self.features, self.memories, self.patterns)
         return EnergyGraph([self.features, self.memories, self.coupling])
+
+    # -- builds shared between networks of one structure ---------------------------
+    def _pool_key(self, batch):
+        """What the Brian2 objects of a runtime build depend on, values aside (None: not shared).
+
+        The Lagrangians' parameters are shared constants of the groups and the
+        time constants per-neuron constants, so only their names enter, as in
+        :meth:`_standalone_key`; ``xi`` is read through the dense product's
+        namespace (:meth:`~hippo_dam.core.dense.DenseSymmetricProjection.rebind_weights`).
+        A subclass with its own graph or initial state is never shared.
+        """
+        cls = type(self)
+        own = all(getattr(cls, m) is getattr(DenseAssociativeMemory, m)
+                  for m in ("_graph", "_set_initial", "_collect", "_build", "_record_states", "_built_from"))
+        if not own or self.coupling_kind != "dense" or self.patterns.size * batch > _POOL_MAX_WEIGHTS:
+            return None
+        lags = tuple((type(lag), lag.value_expr, lag.activation_expr, tuple(sorted(lag.params)), lag.reductions)
+                     for lag in (self.feature_lagrangian, self.memory_lagrangian))
+        every = tuple(None if x is None else float(x / second) for x in (self.record_every, self.energy_every))
+        return (cls, self.codegen_target, batch, float(self.dt / second), every, lags, self.patterns.shape,
+                self.dtype.name)
+
+    def _box(self):
+        """The one-item list holding this network's build; freed with the network (weakref.finalize)."""
+        if getattr(self, "_build_box", None) is None:
+            self._build_box = [None]
+            weakref.finalize(self, _free_build, self._build_box)  # the box, not self: no reference kept
+        return self._build_box
+
+    def _keep_build(self, batch):
+        key = self._pool_key(batch)
+        if key is not None:
+            self._box()[0] = _Build(key, self)
+
+    def _take_free_build(self, batch):
+        box = self._box()
+        _free_build(box)  # this network's own last build (its settings changed) is free too
+        self._net = None
+        key = self._pool_key(batch)
+        build = _FREE_BUILDS.pop(key, None) if key is not None else None
+        if build is None:
+            return False
+        build.network.restore("built")
+        for pop, lag, tau, region in ((build.features, self.feature_lagrangian, self.tau_f, self.feature_region),
+                                      (build.memories, self.memory_lagrangian, self.tau_h, self.memory_region)):
+            pop.lagrangian, pop.tau, pop.region = lag, tau, region
+            pop.write_values()
+        build.online_energy.write_values()
+        build.coupling.rebind_weights(self.patterns, build.network)
+        self._net, self.graph, self._monitors = build.network, build.graph, build.monitors
+        self.features, self.memories, self.coupling = build.features, build.memories, build.coupling
+        self.online_energy = build.online_energy
+        self._net_batch = self._built_from(batch)
+        box[0] = build
+        return True
 
     # -- recall ----------------------------------------------------------------
     def _initial_state(self, cue, known, h0, cue_input):
