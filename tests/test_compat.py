@@ -238,3 +238,19 @@ def test_small_products_run_on_one_blas_thread():
     assert threads() == before
     with blas_threads_for(SMALL_PRODUCT):
         assert threads() == before
+
+
+def test_runtime_modules_build_at_the_lighter_level_unless_the_user_chose_flags():
+    """Brian2's default -O3 becomes -O1 (a first run compiles faster), and the level is named in the code,
+    so the module's name (Brian2 hashes the code, not the flags) differs from a -O3 build's; a user's own
+    flags are left as they are."""
+    from brian2.codegen.cpp_prefs import default_buildopts
+
+    if "-O3" not in default_buildopts:
+        pytest.skip("Brian2's defaults on this machine have no -O3")
+    code, kwargs = _compat._lighter_build("def main(): pass\n", {"extra_compile_args": list(default_buildopts)})
+    assert "-O3" not in kwargs["extra_compile_args"] and _compat.CYTHON_OPTIMISATION in kwargs["extra_compile_args"]
+    assert code.startswith("def main(): pass\n") and _compat.CYTHON_OPTIMISATION in code
+    assert _compat._cython_module_key(code)[0] != _compat._cython_module_key("def main(): pass\n")[0]
+    own = ["-w", "-O2", "-g"]
+    assert _compat._lighter_build("x = 1\n", {"extra_compile_args": own}) == ("x = 1\n", {"extra_compile_args": own})

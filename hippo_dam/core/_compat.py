@@ -17,6 +17,7 @@ import contextlib
 import gc
 import importlib
 import logging
+import os
 from importlib import metadata
 
 import brian2
@@ -240,6 +241,32 @@ def _cython_module_key(code):
     return key, os.path.join(os.path.expanduser(cython_cache_dir()), name + manager.so_ext)
 
 
+#: Optimisation of the runtime Cython modules of a network (Brian2: -O3). Measured on 2 cores
+#: (docs/performance.md): -O1 compiles a first run about a fifth faster, and a step runs as fast
+#: (the products are BLAS calls; the per-neuron loops are short and not vectorised at -O3 either).
+#: ``HIPPO_DAM_CYTHON_OPT=-O3`` (or -O0, -O2) chooses another level.
+CYTHON_OPTIMISATION = os.environ.get("HIPPO_DAM_CYTHON_OPT", "-O1")
+if CYTHON_OPTIMISATION not in ("-O0", "-O1", "-O2", "-O3"):
+    raise ValueError(f"HIPPO_DAM_CYTHON_OPT must be one of -O0, -O1, -O2, -O3, got {CYTHON_OPTIMISATION!r}")
+
+
+def _lighter_build(code, kwargs):
+    """``code`` and build arguments with :data:`CYTHON_OPTIMISATION` instead of Brian2's default ``-O3``.
+
+    Only where the compile arguments are Brian2's defaults (a user's own flags
+    are kept). Brian2 names a module after its code, not its flags, so the
+    code gets a trailing comment naming the level: a module built at another
+    level is never taken for this one.
+    """
+    from brian2.codegen.cpp_prefs import default_buildopts
+
+    args = kwargs.get("extra_compile_args")
+    if CYTHON_OPTIMISATION == "-O3" or args is None or list(args) != list(default_buildopts) or "-O3" not in args:
+        return code, kwargs
+    kwargs = dict(kwargs, extra_compile_args=[CYTHON_OPTIMISATION if a == "-O3" else a for a in args])
+    return f"{code}\n# hippo_dam: built with {CYTHON_OPTIMISATION}\n", kwargs
+
+
 class _ModuleBeingBuilt:
     """Stands in for a Cython module compiled in the background: the first use waits for the build.
 
@@ -308,6 +335,7 @@ def concurrent_cython_builds(workers=None, on_build=None):
     def create_extension(code, *args, **kwargs):
         if kwargs.get("force"):
             return original(code, *args, **kwargs)
+        code, kwargs = _lighter_build(code, kwargs)
         key, path = _cython_module_key(code)
         if key in manager._code_cache:  # loaded: what Brian2 would return, without its second look-up
             return manager._code_cache[key]
