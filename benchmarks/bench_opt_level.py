@@ -57,6 +57,14 @@ for name, make in (("A", hd.model_a), ("B", hd.model_b)):
 """
 
 
+def _key(kind, case):
+    """``cold_quickstart``, ``step_A_1024x1024``: the row's name in the JSON (read by docs/performance.md)."""
+    if kind.startswith("cold"):
+        return f"cold_{case}"
+    model, size = case.split(", ")
+    return f"step_{model.split()[-1]}_{size.replace(' ', '')}"
+
+
 def _run(code, args, level, cache):
     env = dict(os.environ, HIPPO_DAM_CYTHON_OPT=level, CYTHON_CACHE_DIR=cache)
     start = time.perf_counter()
@@ -89,12 +97,12 @@ def main(argv=None):
     for kind, table in (("cold (s)", cold), ("ms per step", step)):
         for case in dict.fromkeys(c for c, _ in table):
             o3, o1 = (statistics.median(table[case, level]) for level in LEVELS)
-            rows.append({"measure": kind, "case": case, "O3": round(o3, 4), "O1": round(o1, 4),
+            rows.append({"key": _key(kind, case), "measure": kind, "case": case, "O3": round(o3, 4), "O1": round(o1, 4),
                          "O1_over_O3": round(o1 / o3, 3), "O3_all": table[case, "-O3"], "O1_all": table[case, "-O1"]})
     result = {"date": _dt.datetime.now().isoformat(timespec="seconds"),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "load_average": round(os.getloadavg()[0], 2), "repeats": args.repeats,
-              "rows": {f"{r['measure']}: {r['case']}": r for r in rows}}
+              "rows": {r["key"]: r for r in rows}}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results_opt_level.json"), "w") as fh:
         json.dump(result, fh, indent=1)

@@ -242,8 +242,8 @@ def _cython_module_key(code):
 
 
 #: Optimisation of the runtime Cython modules of a network (Brian2: -O3). Measured on 2 cores
-#: (docs/performance.md): -O1 compiles a first run about a fifth faster, and a step runs as fast
-#: (the products are BLAS calls; the per-neuron loops are short and not vectorised at -O3 either).
+#: (benchmarks/bench_opt_level.py): -O1 makes a first run 12-13% shorter and a step as fast
+#: (0.89-1.02x; the products are BLAS calls, the per-neuron loops gain nothing from -O3 here).
 #: ``HIPPO_DAM_CYTHON_OPT=-O3`` (or -O0, -O2) chooses another level.
 CYTHON_OPTIMISATION = os.environ.get("HIPPO_DAM_CYTHON_OPT", "-O1")
 if CYTHON_OPTIMISATION not in ("-O0", "-O1", "-O2", "-O3"):
