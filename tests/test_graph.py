@@ -1,5 +1,7 @@
 """The energy graph: the hierarchy, the general network, layer norm, and the two-layer model as their special case."""
+import os
 from fractions import Fraction
+
 import numpy as np
 import pytest
 from brian2 import ms
@@ -549,3 +551,45 @@ def test_showing_a_network_leaves_no_brian2_deletion_warnings(caplog):
         str(net)
         gc.collect()
     assert not [r for r in caplog.records if "getting deleted" in r.getMessage()]
+
+
+def test_hierarchy_on_a_kept_cpp_project_equals_the_runtime_run(tmp_path, monkeypatch):
+    """A hierarchy given as layers and links runs as one C++ standalone project: clamped recalls equal the
+    runtime Cython run (every layer, the energy); a second recall reruns the binary; a new network of the
+    same structure, with other weights and Lagrangian parameters, uses the same kept project with its own
+    values (weights written by its build, parameters as run arguments, the energy's copies included)."""
+    monkeypatch.setenv("HIPPO_DAM_STANDALONE_CACHE", str(tmp_path))
+    rng = np.random.default_rng(0)
+
+    def make(beta, scale, **kw):
+        layers = [hd.Layer(24, "tanh", 20 * ms, "pixels"), hd.Layer(12, "layer_norm", 5 * ms, "parts"),
+                  hd.Layer(6, {"name": "log_sum_exp", "beta": beta}, 2 * ms, "labels")]
+        r = np.random.default_rng(int(scale * 10))
+        return hd.HierarchicalAssociativeMemory(layers, [r.normal(size=(12, 24)) * scale, r.normal(size=(6, 12))],
+                                                record_every=0.5 * ms, **kw)
+
+    cue = np.sign(rng.normal(size=24))
+    known = np.arange(24) < 12
+    for beta, scale in ((2.0, 0.2), (0.5, 0.3)):
+        sa = make(beta, scale, codegen_target="cpp_standalone")
+        for c in (cue, -cue):
+            got = sa.recall(c, known, layer="pixels", clamp=True, duration=5 * ms)
+            ref = make(beta, scale).recall(c, known, layer="pixels", clamp=True, duration=5 * ms)
+            for name in ("pixels", "parts", "labels"):
+                np.testing.assert_allclose(got.extra[name]["final"], ref.extra[name]["final"], rtol=0, atol=1e-12)
+                np.testing.assert_allclose(got.extra[name]["trace"], ref.extra[name]["trace"], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(got.energy, ref.energy, rtol=0, atol=1e-10)
+    assert len(os.listdir(tmp_path)) == 1  # one kept project for both networks
+
+
+def test_standalone_graph_networks_refuse_what_they_cannot_run():
+    W = np.zeros((3, 3))
+    with pytest.raises(ValueError, match="cpp_standalone"):
+        hd.GeneralAssociativeMemory(W, groups=[(slice(0, 3), "tanh")], tau=10 * ms, codegen_target="cuda_standalone")
+
+    def make(batch):
+        pop = hd.Population("cells", 3, "tanh", 10 * ms, "x", "a", batch=batch)
+        return [pop]
+
+    with pytest.raises(ValueError, match="layers and links"):
+        hd.GraphMemory.from_components(make, codegen_target="cpp_standalone")

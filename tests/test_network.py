@@ -203,3 +203,19 @@ def test_cpp_standalone_matches_runtime(tmp_path, patterns):
     # and a runtime network still works afterwards
     again = hd.model_b(xi, beta=2.0, **kw).recall(cue, duration=10 * ms)
     np.testing.assert_array_equal(again.v, rt.v)
+
+
+def test_cpp_standalone_takes_a_new_parameter_into_the_energy_too(tmp_path, patterns):
+    """A new beta runs the same binary: the dynamics and the energy (whose group holds its own copy of
+    beta for the log-sum-exp value) both use it. Before, the energy kept the value of the build."""
+    xi = patterns[:8, :48]
+    cue, known = hd.flip_cue(xi[1], 0.2, seed=1)
+    net = hd.model_b(xi, beta=1.0, codegen_target="cpp_standalone", standalone_dir=str(tmp_path), record_every=None)
+    net.recall(cue, known, duration=5 * ms)
+    binary = net._standalone["directory"]
+    net.memory_lagrangian = hd.log_sum_exp(3.0)
+    got = net.recall(cue, known, duration=5 * ms)
+    assert net._standalone["directory"] == binary
+    ref = hd.model_b(xi, beta=3.0, record_every=None).recall(cue, known, duration=5 * ms)
+    np.testing.assert_allclose(got.v_final, ref.v_final, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.energy, ref.energy, rtol=0, atol=1e-10)

@@ -168,6 +168,12 @@ class Lagrangian:
         """True when the reductions run within groups of ``group_size`` neurons (value summed per neuron)."""
         return bool(self.group_size)
 
+    @property
+    def structure(self) -> tuple:
+        """What the generated Brian2 code depends on: the expressions, the parameters' names (their values
+        are constants of the groups), the reductions and the group size."""
+        return (self.value_expr, self.activation_expr, tuple(sorted(self.params)), self.reductions, self.group_size)
+
     def check_layer_size(self, n, what="layer"):
         """Raise ``ValueError`` unless a layer of ``n`` neurons can hold this Lagrangian's groups."""
         if self.group_size and n % self.group_size:

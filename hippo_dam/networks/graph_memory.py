@@ -17,6 +17,7 @@ optional clamping of the known entries), and returns every layer's states.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import numpy as np
 from brian2 import ms, second
 from brian2.units.fundamentalunits import Quantity
 
+from ..checks import check_count
 from ..core._compat import preserved_brian_state
 from ..core.dense import DenseSymmetricProjection, check_weight_dtype
 from ..core.graph import EnergyGraph
@@ -81,17 +83,26 @@ class GraphMemory(AssociativeMemory):
         are scored (overlaps, Hamming distance, success).
     dt, record_every, energy_every : Quantity
         As in :class:`~hippo_dam.networks.two_layer.DenseAssociativeMemory`.
-    codegen_target : {'cython', 'numpy'}
-        Runtime targets (the standalone compile-once path is the two-layer model's).
+    codegen_target : {'cython', 'numpy', 'cpp_standalone'}
+        Runtime Cython (default) or numpy, or a C++ standalone project
+        compiled once (kept between processes, as the two-layer model's) and
+        run again with new cues.
     dtype : {'float64', 'float32'}
         Storage of every ``W``.
+    standalone_dir : str, optional
+        ``cpp_standalone``: a folder for the project (default: kept in
+        ``~/.cache/hippo_dam/standalone``, see :func:`~hippo_dam.core.devices.persistent_project`).
+    openmp_threads : int
+        ``cpp_standalone``: OpenMP threads (0: none).
     """
 
     kind = "energy graph"
 
     def __init__(self, layers, links, patterns=None, dt=0.1 * ms, record_every=0.5 * ms, energy_every=None,
-                 codegen_target="cython", dtype="float64"):
+                 codegen_target="cython", dtype="float64", standalone_dir=None, openmp_threads=0):
         self.dtype = check_weight_dtype(dtype)
+        self.standalone_dir = standalone_dir
+        self.openmp_threads = check_count(openmp_threads, "openmp_threads", minimum=0)
         self.layers = [self._check_layer(k, layer) for k, layer in enumerate(layers)]
         if not self.layers:
             raise ValueError(f"{type(self).__name__} needs at least one layer")
@@ -173,9 +184,11 @@ class GraphMemory(AssociativeMemory):
         return self
 
     def _finish_init(self, patterns, dt, record_every, energy_every, codegen_target):
-        if codegen_target in STANDALONE_TARGETS:
-            raise ValueError(f"{type(self).__name__} runs on the runtime targets ('cython', 'numpy'); "
-                             f"got {codegen_target!r} (compile-once standalone runs are the two-layer model's)")
+        if codegen_target == "cuda_standalone" or (codegen_target in STANDALONE_TARGETS
+                                                   and self._make != self._layer_components):
+            raise ValueError(f"{type(self).__name__} runs on 'cython', 'numpy' and, when given as layers and "
+                             f"links, 'cpp_standalone'; got {codegen_target!r} (a GPU run is the two-layer "
+                             "model's)")
         self._init_run_settings(dt, record_every, energy_every, codegen_target)
         for layer in self.layers:
             if self.dt >= np.min(layer.tau):
@@ -350,7 +363,10 @@ class GraphMemory(AssociativeMemory):
             progress = n_steps * batch * self._product_size > 2e9
         start = time.perf_counter()
         with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
-            out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
+            if self.codegen_target in STANDALONE_TARGETS:
+                out = self._run_standalone((states, inputs, clamped), batch, duration, progress)
+            else:
+                out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
         out["wall"] = time.perf_counter() - start
         out["duration"] = duration
         if not all(np.all(np.isfinite(x)) for x in out["final"]) or not np.all(np.isfinite(out["energy"])):
@@ -402,6 +418,34 @@ class GraphMemory(AssociativeMemory):
             pop.group.I = i.ravel()
             if pop.clampable:
                 pop.group.clamped = c.ravel()
+
+    # -- C++ standalone: one project per structure, run again with new cues ---------
+    def _standalone_key(self, batch, duration):
+        layers = tuple((la.name, la.n, la.lagrangian.structure) for la in self.layers)
+        links = tuple((a, b, np.shape(W)) for a, b, W in self.links)
+        every = tuple(None if x is None else float(x / second) for x in (self.record_every, self.energy_every))
+        return (type(self).__name__, self.codegen_target, batch, float(duration / second), float(self.dt / second),
+                every, layers, links, self.dtype.name, self.openmp_threads, self.standalone_dir)
+
+    def _zero_initial(self, batch):
+        zeros = [np.zeros((batch, la.n)) for la in self.layers]
+        return zeros, zeros, zeros
+
+    def _weight_files(self, directory):
+        return {c.name: os.path.join(directory, "static_arrays", f"hippo_dense_{c.name}_xi")
+                for c in self.graph.components if isinstance(c, DenseSymmetricProjection)}
+
+    def _run_standalone(self, initial, batch, duration, progress):
+        """Run the kept project with this recall's states, inputs, clamps, time constants and parameters."""
+        sa = self._standalone_project(batch, duration, progress)
+        run_args = {}
+        for pop, layer, x, i, c in zip(self.populations, self.layers, *initial):
+            run_args[getattr(pop.group, pop.state)] = x.ravel()
+            run_args[pop.group.I] = i.ravel()
+            if pop.clampable:
+                run_args[pop.group.clamped] = c.ravel()
+            run_args.update(self._value_args(pop, layer.tau, layer.lagrangian, batch))
+        return self._run_project(sa, run_args, batch, progress)
 
     def _collect(self, batch):
         pops = self.populations

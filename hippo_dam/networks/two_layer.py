@@ -214,6 +214,111 @@ class AssociativeMemory:
         return self._collect(batch)
 
 
+    # -- C++ standalone: compile once, run many ---------------------------------
+    # A subclass names its project (_standalone_key, _project_key), the zero initial state the project
+    # is built with (_zero_initial), its weight files (_weight_files) and a recall's run arguments.
+    standalone_dir = None
+    openmp_threads = 0
+    _standalone = None
+
+    def _project_key(self, batch, duration):
+        """What names the kept C++ project (its folder): the structure, sizes and run settings."""
+        return self._standalone_key(batch, duration)
+
+    def _standalone_setup(self):
+        """Called with the standalone device active, before the network is built (e.g. to bake in a seed)."""
+
+    def _weight_files(self, directory):
+        """``{projection name: path}`` of the dense weights the project reads from its static arrays."""
+        return {}
+
+    def _value_args(self, pop, tau, lagrangian, batch):
+        """Run arguments of a population's values: time constants and Lagrangian parameters.
+
+        The parameters are also those the online energy reads (a non-additive
+        Lagrangian's own copy in the energy group): the binary was built with
+        the values of its first network, and a recall writes the current ones.
+        """
+        group = pop.group
+        args = {group.tau: _per_neuron(tau, pop.n, batch)}
+        energy = getattr(self, "online_energy", None)
+        for name, value in lagrangian.params.items():
+            args[getattr(group, name)] = value
+            if energy is not None and not (lagrangian.additive or lagrangian.grouped):
+                args[getattr(energy.group, f"{name}_{pop.name}")] = value
+        return args
+
+    def _standalone_project(self, batch, duration, progress):
+        """This network's built project for ``batch`` cues of ``duration`` (built when missing or another's)."""
+        sa = self._standalone
+        if sa is None or sa["key"] != self._standalone_key(batch, duration) or _STANDALONE_OWNER.get("net") is not self:
+            sa = self.build_standalone(batch, duration, progress=progress)
+        return sa
+
+    def _run_project(self, sa, run_args, batch, progress):
+        """Run the compiled binary with new values (no rebuild); returns ``_collect``."""
+        sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
+        return self._collect(batch)
+
+    def build_standalone(self, batch=1, duration=100 * ms, compile=True, progress=False):
+        """Generate (and compile) the standalone project for ``batch`` cues of ``duration``.
+
+        Recalls of the same batch size and duration then reuse the binary.
+        ``compile=False`` only writes the source code (for example CUDA code on
+        a machine without a GPU); returns a dict with the project ``directory``.
+        """
+        target = self.codegen_target
+        if target not in STANDALONE_TARGETS:
+            raise ValueError(f"build_standalone needs codegen_target in {STANDALONE_TARGETS}, got {target!r}")
+        duration = check_tau(duration, "duration")
+        # Without a standalone_dir, a C++ project is kept between processes (a second run compiles nothing);
+        # otherwise, or where that folder is in use, one project directory per process, so parallel runs
+        # cannot clobber each other.
+        directory = persistent_project(self._project_key(batch, duration)) \
+            if self.standalone_dir is None and target == "cpp_standalone" else None
+        if directory is None:
+            directory = os.path.join(self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_"),
+                                     f"pid{os.getpid()}")
+        previous = _STANDALONE_OWNER.pop("net", None)
+        if previous is not None:
+            previous._standalone = None  # one compiled standalone network per process at a time
+        if target == "cuda_standalone":
+            _import_brian2cuda(compile)
+        with preserved_brian_state():  # the OpenMP threads and the device are the caller's again afterwards
+            return self._build_standalone(target, directory, batch, duration, compile, progress)
+
+    def _build_standalone(self, target, directory, batch, duration, compile, progress):
+        set_device(target, directory=directory, build_on_run=False)
+        standalone = get_device()
+        standalone.reinit()
+        set_device(target, directory=directory, build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
+        self._standalone_setup()
+        try:
+            net = self._build(batch)
+            self._set_initial(*self._zero_initial(batch))
+            net.run(duration, report="text" if progress else None, namespace={})
+            sort_clock_resets(standalone)  # the same network gives the same main.cpp in every process
+            if compile and not os.path.exists(os.path.join(directory, "main")):
+                import sys
+
+                print(f"hippo_dam: compiling this network as a C++ project (first run only; kept in {directory})",
+                      file=sys.stderr, flush=True)
+            standalone.build(directory=directory, compile=compile, run=False, with_output=bool(progress))
+        finally:
+            reset_device()  # runtime stays the default for other networks; the compiled project is kept
+            self._net = None
+        files = self._weight_files(directory)
+        for path in files.values():
+            if not os.path.exists(path):
+                raise RuntimeError(f"C++ standalone project has no weight file {path}")
+        info = {"key": self._standalone_key(batch, duration), "directory": directory, "weight_files": files,
+                "device": standalone, "xi_stale": False}
+        if compile:
+            self._standalone = info
+            _STANDALONE_OWNER["net"] = self
+        return info
+
     # A network built with new values only (a loop over a parameter, a new pattern set of the same shape)
     # is the same Brian2 network: a subclass that can write its values into a built one implements these.
     def _take_free_build(self, batch):
@@ -451,8 +556,7 @@ class DenseAssociativeMemory(AssociativeMemory):
                   for m in ("_graph", "_set_initial", "_collect", "_build", "_record_states", "_built_from"))
         if not own or self.coupling_kind != "dense" or self.patterns.size * batch > _POOL_MAX_WEIGHTS:
             return None
-        lags = tuple((type(lag), lag.value_expr, lag.activation_expr, tuple(sorted(lag.params)), lag.reductions)
-                     for lag in (self.feature_lagrangian, self.memory_lagrangian))
+        lags = tuple(lag.structure for lag in (self.feature_lagrangian, self.memory_lagrangian))
         every = tuple(None if x is None else float(x / second) for x in (self.record_every, self.energy_every))
         return (cls, self.codegen_target, batch, float(self.dt / second), every, lags, self.patterns.shape,
                 self.dtype.name)
@@ -630,105 +734,43 @@ class DenseAssociativeMemory(AssociativeMemory):
             self._standalone["xi_stale"] = True
 
     def _standalone_key(self, batch, duration):
-        lags = tuple((lag.value_expr, lag.activation_expr, tuple(lag.params), lag.reductions)
-                     for lag in (self.feature_lagrangian, self.memory_lagrangian))
+        lags = tuple(lag.structure for lag in (self.feature_lagrangian, self.memory_lagrangian))
         return (self.codegen_target, batch, float(duration / second), float(self.dt / second), self.record_every,
                 self.energy_every, lags, self.coupling_kind, self.dtype.name, self.openmp_threads,
                 self.standalone_dir)
 
+    def _project_key(self, batch, duration):
+        return (self._standalone_key(batch, duration), self.n_features, self.n_memories)
+
+    def _zero_initial(self, batch):
+        zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
+        return zeros_f, zeros_h, zeros_f
+
+    def _weight_files(self, directory):
+        if self.coupling_kind != "dense":
+            return {}
+        return {self.coupling.name: os.path.join(directory, "static_arrays", f"hippo_dense_{self.coupling.name}_xi")}
+
     def _run_standalone(self, v0, h0, I, duration, progress):
         batch = len(v0)
-        sa = self._standalone
-        if sa is None or sa["key"] != self._standalone_key(batch, duration) or _STANDALONE_OWNER.get("net") is not self:
-            sa = self.build_standalone(batch, duration, progress=progress)
+        sa = self._standalone_project(batch, duration, progress)
         if sa["xi_stale"]:
             if self.coupling_kind == "dense":
-                np.ascontiguousarray(self.patterns, dtype=self.dtype).tofile(sa["xi_file"])
+                np.ascontiguousarray(self.patterns, dtype=self.dtype).tofile(sa["weight_files"][self.coupling.name])
             else:
                 self._standalone = None  # Synapses weights live in the compiled project: rebuild
                 return self._run_standalone(v0, h0, I, duration, progress)
             sa["xi_stale"] = False
-        # New cues, time constants and Lagrangian parameters go in as run
-        # arguments: the binary is not rebuilt.
         feat, mem = self.features.group, self.memories.group
-        run_args = {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel(),
-                    feat.tau: _per_neuron(self.tau_f, self.n_features, batch),
-                    mem.tau: _per_neuron(self.tau_h, self.n_memories, batch)}
-        for pop, lag in ((feat, self.feature_lagrangian), (mem, self.memory_lagrangian)):
-            for name, value in lag.params.items():
-                run_args[getattr(pop, name)] = value
+        run_args = {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel()}
+        run_args.update(self._value_args(self.features, self.tau_f, self.feature_lagrangian, batch))
+        run_args.update(self._value_args(self.memories, self.tau_h, self.memory_lagrangian, batch))
         run_args.update(self._standalone_run_args(v0, h0, I))
-        sa["device"].run(directory=sa["directory"], with_output=bool(progress), run_args=run_args)
-        return self._collect(batch)
-
-    def _standalone_setup(self):
-        """Called with the standalone device active, before the network is built (e.g. to bake in a seed)."""
+        return self._run_project(sa, run_args, batch, progress)
 
     def _standalone_run_args(self, v0, h0, I):
         """Further initial values a recall sets (``_set_initial`` beyond v, h, I), as standalone run arguments."""
         return {}
-
-    def build_standalone(self, batch=1, duration=100 * ms, compile=True, progress=False):
-        """Generate (and compile) the standalone project for ``batch`` cues of ``duration``.
-
-        Recalls of the same batch size and duration then reuse the binary.
-        ``compile=False`` only writes the source code (for example CUDA code on
-        a machine without a GPU); returns a dict with the project ``directory``.
-        """
-        target = self.codegen_target
-        if target not in STANDALONE_TARGETS:
-            raise ValueError(f"build_standalone needs codegen_target in {STANDALONE_TARGETS}, got {target!r}")
-        duration = check_tau(duration, "duration")
-        # Without a standalone_dir, a C++ project is kept between processes (a second run compiles nothing);
-        # otherwise, or where that folder is in use, one project directory per process, so parallel runs
-        # cannot clobber each other.
-        directory = persistent_project((self._standalone_key(batch, duration), self.n_features, self.n_memories)) \
-            if self.standalone_dir is None and target == "cpp_standalone" else None
-        if directory is None:
-            directory = os.path.join(self.standalone_dir or tempfile.mkdtemp(prefix=f"hippo_dam_{target}_"),
-                                     f"pid{os.getpid()}")
-        previous = _STANDALONE_OWNER.pop("net", None)
-        if previous is not None:
-            previous._standalone = None  # one compiled standalone network per process at a time
-        if target == "cuda_standalone":
-            _import_brian2cuda(compile)
-        with preserved_brian_state():  # the OpenMP threads and the device are the caller's again afterwards
-            return self._build_standalone(target, directory, batch, duration, compile, progress)
-
-    def _build_standalone(self, target, directory, batch, duration, compile, progress):
-        set_device(target, directory=directory, build_on_run=False)
-        standalone = get_device()
-        standalone.reinit()
-        set_device(target, directory=directory, build_on_run=False)
-        prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
-        self._standalone_setup()
-        try:
-            net = self._build(batch)
-            zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
-            self._set_initial(zeros_f, zeros_h, zeros_f)
-            net.run(duration, report="text" if progress else None, namespace={})
-            sort_clock_resets(standalone)  # the same network gives the same main.cpp in every process
-            if compile and not os.path.exists(os.path.join(directory, "main")):
-                import sys
-
-                print(f"hippo_dam: compiling this network as a C++ project (first run only; kept in {directory})",
-                      file=sys.stderr, flush=True)
-            standalone.build(directory=directory, compile=compile, run=False, with_output=bool(progress))
-        finally:
-            reset_device()  # runtime stays the default for other networks; the compiled project is kept
-            self._net = None
-        xi_file = None
-        if self.coupling_kind == "dense":
-            xi_file = os.path.join(directory, "static_arrays", f"hippo_dense_{self.coupling.name}_xi")
-            if not os.path.exists(xi_file):
-                raise RuntimeError(f"C++ standalone project has no weight file {xi_file}")
-        info = {"key": self._standalone_key(batch, duration), "directory": directory,
-                "xi_file": xi_file, "device": standalone, "xi_stale": False}
-        if compile:
-            self._standalone = info
-            _STANDALONE_OWNER["net"] = self
-        return info
-
 
 def check_cue(cue, known, n, hint=""):
     """A cue (N,) or batch of cues (B, N) and its known-mask, checked; returns 2-D arrays and whether batched.
