@@ -296,7 +296,7 @@ def test_unequal_time_constants_in_a_softmax_group_can_raise_the_energy():
     (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms), hd.Layer(2, "tanh", 5 * ms)],
                                               [np.full((2, 3), np.nan)]), "NaN"),
     (lambda: hd.HierarchicalAssociativeMemory([hd.Layer(3, "tanh", 5 * ms), hd.Layer(2, "tanh", 5 * ms)],
-                                              [np.ones((2, 3))], codegen_target="cpp_standalone"), "runtime targets"),
+                                              [np.ones((2, 3))], codegen_target="cuda_standalone"), "cpp_standalone"),
     (lambda: hd.GeneralAssociativeMemory(np.array([[0, 1], [2, 0.0]]), [(slice(0, 2), "tanh")], 5 * ms),
      "symmetric"),
     (lambda: hd.GeneralAssociativeMemory(np.zeros((3, 3)), [(slice(0, 2), "tanh")], 5 * ms), "needs a group"),

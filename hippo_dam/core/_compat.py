@@ -250,6 +250,15 @@ if CYTHON_OPTIMISATION not in ("-O0", "-O1", "-O2", "-O3"):
     raise ValueError(f"HIPPO_DAM_CYTHON_OPT must be one of -O0, -O1, -O2, -O3, got {CYTHON_OPTIMISATION!r}")
 
 
+def lighter_compile_args(args):
+    """``args`` with :data:`CYTHON_OPTIMISATION` for ``-O3`` where they are Brian2's defaults, else None."""
+    from brian2.codegen.cpp_prefs import default_buildopts
+
+    if CYTHON_OPTIMISATION == "-O3" or args is None or list(args) != list(default_buildopts) or "-O3" not in args:
+        return None
+    return [CYTHON_OPTIMISATION if a == "-O3" else a for a in args]
+
+
 def _lighter_build(code, kwargs):
     """``code`` and build arguments with :data:`CYTHON_OPTIMISATION` instead of Brian2's default ``-O3``.
 
@@ -258,12 +267,10 @@ def _lighter_build(code, kwargs):
     code gets a trailing comment naming the level: a module built at another
     level is never taken for this one.
     """
-    from brian2.codegen.cpp_prefs import default_buildopts
-
-    args = kwargs.get("extra_compile_args")
-    if CYTHON_OPTIMISATION == "-O3" or args is None or list(args) != list(default_buildopts) or "-O3" not in args:
+    args = lighter_compile_args(kwargs.get("extra_compile_args"))
+    if args is None:
         return code, kwargs
-    kwargs = dict(kwargs, extra_compile_args=[CYTHON_OPTIMISATION if a == "-O3" else a for a in args])
+    kwargs = dict(kwargs, extra_compile_args=args)
     return f"{code}\n# hippo_dam: built with {CYTHON_OPTIMISATION}\n", kwargs
 
 

@@ -22,6 +22,7 @@ from brian2 import Network, StateMonitor, get_device, ms, prefs, second, set_dev
 
 from ..checks import check_number
 from ..core._compat import (RUNTIME_DEVICE, concurrent_cython_builds, cython_cache_dir, device_name, never_run,
+                            lighter_compile_args,
                             sort_clock_resets,
                             numpy_codeobject, preserved_brian_state, reset_device, reused_code_objects,
                             young_objects_gc)
@@ -293,6 +294,9 @@ class AssociativeMemory:
         standalone.reinit()
         set_device(target, directory=directory, build_on_run=False)
         prefs.devices.cpp_standalone.openmp_threads = self.openmp_threads
+        lighter = lighter_compile_args(prefs.codegen.cpp.extra_compile_args_gcc)
+        if lighter is not None and target == "cpp_standalone":  # the project at -O1, its products at -O3
+            prefs.codegen.cpp.extra_compile_args_gcc = lighter
         self._standalone_setup()
         try:
             net = self._build(batch)
