@@ -5,12 +5,17 @@ How to run (from the repository root)::
     python benchmarks/bench_opt_level.py              # writes benchmarks/results_opt_level.{json,md}
     python benchmarks/bench_opt_level.py --repeats 1 --out /tmp/b
 
-For each level (``HIPPO_DAM_CYTHON_OPT``: Brian2's own ``-O3`` and the
+For each level (``HIPPO_DAM_OPT_LEVEL``: Brian2's own ``-O3`` and the
 package's ``-O1``), alternated, each case in a fresh process:
 
 * ``cold``: the README quick start and the 3-layer hierarchy of
   ``docs/hierarchy.md`` (from ``bench_cold.py``) with an empty, private Brian2
   cache, whole-process wall time;
+* ``cold``, ``model_b_standalone``: ``hippo-dam run models/model_b.toml`` (a kept
+  C++ project, whose dense product builds at -O3 at either level) with an
+  empty, private project folder;
+* ``step``, ``standalone``: one more step (ms) of a 2048 x 2048 model-A C++
+  project (the 50 ms recall minus the 10 ms recall, over 400, best of 3);
 * ``step``: one more Euler step (ms; the 1000-step recall minus the 100-step
   recall, over 900, best of 5) of models A and B at 1024 x 1024 and at
   64 x 65,536 (a wide memory layer: the per-neuron loops at their largest
@@ -36,6 +41,23 @@ sys.path.insert(0, HERE)
 from bench_cold import HIERARCHY, QUICKSTART  # noqa: E402
 
 LEVELS = ("-O3", "-O1")
+STANDALONE_STEP = """
+import time
+import hippo_dam as hd
+from brian2 import ms
+p = hd.random_patterns(2048, 2048, seed=0)
+cue, known = hd.flip_cue(p[1], 0.2, seed=1)
+net = hd.model_a(p, record_every=None, codegen_target="cpp_standalone")
+net.recall(cue, known, duration=10 * ms)
+def best(duration):
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        net.recall(cue, known, duration=duration)
+        times.append(time.perf_counter() - start)
+    return min(times)
+print("standalone", (best(50 * ms) - best(10 * ms)) / 400 * 1e3)
+"""
 STEP = """
 import sys, time
 import hippo_dam as hd
@@ -62,13 +84,15 @@ def _key(kind, case):
     if kind.startswith("cold"):
         return f"cold_{case}"
     model, size = case.split(", ")
-    return f"step_{model.split()[-1]}_{size.replace(' ', '')}"
+    return f"step_{model.split()[-1]}_{size.replace(' ', '')}"  # standalone, 2048 x 2048 -> step_standalone_2048x2048
 
 
 def _run(code, args, level, cache):
-    env = dict(os.environ, HIPPO_DAM_CYTHON_OPT=level, CYTHON_CACHE_DIR=cache)
+    env = dict(os.environ, HIPPO_DAM_OPT_LEVEL=level, CYTHON_CACHE_DIR=cache,
+               HIPPO_DAM_STANDALONE_CACHE=os.path.join(cache, "standalone"))
+    command = [sys.executable, "-m", "hippo_dam.cli", *args] if code is None else [sys.executable, "-c", code, *args]
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=os.path.dirname(HERE))
     return time.perf_counter() - start, out.stdout
 
 
@@ -77,7 +101,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", default=HERE)
     args = parser.parse_args(argv)
-    cold = {(case, level): [] for case in ("quickstart", "hierarchy") for level in LEVELS}
+    cold = {(case, level): [] for case in ("quickstart", "hierarchy", "model_b_standalone") for level in LEVELS}
     step = {}
     for rep in range(args.repeats):
         for level in LEVELS:
@@ -86,6 +110,13 @@ def main(argv=None):
                     wall, _ = _run(code, [], level, cache)
                 cold[case, level].append(wall)
                 print(f"repeat {rep} {level} cold {case}: {wall:.1f} s", flush=True)
+            with tempfile.TemporaryDirectory(prefix="hippo_dam_opt_") as cache:
+                wall, _ = _run(None, ["run", "models/model_b.toml", "--out", os.path.join(cache, "out")], level, cache)
+                cold["model_b_standalone", level].append(wall)
+                print(f"repeat {rep} {level} cold model_b_standalone: {wall:.1f} s", flush=True)
+                _, out = _run(STANDALONE_STEP, [], level, cache)
+                step.setdefault(("standalone, 2048 x 2048", level), []).append(float(out.split()[-1]))
+                print(f"repeat {rep} {level} step standalone 2048 x 2048: {float(out.split()[-1]):.4f} ms", flush=True)
             with tempfile.TemporaryDirectory(prefix="hippo_dam_opt_") as cache:
                 for nf, nh in ((1024, 1024), (64, 65536)):
                     _, out = _run(STEP, [str(nf), str(nh)], level, cache)

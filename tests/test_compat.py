@@ -249,8 +249,8 @@ def test_runtime_modules_build_at_the_lighter_level_unless_the_user_chose_flags(
     if "-O3" not in default_buildopts:
         pytest.skip("Brian2's defaults on this machine have no -O3")
     code, kwargs = _compat._lighter_build("def main(): pass\n", {"extra_compile_args": list(default_buildopts)})
-    assert "-O3" not in kwargs["extra_compile_args"] and _compat.CYTHON_OPTIMISATION in kwargs["extra_compile_args"]
-    assert code.startswith("def main(): pass\n") and _compat.CYTHON_OPTIMISATION in code
+    assert "-O3" not in kwargs["extra_compile_args"] and _compat.OPT_LEVEL in kwargs["extra_compile_args"]
+    assert code.startswith("def main(): pass\n") and _compat.OPT_LEVEL in code
     assert _compat._cython_module_key(code)[0] != _compat._cython_module_key("def main(): pass\n")[0]
     own = ["-w", "-O2", "-g"]
     assert _compat._lighter_build("x = 1\n", {"extra_compile_args": own}) == ("x = 1\n", {"extra_compile_args": own})

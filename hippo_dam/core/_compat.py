@@ -241,26 +241,27 @@ def _cython_module_key(code):
     return key, os.path.join(os.path.expanduser(cython_cache_dir()), name + manager.so_ext)
 
 
-#: Optimisation of the runtime Cython modules of a network (Brian2: -O3). Measured on 2 cores
+#: Optimisation of a network's runtime Cython modules and kept C++ projects (Brian2: -O3; a project's
+#: dense product stays at -O3, see hippo_dam.core.dense). Measured on 2 cores
 #: (benchmarks/bench_opt_level.py): -O1 makes a first run 12-13% shorter and a step as fast
 #: (0.89-1.02x; the products are BLAS calls, the per-neuron loops gain nothing from -O3 here).
-#: ``HIPPO_DAM_CYTHON_OPT=-O3`` (or -O0, -O2) chooses another level.
-CYTHON_OPTIMISATION = os.environ.get("HIPPO_DAM_CYTHON_OPT", "-O1")
-if CYTHON_OPTIMISATION not in ("-O0", "-O1", "-O2", "-O3"):
-    raise ValueError(f"HIPPO_DAM_CYTHON_OPT must be one of -O0, -O1, -O2, -O3, got {CYTHON_OPTIMISATION!r}")
+#: ``HIPPO_DAM_OPT_LEVEL=-O3`` (or -O0, -O2) chooses another level.
+OPT_LEVEL = os.environ.get("HIPPO_DAM_OPT_LEVEL", "-O1")
+if OPT_LEVEL not in ("-O0", "-O1", "-O2", "-O3"):
+    raise ValueError(f"HIPPO_DAM_OPT_LEVEL must be one of -O0, -O1, -O2, -O3, got {OPT_LEVEL!r}")
 
 
 def lighter_compile_args(args):
-    """``args`` with :data:`CYTHON_OPTIMISATION` for ``-O3`` where they are Brian2's defaults, else None."""
+    """``args`` with :data:`OPT_LEVEL` for ``-O3`` where they are Brian2's defaults, else None."""
     from brian2.codegen.cpp_prefs import default_buildopts
 
-    if CYTHON_OPTIMISATION == "-O3" or args is None or list(args) != list(default_buildopts) or "-O3" not in args:
+    if OPT_LEVEL == "-O3" or args is None or list(args) != list(default_buildopts) or "-O3" not in args:
         return None
-    return [CYTHON_OPTIMISATION if a == "-O3" else a for a in args]
+    return [OPT_LEVEL if a == "-O3" else a for a in args]
 
 
 def _lighter_build(code, kwargs):
-    """``code`` and build arguments with :data:`CYTHON_OPTIMISATION` instead of Brian2's default ``-O3``.
+    """``code`` and build arguments with :data:`OPT_LEVEL` instead of Brian2's default ``-O3``.
 
     Only where the compile arguments are Brian2's defaults (a user's own flags
     are kept). Brian2 names a module after its code, not its flags, so the
@@ -271,7 +272,7 @@ def _lighter_build(code, kwargs):
     if args is None:
         return code, kwargs
     kwargs = dict(kwargs, extra_compile_args=args)
-    return f"{code}\n# hippo_dam: built with {CYTHON_OPTIMISATION}\n", kwargs
+    return f"{code}\n# hippo_dam: built with {OPT_LEVEL}\n", kwargs
 
 
 class _ModuleBeingBuilt:
