@@ -242,9 +242,9 @@ def _cython_module_key(code):
 
 
 #: Optimisation of a network's runtime Cython modules and kept C++ projects (Brian2: -O3; a project's
-#: dense product stays at -O3, see hippo_dam.core.dense). Measured on 2 cores
-#: (benchmarks/bench_opt_level.py): -O1 makes a first run 12-13% shorter and a step as fast
-#: (0.89-1.02x; the products are BLAS calls, the per-neuron loops gain nothing from -O3 here).
+#: dense product stays at -O3, see hippo_dam.core.dense). benchmarks/bench_opt_level.py (2 cores):
+#: at -O1 a first run is shorter and a step as fast (benchmarks/results_opt_level.json; the products
+#: are BLAS calls or -O3 code, the per-neuron loops gain nothing from -O3 here).
 #: ``HIPPO_DAM_OPT_LEVEL=-O3`` (or -O0, -O2) chooses another level.
 OPT_LEVEL = os.environ.get("HIPPO_DAM_OPT_LEVEL", "-O1")
 if OPT_LEVEL not in ("-O0", "-O1", "-O2", "-O3"):
