@@ -241,13 +241,17 @@ class Population:
             name=f"{self.name}_layer", order=ORDER_LAYER, clock=group.clock,
         )
         objects = [layer]
+        # A sum of a constant (the layer norm's D = sum 1) is the neuron count: set once, not summed each step
+        counts = [r.name for r in lag.reductions if r.op == "sum" and r.expr.strip() in ("1", "1.0")]
+        for name in counts:
+            setattr(layer, name, np.bincount(copy_of).astype(float))
         # A sum that uses an earlier sum (the layer norm's centred variance) is a second pass: its own
         # Synapses, whose summed updater runs one order after the first pass's. With maxima only, the
         # first (empty) pass carries their loops.
         for k, sums in enumerate(lag.sum_passes() or [[]]):
             model = "\n".join(
                 f"{r.name}_post = {lag.brian_expression(r.expr, self.state, '_pre', '_post')} : 1 (summed)"
-                for r in sums
+                for r in sums if r.name not in counts
             )
             objects.append(Synapses(group, layer, model, name=f"{self.name}_reduce" + (f"_{k}" if k else ""),
                                     clock=group.clock))
