@@ -110,6 +110,10 @@ def main(argv=None):
                 print(f"wrote {path} and {path.with_suffix('.json')}")
             return 0
         if args.command == "sweep":
+            # On Ctrl-C, a local Dask cluster's worker start-up can leave its semaphores to Python's resource
+            # tracker (a process of its own, started with these options), which frees them at exit and warns
+            # about it on stderr; an interrupted sweep says one line.
+            sys.warnoptions.append("ignore:resource_tracker:UserWarning")
             return _sweep(args)
         return _run(args)
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as err:
