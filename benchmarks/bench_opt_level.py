@@ -41,25 +41,30 @@ sys.path.insert(0, HERE)
 from bench_cold import HIERARCHY, QUICKSTART  # noqa: E402
 
 LEVELS = ("-O3", "-O1")
-STANDALONE_STEP = """
+# the marginal step of a recall: the longer recall minus the shorter one, over the extra steps (best of n)
+MARGINAL = """
 import time
+def marginal_ms(net, cue, known, long, short, steps, n):
+    def best(duration):
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            net.recall(cue, known, duration=duration)
+            times.append(time.perf_counter() - start)
+        return min(times)
+    return (best(long) - best(short)) / steps * 1e3
+"""
+STANDALONE_STEP = MARGINAL + """
 import hippo_dam as hd
 from brian2 import ms
 p = hd.random_patterns(2048, 2048, seed=0)
 cue, known = hd.flip_cue(p[1], 0.2, seed=1)
 net = hd.model_a(p, record_every=None, codegen_target="cpp_standalone")
 net.recall(cue, known, duration=10 * ms)
-def best(duration):
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        net.recall(cue, known, duration=duration)
-        times.append(time.perf_counter() - start)
-    return min(times)
-print("standalone", (best(50 * ms) - best(10 * ms)) / 400 * 1e3)
+print("standalone", marginal_ms(net, cue, known, 50 * ms, 10 * ms, 400, 3))
 """
-STEP = """
-import sys, time
+STEP = MARGINAL + """
+import sys
 import hippo_dam as hd
 from brian2 import ms
 nf, nh = int(sys.argv[1]), int(sys.argv[2])
@@ -68,14 +73,7 @@ cue, known = hd.flip_cue(p[1], 0.2, seed=1)
 for name, make in (("A", hd.model_a), ("B", hd.model_b)):
     net = make(p, record_every=None)
     net.recall(cue, known, duration=1 * ms)
-    def best(duration):
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            net.recall(cue, known, duration=duration)
-            times.append(time.perf_counter() - start)
-        return min(times)
-    print(name, (best(100 * ms) - best(10 * ms)) / 900 * 1e3)
+    print(name, marginal_ms(net, cue, known, 100 * ms, 10 * ms, 900, 5))
 """
 
 
