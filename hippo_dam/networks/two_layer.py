@@ -569,7 +569,8 @@ class DenseAssociativeMemory(AssociativeMemory):
         """The one-item list holding this network's build; freed with the network (weakref.finalize)."""
         if getattr(self, "_build_box", None) is None:
             self._build_box = [None]
-            weakref.finalize(self, _free_build, self._build_box)  # the box, not self: no reference kept
+            # the box, not self: no reference kept; at exit there is no next network to serve
+            weakref.finalize(self, _free_build, self._build_box).atexit = False
         return self._build_box
 
     def _keep_build(self, batch):
