@@ -32,6 +32,7 @@ the result is the same explicit Euler scheme.
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy as np
 from brian2 import Function, NeuronGroup, get_device, prefs, second
@@ -149,7 +150,7 @@ class DenseSymmetricProjection(SymmetricProjection):
 
     def _product_functions(self, parts=1):
         """``[(name, Function)]``: the product (and, split in ``parts`` > 1, the sum of the parts)."""
-        name = f"hippo_dense_{self.name}"
+        name = self._function_name
         live = self._arrays()
         xi = self.weights
         n_post, n_pre, batch = self.post.n, self.pre.n, self.batch
@@ -196,6 +197,15 @@ class DenseSymmetricProjection(SymmetricProjection):
         cache_by_code(sum_fn, "hippo_dam.dense", f"{name}_sum", xi.dtype.name, recurrent)
         return [(name, fn), (f"{name}_sum", sum_fn)]
 
+    @property
+    def _function_name(self):
+        """Name of the product function; its ``xi`` is the static array ``<name>_xi`` of a standalone project."""
+        return f"hippo_dense_{self.name}"
+
+    def weight_file(self, directory):
+        """Path of the file holding ``xi`` in the standalone project in ``directory`` (rewritten for new patterns)."""
+        return os.path.join(directory, "static_arrays", f"{self._function_name}_xi")
+
     def rebind_weights(self, weights, network):
         """Read ``weights`` instead of the current ``xi`` from now on (runtime targets, built network).
 
@@ -233,7 +243,7 @@ class DenseSymmetricProjection(SymmetricProjection):
         device = get_device()
         live = {k: standalone_array(device, v, gpu=True) for k, v in self._arrays().items()}
         ctype = "double" if self.dtype == np.float64 else "float"
-        base = f"hippo_dense_{self.name}"
+        base = self._function_name
         ns = {f"{base}_xi": self.weights.ravel()}
         n_pre, n_post = self.pre.n, self.post.n
         bodies = {

@@ -17,7 +17,6 @@ optional clamping of the known entries), and returns every layer's states.
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -423,17 +422,12 @@ class GraphMemory(AssociativeMemory):
     def _standalone_key(self, batch, duration):
         layers = tuple((la.name, la.n, la.lagrangian.structure) for la in self.layers)
         links = tuple((a, b, np.shape(W)) for a, b, W in self.links)
-        every = tuple(None if x is None else float(x / second) for x in (self.record_every, self.energy_every))
         return (type(self).__name__, self.codegen_target, batch, float(duration / second), float(self.dt / second),
-                every, layers, links, self.dtype.name, self.openmp_threads, self.standalone_dir)
+                self._recording_key(), layers, links, self.dtype.name, self.openmp_threads, self.standalone_dir)
 
     def _zero_initial(self, batch):
         zeros = [np.zeros((batch, la.n)) for la in self.layers]
         return zeros, zeros, zeros
-
-    def _weight_files(self, directory):
-        return {c.name: os.path.join(directory, "static_arrays", f"hippo_dense_{c.name}_xi")
-                for c in self.graph.components if isinstance(c, DenseSymmetricProjection)}
 
     def _run_standalone(self, initial, batch, duration, progress):
         """Run the kept project with this recall's states, inputs, clamps, time constants and parameters."""

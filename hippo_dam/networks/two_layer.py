@@ -214,7 +214,6 @@ class AssociativeMemory:
             report.close()
         return self._collect(batch)
 
-
     # -- C++ standalone: compile once, run many ---------------------------------
     # A subclass names its project (_standalone_key, _project_key), the zero initial state the project
     # is built with (_zero_initial), its weight files (_weight_files) and a recall's run arguments.
@@ -231,7 +230,12 @@ class AssociativeMemory:
 
     def _weight_files(self, directory):
         """``{projection name: path}`` of the dense weights the project reads from its static arrays."""
-        return {}
+        return {c.name: c.weight_file(directory) for c in self.graph.components
+                if isinstance(c, DenseSymmetricProjection)}
+
+    def _recording_key(self):
+        """``record_every`` and ``energy_every`` in seconds (None: not recorded / every step), for keys."""
+        return tuple(None if x is None else float(x / second) for x in (self.record_every, self.energy_every))
 
     def _value_args(self, pop, tau, lagrangian, batch):
         """Run arguments of a population's values: time constants and Lagrangian parameters.
@@ -561,9 +565,8 @@ class DenseAssociativeMemory(AssociativeMemory):
         if not own or self.coupling_kind != "dense" or self.patterns.size * batch > _POOL_MAX_WEIGHTS:
             return None
         lags = tuple(lag.structure for lag in (self.feature_lagrangian, self.memory_lagrangian))
-        every = tuple(None if x is None else float(x / second) for x in (self.record_every, self.energy_every))
-        return (cls, self.codegen_target, batch, float(self.dt / second), every, lags, self.patterns.shape,
-                self.dtype.name)
+        return (cls, self.codegen_target, batch, float(self.dt / second), self._recording_key(), lags,
+                self.patterns.shape, self.dtype.name)
 
     def _box(self):
         """The one-item list holding this network's build; freed with the network (weakref.finalize)."""
@@ -751,11 +754,6 @@ class DenseAssociativeMemory(AssociativeMemory):
         zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
         return zeros_f, zeros_h, zeros_f
 
-    def _weight_files(self, directory):
-        if self.coupling_kind != "dense":
-            return {}
-        return {self.coupling.name: os.path.join(directory, "static_arrays", f"hippo_dense_{self.coupling.name}_xi")}
-
     def _run_standalone(self, v0, h0, I, duration, progress):
         batch = len(v0)
         sa = self._standalone_project(batch, duration, progress)
@@ -776,6 +774,7 @@ class DenseAssociativeMemory(AssociativeMemory):
     def _standalone_run_args(self, v0, h0, I):
         """Further initial values a recall sets (``_set_initial`` beyond v, h, I), as standalone run arguments."""
         return {}
+
 
 def check_cue(cue, known, n, hint=""):
     """A cue (N,) or batch of cues (B, N) and its known-mask, checked; returns 2-D arrays and whether batched.
