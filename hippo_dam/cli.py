@@ -113,7 +113,8 @@ def main(argv=None):
             # On Ctrl-C, a local Dask cluster's worker start-up can leave its semaphores to Python's resource
             # tracker (a process of its own, started with these options), which frees them at exit and warns
             # about it on stderr; an interrupted sweep says one line.
-            sys.warnoptions.append("ignore:resource_tracker:UserWarning")
+            if "ignore:resource_tracker:UserWarning" not in sys.warnoptions:  # main() may be called again
+                sys.warnoptions.append("ignore:resource_tracker:UserWarning")
             return _sweep(args)
         return _run(args)
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as err:
