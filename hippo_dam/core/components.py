@@ -25,7 +25,7 @@ energy-graph pieces are :class:`~hippo_dam.core.populations.Population`,
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, second
+from brian2 import Hz, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, linked_var, second
 
 from ._compat import set_state_update_order
 from .populations import (Population, SymmetricProjection, _connect_all_to_all, check_quantity, check_tau,
@@ -369,7 +369,7 @@ def steady_phase(p, rate, tau_m, phase):
 class PlasticProjection(SymmetricProjection):
     """A symmetric projection ``W`` (N_post x N_pre) that learns during the run by a local rule::
 
-        dW[mu,i]/dt = eta a_post[mu] (a_pre[i] - W[mu,i]) - lambda W[mu,i]
+        dW[mu,i]/dt = eta s(t) a_post[mu] (a_pre[i] - W[mu,i]) - lambda W[mu,i]
 
     Each synapse sees only its own weight and the activations of its two
     cells. With a softmax post layer (competition through the normalising
@@ -379,6 +379,13 @@ class PlasticProjection(SymmetricProjection):
     (``u_post = W a_pre``, ``u_pre = W^T a_post``) and its energy term is the
     usual ``-a_post . W a_pre`` with the current ``W``; while ``W`` moves the
     energy is not a Lyapunov function (``lyapunov = False``).
+
+    ``s(t)`` is a plasticity schedule (1 without one): a neuromodulatory
+    signal every synapse receives alike (novelty, acetylcholine), which sees
+    no cell. The feedback onto the pre layer can be scaled by ``c(t)``,
+    ``u_pre = c(t) W^T a_post`` (1 without one: symmetric); encoding with the
+    feedback off and recalling with it on is Hasselmo's (2006) account of
+    acetylcholine in the hippocampus.
 
     The weights run on the Euler step of the neurons (schedule order 10), from
     the activations of the same step. Each recall starts from ``weights``;
@@ -394,12 +401,20 @@ class PlasticProjection(SymmetricProjection):
     forgetting_rate : Quantity
         ``lambda`` (Hz), default 0.
     name : str
+    plasticity : TimedArray, optional
+        ``s(t)`` (dimensionless, >= 0) gating the learning rate; its Brian2 name
+        should be fixed (it is in the generated code).
+    feedback : float or TimedArray, optional
+        ``c`` or ``c(t)`` (dimensionless, >= 0): the gain of the feedback onto the pre layer.
     """
 
     lyapunov = False
 
-    def __init__(self, pre, post, weights, learning_rate, forgetting_rate=0 * Hz, name="plastic"):
+    def __init__(self, pre, post, weights, learning_rate, forgetting_rate=0 * Hz, name="plastic", plasticity=None,
+                 feedback=1.0):
         super().__init__(pre, post, weights, name=name)
+        self.plasticity = _check_schedule(plasticity, f"plasticity of {name}", allow_number=False)
+        self.feedback = _check_schedule(feedback, f"feedback of {name}", allow_number=True)
         self.learning_rate = check_quantity(learning_rate, Hz, f"learning_rate of {name}", "rate", "1*Hz",
                                             positive=False)
         self.forgetting_rate = check_quantity(forgetting_rate, Hz, f"forgetting_rate of {name}", "rate", "0.1*Hz",
@@ -410,14 +425,26 @@ class PlasticProjection(SymmetricProjection):
 
     def build(self, dt=None):
         u, a_pre, a_post = self.input_name, self.pre.activation, self.post.activation
-        model = (f"dw/dt = eta*{a_post}_post*({a_pre}_pre - w) - lam*w : 1 (clock-driven)\n"
+        gate = f"{self.name}_plasticity(t)*" if self.plasticity is not None else ""
+        if isinstance(self.feedback, TimedArray):
+            gain, extra = f"{self.name}_feedback(t)*", ""
+        else:
+            gain, extra = ("", "") if self.feedback in (0.0, 1.0) else ("c_fb*", "\nc_fb : 1 (shared, constant)")
+        # no feedback at all: the pre layer's input u stays 0, and no loop over the synapses computes it
+        back = "" if self.feedback == 0.0 else f"\n{u}_pre = {gain}w*{a_post}_post : 1 (summed)"
+        model = (f"dw/dt = eta*{gate}{a_post}_post*({a_pre}_pre - w) - lam*w : 1 (clock-driven)\n"
                  "eta : Hz (shared, constant)\nlam : Hz (shared, constant)\n"
-                 f"{u}_post = w*{a_pre}_pre : 1 (summed)\n"
-                 f"{u}_pre = w*{a_post}_post : 1 (summed)")
+                 f"{u}_post = w*{a_pre}_pre : 1 (summed)" + back + extra)
         syn = Synapses(self.pre.group, self.post.group, model, method="euler", name=self.name,
                        clock=self.pre.group.clock)
         _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, self.pre.batch)
         syn.eta, syn.lam = self.learning_rate, self.forgetting_rate
+        if extra:
+            syn.c_fb = self.feedback
+        if self.plasticity is not None:
+            syn.namespace[f"{self.name}_plasticity"] = self.plasticity
+        if isinstance(self.feedback, TimedArray):
+            syn.namespace[f"{self.name}_feedback"] = self.feedback
         set_state_update_order(syn, ORDER_STATE_UPDATE)
         self.synapses = syn
         return [syn]
@@ -429,6 +456,22 @@ class PlasticProjection(SymmetricProjection):
         n_pre, n_post, batch = self.pre.n, self.post.n, self.pre.batch
         # synapse order: copy, then (pre, post) in C order
         return np.asarray(self.synapses.w[:]).reshape(batch, n_pre, n_post).transpose(0, 2, 1).copy()
+
+
+def _check_schedule(value, what, allow_number):
+    """A gain: a number >= 0 (where allowed) or a 1-D ``TimedArray`` of values >= 0."""
+    if value is None and not allow_number:
+        return None
+    if isinstance(value, TimedArray):
+        values = np.asarray(value.values)
+        if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError(f"{what}: the TimedArray must hold one finite value >= 0 per time step, "
+                             f"got shape {values.shape}")
+        return value
+    if allow_number and isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)) \
+            and np.isfinite(value) and value >= 0:
+        return float(value)
+    raise TypeError(f"{what} must be {'a number >= 0 or ' if allow_number else ''}a TimedArray, got {value!r}")
 
 
 class MovingInput:
