@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_number", "check_count"]
+__all__ = ["check_number", "check_count", "check_settings"]
 
 
 def check_number(name, value, low=None, high=None, low_open=False, high_open=False, integer=False, what=None,
@@ -44,3 +44,26 @@ def check_count(value, what, minimum=1):
         raise TypeError(f"{what} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__})")
     check_number(what, value, low=minimum, integer=True)
     return int(value)
+
+
+def check_settings(settings, defaults, what, whole=(), may_be_zero=()):
+    """An experiment's settings over its ``defaults``: every key known, every value a finite number ``> 0``.
+
+    ``whole`` names the counts (whole numbers), ``may_be_zero`` the values
+    that may be 0. Messages name ``what`` (``"darkness"``) and the key.
+    Returns the merged settings.
+    """
+    unknown = sorted(set(settings) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown {what} setting(s) {unknown}; known: {sorted(defaults)}")
+    s = {**defaults, **settings}
+    for key, value in s.items():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)) \
+                or not np.isfinite(value):
+            raise ValueError(f"{what} setting {key!r} must be a finite number, got {value!r}")
+        if value < 0 or (value == 0 and key not in may_be_zero):
+            raise ValueError(f"{what} setting {key!r} must be {'>= 0' if key in may_be_zero else '> 0'}, "
+                             f"got {value!r}")
+        if key in whole and value != int(value):
+            raise ValueError(f"{what} setting {key!r} must be a whole number, got {value!r}")
+    return s

@@ -36,6 +36,7 @@ import numpy as np
 from brian2 import TimedArray, cm, meter, ms, second
 from brian2 import seed as brian_seed
 
+from ..checks import check_settings
 from ..circuits.path_integration import PathIntegratingGrid, PositionDecoder, grid_rates, touch_boundary_rates
 from ..circuits.space import GridModule, sargolini_trajectory
 from ..core.components import MovingInput
@@ -87,19 +88,9 @@ def shared_orientation_modules(n_modules, cells_per_side, smallest, ratio, orien
 
 
 def _check_settings(settings):
-    unknown = sorted(set(settings) - set(DARKNESS_SETTINGS))
-    if unknown:
-        raise ValueError(f"unknown darkness setting(s) {unknown}; known: {sorted(DARKNESS_SETTINGS)}")
-    s = {**DARKNESS_SETTINGS, **settings}
-    for key, value in s.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise ValueError(f"darkness setting {key!r} must be a finite number, got {value!r}")
-        if value < 0 or (value == 0 and key not in ("orientation_rad", "feedback_gain_m2_per_s", "noise_m_per_sqrt_s",
-                                                    "boundary_weight")):
-            raise ValueError(f"darkness setting {key!r} must be > 0, got {value!r}")
-    for key in ("n_seeds", "n_modules", "cells_per_side"):
-        if s[key] != int(s[key]):
-            raise ValueError(f"darkness setting {key!r} must be a whole number, got {s[key]!r}")
+    s = check_settings(settings, DARKNESS_SETTINGS, "darkness", whole=("n_seeds", "n_modules", "cells_per_side"),
+                       may_be_zero=("orientation_rad", "feedback_gain_m2_per_s", "noise_m_per_sqrt_s",
+                                    "boundary_weight"))
     if (s["n_seeds"] - 1) * s["seed_spacing_s"] + s["duration_s"] > 599.6:
         raise ValueError("n_seeds windows of duration_s, seed_spacing_s apart, must fit in the 599.6 s recording")
     if s["final_window_s"] > s["duration_s"]:

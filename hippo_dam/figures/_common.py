@@ -4,6 +4,21 @@ from __future__ import annotations
 from ..outputs import package_versions as _versions  # noqa: F401  (the figures' name for it)
 
 
+def _record_and_draw(out, outdir, name, redraw):
+    """Write ``outdir/name.json`` (the results, package versions, the figure function) and draw
+    ``outdir/name.png`` from that record with ``redraw(recorded, path)``; returns the PNG's path."""
+    import json
+    from pathlib import Path
+
+    out["versions"] = _versions()
+    path = Path(outdir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out["figure"] = path.name
+    out["function"] = f"hippo_dam.figures.{name}.{name}"
+    path.with_suffix(".json").write_text(json.dumps(out, indent=1) + "\n")
+    return redraw(out, path)
+
+
 def _recall_stats(net, cues, duration, record_every=None):
     """Success rate over cues, and the largest energy rise (relative to max |E|) on any trajectory."""
     import numpy as np

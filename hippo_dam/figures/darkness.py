@@ -8,13 +8,11 @@ PNG again from that JSON without rerunning.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from ..plotting import _ci, plot_darkness
-from ._common import _versions
+from ._common import _record_and_draw
 
 __all__ = ["darkness", "redraw"]
+
 
 def redraw(recorded, path):
     """Draw ``darkness.png`` from a recorded ``darkness.json`` (a dict)."""
@@ -27,10 +25,4 @@ def darkness(outdir="figures", settings=None):
 
     s = {**(DARKNESS_SETTINGS_SMALL if _ci() and settings is None else DARKNESS_SETTINGS), **(settings or {})}
     out = darkness_experiment(s)
-    out["versions"] = _versions()
-    path = Path(outdir) / "darkness.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out["figure"] = path.name
-    out["function"] = "hippo_dam.figures.darkness.darkness"
-    path.with_suffix(".json").write_text(json.dumps(out, indent=1) + "\n")
-    return redraw(out, path)
+    return _record_and_draw(out, outdir, "darkness", redraw)
