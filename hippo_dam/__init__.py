@@ -115,6 +115,7 @@ _PUBLIC = {
     "experiments.place_cells": ("compare_conditions", "environment_capacity"),
     "experiments.spiking": ("spiking_curve",),
     "experiments.darkness": ("darkness_experiment", "DARKNESS_SETTINGS"),
+    "experiments.shared_map": ("shared_map_experiment", "shared_map_session", "SHARED_MAP_SETTINGS"),
     "sweeps.engine": ("run_sweep", "sweep_map", "recall_point", "recall_points", "load_sweep", "SweepFile", "worker_directory"),
     "sweeps.cluster": ("ClusterSpec",),
     "nwb": ("write_session_nwb", "read_session_nwb", "spatial_tuning"),

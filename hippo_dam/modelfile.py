@@ -265,6 +265,7 @@ MODEL_KINDS = {
     "place_cells": "hippo_dam.circuits.place_loader:load_place_model",
     "kanji_hierarchy": "hippo_dam.experiments.kanji_hierarchy_loader:load_hierarchy_model",
     "place_darkness": "hippo_dam.experiments.darkness_loader:load_darkness_model",
+    "place_shared_map": "hippo_dam.experiments.shared_map_loader:load_shared_map_model",
 }
 
 
@@ -287,6 +288,8 @@ def model_kind(cfg, path):
             return "place_cells"
         if "darkness" in cfg:
             return "place_darkness"
+        if "shared_map" in cfg:
+            return "place_shared_map"
         return "kanji_hierarchy" if "hierarchy" in cfg else "two_layer"
     if kind not in MODEL_KINDS:
         import difflib

@@ -229,3 +229,122 @@ def plot_darkness(recorded, path):
     from pathlib import Path
 
     return Path(path)
+
+
+# Literature values beside the shared map's numbers (sources in docs/place_cells.md)
+_ACTIVE_FRACTION_MAX = 0.5  # "less than half of the neurons in CA1 and CA3 are active" (Karlsson & Frank 2008)
+_PEAK_RATE_RANGE_HZ = (10.0, 40.0)  # in-field peak rates of place cells (the range issue 20 states)
+
+
+def plot_shared_map(recorded, path):
+    """The shared-map figure from its recorded numbers (:func:`hippo_dam.experiments.shared_map.shared_map_experiment`)."""
+    plt = _figure_files
+    s, rooms = recorded["settings"], recorded["rooms"]
+    n = len(rooms)
+    fig = plt.figure(figsize=(21, 8.5))
+    gs = fig.add_gridspec(2, 5, height_ratios=[1, 1], hspace=0.45, wspace=0.34)
+    # A: example maps of room A's most active cells: novel, learned, after every other room
+    ex = recorded["example_maps"]
+    sub = gs[0, :2].subgridspec(3, 6, hspace=0.1, wspace=0.05)
+    labels = {"novel": "novel", "learned": "learned", "final": f"after {n - 1} more rooms"}
+    for r, kind in enumerate(("novel", "learned", "final")):
+        for c, m in enumerate(ex[kind]):
+            ax = fig.add_subplot(sub[r, c])
+            m = np.asarray(m, float)
+            ax.imshow(m.T, origin="lower", cmap="jet", vmin=0, vmax=max(np.nanmax(np.asarray(ex["learned"][c])), 1e-9))
+            ax.set_xticks([]), ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(labels[kind], fontsize=8)
+            if r == 0:
+                ax.set_title(f"cell {c + 1}: {np.nanmax(np.asarray(ex['learned'][c], float)):.0f} Hz", fontsize=8)
+    x = np.arange(n)
+    names = [r["room"] for r in rooms]
+    # B: fraction of cells active per room
+    ax = fig.add_subplot(gs[0, 2])
+    for off, kind, colour in ((-0.2, "novel", "0.6"), (0.2, "learned", "tab:blue")):
+        ax.bar(x + off, [r[kind]["fraction_active"] for r in rooms], 0.4, color=colour, label=kind)
+    ax.axhline(_ACTIVE_FRACTION_MAX, color="k", ls="--", lw=1, label="< 1/2 (Karlsson & Frank 2008)")
+    ax.set_xticks(x, names)
+    ax.set(ylabel="fraction of CA3 cells active", ylim=(0, 1), xlabel="room",
+           title=f"{recorded['n_ca3']} CA3 cells, one population")
+    ax.legend(fontsize=7)
+    # C: overlap of active sets against chance
+    ax = fig.add_subplot(gs[0, 3])
+    ch = [o["chance"] for o in recorded["overlap"]]
+    both = [o["both_active"] for o in recorded["overlap"]]
+    ax.plot(ch, both, "o", color="tab:blue")
+    top = max(ch + both + [0.05]) * 1.15
+    ax.plot([0, top], [0, top], "k--", lw=1, label="chance (p_a p_b)")
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="chance overlap p_a p_b", ylabel="cells active in both rooms",
+           title="overlap of active sets, every pair of rooms")
+    ax.legend(fontsize=7, loc="upper left")
+    # D: peak rates and spatial information, novel vs learned
+    ax = fig.add_subplot(gs[1, 0])
+    for off, kind, colour in ((-0.2, "novel", "0.6"), (0.2, "learned", "tab:blue")):
+        ax.bar(x + off, [r[kind]["peak_rate_Hz_median"] for r in rooms], 0.4, color=colour, label=kind)
+        for k, r in enumerate(rooms):
+            if r[kind]["peak_rate_Hz_quartiles"]:
+                ax.plot([k + off] * 2, r[kind]["peak_rate_Hz_quartiles"], color="k", lw=1)
+    ax.axhspan(*_PEAK_RATE_RANGE_HZ, color="tab:green", alpha=0.12, label="10-40 Hz")
+    ax.set_xticks(x, names)
+    ax.set(ylabel="in-field peak rate (Hz), median, IQR", xlabel="room", title="peak rates of active cells")
+    ax.legend(fontsize=7)
+    # fields per active cell: the 1 m box against a large box
+    ax = fig.add_subplot(gs[1, 1])
+    small = np.sum([(list(r["learned"]["fields_per_cell_distribution"]) + [0] * 6)[:6] for r in rooms], axis=0)
+    small[5] = sum(sum(r["learned"]["fields_per_cell_distribution"][5:]) for r in rooms)
+    width = 0.4
+    ax.bar(np.arange(1, 6) - width / 2, small[1:] / max(small[1:].sum(), 1), width, color="tab:blue",
+           label=f"{s['arena_width_m']:g} x {s['arena_height_m']:g} m")
+    big = recorded.get("large_box")
+    if big:
+        counts = np.asarray(big["fields_per_cell_distribution"], float)
+        bs = big["settings"]
+        ax.bar(np.arange(1, 6) + width / 2, counts[1:] / max(counts[1:].sum(), 1), width, color="tab:purple",
+               label=f"{bs['arena_width_m']:g} x {bs['arena_height_m']:g} m")
+    ax.set_xticks(range(1, 6), ["1", "2", "3", "4", "5+"])
+    ax.set(xlabel="place fields per active cell", ylabel="fraction of active cells",
+           title="fields per cell, two box sizes")
+    ax.legend(fontsize=7)
+    ax = fig.add_subplot(gs[1, 2])
+    for off, kind, colour in ((-0.2, "novel", "0.6"), (0.2, "learned", "tab:blue")):
+        ax.bar(x + off, [r[kind]["info_bits_per_spike_median"] for r in rooms], 0.4, color=colour, label=kind)
+    ax.set_xticks(x, names)
+    ax.set(ylabel="spatial information (bits/spike), median", xlabel="room", title="Skaggs information")
+    ax.legend(fontsize=7)
+    # E: how old maps fade
+    since = np.asarray(recorded["forgetting"]["rooms_learned_since"])
+    ax = fig.add_subplot(gs[1, 3])
+    ax.plot(since, recorded["forgetting"]["pv_final_vs_learned"], "o-", color="tab:blue", label="learned map")
+    ax.plot(since, [r["pv_novel_vs_learned"] for r in rooms], "s:", color="0.5", label="novel map vs learned")
+    ax.set(xlabel="rooms learned since", ylabel="PV correlation with the learned map",
+           ylim=(-0.1, 1.05), title="old maps fade")
+    ax.legend(fontsize=7)
+    ax = fig.add_subplot(gs[1, 4])
+    ax.plot(since, recorded["forgetting"]["final_decoding_cm"], "o-", color="tab:blue", label="median error")
+    ax.set(xlabel="rooms learned since", ylabel="error, read with the learned maps (cm)", ylim=(0, None),
+           title="reading old rooms")
+    ax2 = ax.twinx()
+    ax2.plot(since, recorded["forgetting"]["final_room_correct"], "s--", color="tab:orange", label="right room")
+    ax2.set(ylabel="fraction decoded in the right room", ylim=(0, 1.05))
+    ax.legend(fontsize=7, loc="upper left"), ax2.legend(fontsize=7, loc="lower left")
+    ax2.axhline(recorded.get("recall_criterion", 0.5), color="tab:orange", lw=0.8, ls=":")
+    if big:  # example maps of the large box
+        sub = gs[0, 4].subgridspec(2, 3, hspace=0.25, wspace=0.05)
+        for c, m in enumerate(big["example_maps"][:6]):
+            a = fig.add_subplot(sub[c // 3, c % 3])
+            m = np.asarray(m, float)
+            a.imshow(m.T, origin="lower", cmap="jet", vmin=0)
+            a.set_xticks([]), a.set_yticks([])
+            a.set_title(f"{np.nanmax(m):.0f} Hz", fontsize=7)
+            if c == 1:
+                a.text(0.5, 1.35, f"learned maps, {bs['arena_width_m']:g} x {bs['arena_height_m']:g} m box",
+                       transform=a.transAxes, ha="center", fontsize=10)
+    fig.suptitle(f"One CA3 population learns {n} rooms by a local rule inside the run "
+                 f"(instar rule, basket-cell inhibition; {s['explore_s']:g} s of the Sargolini rat per room)",
+                 fontsize=12)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    from pathlib import Path
+
+    return Path(path)

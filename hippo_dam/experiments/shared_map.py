@@ -1,0 +1,395 @@
+"""One CA3 population, several rooms: a place map learned online by a local rule, and how old maps fade.
+
+A fixed population of CA3 cells is reused in every room. The rat explores
+room after room (windows of the path Sargolini et al. 2006 recorded, shipped
+by RatInABox); entorhinal feature cells (grid modules, boundary cells,
+landmark cells, :class:`~hippo_dam.circuits.space.SpatialCode`) drive CA3
+through one plastic symmetric projection ``W`` whose synapses learn while the
+rat explores, inside the same Brian2 run that then tests every map::
+
+    tau_EC  dv_i/dt  = c(t) sum_mu W[mu,i] f_mu - v_i + I_i(x(t), room),   g = tanh(v)
+    tau_CA3 dh_mu/dt = sum_i W[mu,i] g_i - w_I y - h_mu,                    f = 2 [h]_+
+    tau_I   dy/dt    = sum_mu f_mu - y                                       (basket cells)
+    dW[mu,i]/dt      = eta s(t) f_mu (g_i - W[mu,i])
+
+* competition: the basket cells inhibit CA3 in proportion to its summed
+  rate (feedback inhibition, no target rate: the population rate is what
+  the input and the inhibition make it);
+* learning: the instar rule, local to each synapse, moves an active cell's
+  weights toward the input pattern where it fires (soft competitive
+  learning, Rolls et al. 2006; Si & Treves 2009 for grid to place cells);
+  ``s(t)`` is 1 while the rat explores and 0 during tests (a neuromodulatory
+  gate every synapse receives alike);
+* encoding with the feedback off (``c = 0``, Hasselmo 2006) - an assumption.
+
+The schedule, per room ``k``: a test of the room before any learning in it
+(its novel map), the exploration, a test right after (its learned map);
+then every room is tested again at the end. Rooms differ by their landmark
+positions and a phase shift of every grid module (global remapping, as
+:func:`~hippo_dam.circuits.space.make_environments` draws them). Tests run
+a simulated rat (RatInABox), each test on a path of its own.
+
+Measured per room: the fraction of CA3 cells active (a rate-map peak of at
+least ``active_peak_hz``), fields per active cell, in-field peak rates,
+spatial information per spike (Skaggs et al. 1993), the overlap of the
+active sets of two rooms against chance (``p_a p_b``); and how each room's
+map survives the rooms learned after it: the population-vector correlation
+of its final test with its learned map, and the decoding error of its final
+test read with the learned map as templates (a downstream reader that
+learned the map when it was made). Baselines: the novel map of every room
+(the same cells before learning there), and the network with learning off,
+whose random map never changes.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from brian2 import Hz, TimedArray, cm, meter, ms, second
+
+from ..checks import check_settings
+from ..circuits.place_cells import place_fields, rate_maps
+from ..circuits.space import Arena, SpatialCode, grid_modules, make_environments, ratinabox_trajectory, \
+    sargolini_trajectory
+from ..core.components import MovingInput, PlasticProjection, StateRecorder
+from ..core.lagrangians import identity, rectified_power, tanh
+from ..core.populations import Population, Projection
+
+__all__ = ["SHARED_MAP_SETTINGS", "SHARED_MAP_SETTINGS_SMALL", "shared_map_session", "shared_map_experiment"]
+
+SHARED_MAP_SETTINGS = {
+    "n_rooms": 10,
+    "n_ca3": 400,
+    "explore_s": 90.0,           # per room: windows of the 599.6 s recording, one after another (then again)
+    "test_s": 60.0,
+    "test_speed_cm_s": 20.0,     # RatInABox rat of the tests (rats forage at 10-30 cm/s)
+    "arena_width_m": 1.0,        # the 1 m box of the recording; another box is explored by a RatInABox rat
+    "arena_height_m": 1.0,
+    "n_modules": 4,
+    "cells_per_module": 32,
+    "n_landmarks": 4,
+    "learning_rate_hz": 0.05,
+    "initial_weight_sd": 0.7,    # random weights of the size of the input patterns (|W_mu| ~ |g|)
+    "inhibition": 0.5,           # w_I
+    "tau_inhibition_ms": 5.0,
+    "tau_ec_ms": 20.0,
+    "tau_ca3_ms": 10.0,
+    "dt_ms": 2.0,
+    "record_every_ms": 50.0,
+    "rate_per_unit_hz": 0.5,     # a CA3 cell fires (rate_per_unit_hz) f: f = 2 h for h > 0, so 1 Hz per unit of h
+    "bin_cm": 5.0,               # rate maps and fields
+    "decode_bin_cm": 10.0,       # population vectors compared and read (a 60 s test covers ~3/4 of 10 cm bins)
+    "active_peak_hz": 1.0,
+    "seed": 0,
+}
+#: a short version for the test suite and CI
+SHARED_MAP_SETTINGS_SMALL = {**SHARED_MAP_SETTINGS, "n_rooms": 2, "n_ca3": 60, "explore_s": 20.0, "test_s": 10.0,
+                             "cells_per_module": 12, "n_landmarks": 2}
+#: an old room is recalled while its final test is read as that room in at least this fraction of the samples
+RECALL_CRITERION = 0.5
+_WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed")
+_MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz")
+_RECORDING_S = 599.6  # length of the Sargolini et al. (2006) recording RatInABox ships
+
+
+def _check_settings(settings):
+    s = check_settings(settings, SHARED_MAP_SETTINGS, "shared-map", whole=_WHOLE, may_be_zero=_MAY_BE_ZERO)
+    if s["explore_s"] > _RECORDING_S:
+        raise ValueError(f"explore_s = {s['explore_s']:g} s must fit in the {_RECORDING_S} s recording the rooms are "
+                         "explored on")
+    taus = {k: s[k] for k in ("tau_inhibition_ms", "tau_ec_ms", "tau_ca3_ms")}
+    if s["dt_ms"] >= min(taus.values()):
+        raise ValueError(f"dt_ms = {s['dt_ms']} must be below every time constant {taus}")
+    if s["record_every_ms"] < s["dt_ms"]:
+        raise ValueError("record_every_ms must be at least dt_ms")
+    return s
+
+
+def _schedule(s):
+    """The session: (kind, room, seconds), with kind 'novel', 'explore', 'learned' or 'final'."""
+    out = []
+    for k in range(int(s["n_rooms"])):
+        out += [("novel", k, s["test_s"]), ("explore", k, s["explore_s"]), ("learned", k, s["test_s"])]
+    return out + [("final", k, s["test_s"]) for k in range(int(s["n_rooms"]))]
+
+
+def _recording_box(s):
+    """The rooms are the 1 m box of the recording: explored on the real rat's path (else on RatInABox's)."""
+    return s["arena_width_m"] == 1.0 and s["arena_height_m"] == 1.0
+
+
+def _paths(s, arena):
+    """One trajectory per segment of the schedule (all on the same 20 ms samples)."""
+    paths = []
+    for n, (kind, k, dur) in enumerate(_schedule(s)):
+        if kind == "explore" and _recording_box(s):
+            start = (k * s["explore_s"]) % (_RECORDING_S - s["explore_s"] + 1e-9)  # consecutive, then again
+            paths.append(sargolini_trajectory(start * second, dur * second))
+        else:
+            paths.append(ratinabox_trajectory(arena, dur * second, seed=int(s["seed"]) * 1000 + n,
+                                              speed_mean=s["test_speed_cm_s"] * cm / second))
+    return paths
+
+
+def _zero_mean_offsets(code, bin_size=2 * cm):
+    """Per feature cell, the offset ``b_i`` with ``mean_x tanh(I_i(x) - b_i) = 0`` over the room.
+
+    ``SpatialCode`` centres every input on its median over the arena (balanced
+    +-1 patterns); grid rates are skewed, so ``g = tanh(I)`` keeps a mean
+    ``g_bar`` that is nearly the same in every room (``uncentred_mean_pattern``
+    in the experiment's result says how large and how alike). A CA3 cell's weights on
+    ``g_bar`` would then be a bias it carries into every room, and the instar
+    rule writes ``g_bar`` into every cell that learns. The assumption: the
+    feedforward inhibition that sets a feature cell's operating point balances
+    its mean output over the environment.
+    """
+    I = code.inputs(code.arena.grid_points(bin_size))  # (P, N)
+    lo, hi = np.full(I.shape[1], -10.0), np.full(I.shape[1], 10.0)
+    for _ in range(60):  # bisection: mean tanh(I - b) falls as b grows
+        mid = (lo + hi) / 2
+        up = np.tanh(I - mid).mean(axis=0) > 0
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    return (lo + hi) / 2
+
+
+def _pv_correlation(a, b):
+    """Mean over bins visited in both of the correlation between two population vectors (C, nx, ny)."""
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    ok = np.all(np.isfinite(a), axis=0) & np.all(np.isfinite(b), axis=0)
+    a, b = a[:, ok] - a[:, ok].mean(axis=0), b[:, ok] - b[:, ok].mean(axis=0)
+    den = np.linalg.norm(a, axis=0) * np.linalg.norm(b, axis=0)
+    good = den > 0
+    return float(np.mean(np.sum(a * b, axis=0)[good] / den[good])) if np.any(good) else float("nan")
+
+
+def _decode(rates, templates, bin_m):
+    """Bin centres (T, 2) and room (T,) whose template population vector correlates best with each sample.
+
+    ``templates``: list over rooms of maps (C, nx, ny); unvisited bins are skipped.
+    """
+    vecs, where, room = [], [], []
+    for k, maps in enumerate(templates):
+        flat = maps.reshape(len(maps), -1)
+        ok = np.all(np.isfinite(flat), axis=0)
+        idx = np.argwhere(ok.reshape(maps.shape[1:]))
+        vecs.append(flat[:, ok].T)
+        where.append((idx + 0.5) * bin_m)
+        room.append(np.full(len(idx), k))
+    vecs, where, room = np.concatenate(vecs), np.concatenate(where), np.concatenate(room)
+    z = vecs - vecs.mean(axis=1, keepdims=True)
+    z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    r = rates - rates.mean(axis=1, keepdims=True)
+    r /= np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
+    best = np.argmax(r @ z.T, axis=1)
+    return where[best], room[best]
+
+
+def _skaggs(maps, occupancy):
+    """Spatial information per spike (bits), Skaggs et al. (1993): sum_x P(x) (r(x)/r) log2(r(x)/r)."""
+    ok = occupancy > 0
+    p = occupancy[ok] / occupancy[ok].sum()
+    r = np.nan_to_num(maps[:, ok])
+    mean = r @ p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = r / mean[:, None]
+        terms = np.where(ratio > 0, ratio * np.log2(ratio), 0.0)
+    return np.where(mean > 0, terms @ p, np.nan)
+
+
+def _map_statistics(maps, occupancy, s):
+    """Active fraction, fields per active cell, peak rates and information of one test's maps."""
+    peak = np.nanmax(maps, axis=(1, 2))
+    active = peak >= s["active_peak_hz"]
+    fields = np.array([len(place_fields(m, min_peak=s["active_peak_hz"])) for m in maps])
+    info = _skaggs(maps, occupancy)
+    act = np.flatnonzero(active)
+    return {"active": active,
+            "fraction_active": float(active.mean()),
+            "fields_per_active_cell": float(fields[act].mean()) if len(act) else float("nan"),
+            "fields_per_cell_distribution": np.bincount(fields[act], minlength=4).tolist() if len(act) else [],
+            "fraction_one_field": float(np.mean(fields[act] == 1)) if len(act) else float("nan"),
+            "peak_rate_Hz_median": float(np.median(peak[act])) if len(act) else float("nan"),
+            "peak_rate_Hz_quartiles": np.percentile(peak[act], [25, 75]).tolist() if len(act) else [],
+            "info_bits_per_spike_median": float(np.nanmedian(info[act])) if len(act) else float("nan"),
+            # scale-free: a cell's peak over its mean rate in the box (the rate unit is an assumption)
+            "peak_over_mean_median": float(np.median(peak[act] / np.nanmean(maps[act], axis=(1, 2))))
+            if len(act) else float("nan")}
+
+
+def shared_map_session(settings=None):
+    """The network and session of :func:`shared_map_experiment`, built but not run.
+
+    Returns
+    -------
+    dict
+        ``make`` (``make(batch) -> components``), ``settings``, ``arena``,
+        ``rooms``, ``codes`` (one :class:`~hippo_dam.circuits.space.SpatialCode`
+        per room), ``plan`` (the schedule: ``(kind, room, seconds)``), ``paths``
+        (one trajectory per segment), ``inputs`` (T, N_f) and ``gate`` (T,) on
+        the paths' samples of ``sample_s``, the initial weights ``W0`` and ``dt``.
+    """
+    s = _check_settings(dict(settings or {}))
+    arena = Arena(s["arena_width_m"] * meter, s["arena_height_m"] * meter)
+    modules = grid_modules(int(s["n_modules"]), int(s["cells_per_module"]), seed=int(s["seed"]))
+    rooms = make_environments(int(s["n_rooms"]), arena, n_modules=int(s["n_modules"]),
+                              n_landmarks=int(s["n_landmarks"]), seed=int(s["seed"]))
+    codes = [SpatialCode(arena, modules, room) for room in rooms]
+    n_f, n_h = codes[0].n, int(s["n_ca3"])
+    plan = _schedule(s)
+    paths = _paths(s, arena)
+    h = float(paths[0].dt / second)
+    offsets = [_zero_mean_offsets(code) for code in codes]
+    inputs = np.concatenate([codes[k].inputs(p.xy) - offsets[k] for (_, k, _), p in zip(plan, paths)])
+    gate = np.concatenate([np.full(len(p.xy), 1.0 if kind == "explore" else 0.0) for (kind, _, _), p
+                           in zip(plan, paths)])
+    rng = np.random.default_rng([int(s["seed"]), 23])
+    W0 = rng.normal(0.0, s["initial_weight_sd"], (n_h, n_f))
+
+    def make(batch):
+        ec = Population("EC", n_f, tanh(), s["tau_ec_ms"] * ms, "v", "g", "MEC/LEC (grid, boundary, landmark)",
+                        energy_term=False)
+        ca3 = Population("CA3", n_h, rectified_power(2.0), s["tau_ca3_ms"] * ms, "h", "f", "CA3")
+        basket = Population("CA3_basket", 1, identity(), s["tau_inhibition_ms"] * ms, "y", "r",
+                            "CA3 basket cells", energy_term=False)
+        return [ec, ca3, basket,
+                PlasticProjection(ec, ca3, W0, s["learning_rate_hz"] * Hz, name="EC_CA3",
+                                  plasticity=TimedArray(gate, dt=h * second, name="EC_CA3_plasticity"),
+                                  feedback=0.0),
+                Projection(ca3, basket, np.ones((1, n_h)), name="CA3_to_basket"),
+                Projection(basket, ca3, -s["inhibition"] * np.ones((n_h, 1)), name="basket_to_CA3"),
+                MovingInput(ec, TimedArray(inputs, dt=h * second, name="room_input"), name="room_input"),
+                StateRecorder([ca3], every=s["record_every_ms"] * ms, suffix="rates")]
+
+    return {"make": make, "settings": s, "arena": arena, "rooms": rooms, "codes": codes, "plan": plan,
+            "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms,
+            "offsets": offsets}
+
+
+def _uncentred_mean_pattern(codes, bin_size=2 * cm):
+    """Why the operating points: ``g_bar = mean_x tanh(I(x))`` without them, its size against ``|g|`` and
+    its correlation between rooms (the bias a CA3 cell would carry into every room)."""
+    g = [np.tanh(code.inputs(code.arena.grid_points(bin_size))) for code in codes]
+    bar = np.array([x.mean(axis=0) for x in g])
+    corr = np.corrcoef(bar)[np.triu_indices(len(bar), 1)] if len(bar) > 1 else np.array([np.nan])
+    return {"norm_over_pattern_norm": float(np.mean(np.linalg.norm(bar, axis=1))
+                                            / np.mean([np.linalg.norm(x, axis=1).mean() for x in g])),
+            "correlation_between_rooms_min": float(corr.min()), "correlation_between_rooms_max": float(corr.max())}
+
+
+def shared_map_experiment(settings=None, progress=None, codegen_target="cython"):
+    """Run the shared-map session (module docstring); returns its measured numbers as a dict.
+
+    Parameters
+    ----------
+    settings : dict, optional
+        Overrides of :data:`SHARED_MAP_SETTINGS` (units in the names).
+    progress : bool, optional
+        A progress bar for the Brian2 run (default: on a terminal).
+    codegen_target : {'cython', 'numpy'}
+
+    Returns
+    -------
+    dict
+        ``rooms``: per room the statistics of its novel, learned and final
+        maps (``fraction_active``, ``fields_per_active_cell``,
+        ``peak_rate_Hz_median``, ``info_bits_per_spike_median``...), the
+        population-vector correlation of the final and the learned map
+        (``pv_final_vs_learned``) and of the novel and learned map, the
+        decoding error of its final test read with the learned maps
+        (``final_decoding_cm``, ``final_room_correct``); ``overlap``: the
+        active-set overlap of every pair of rooms with its chance level;
+        ``forgetting``: those numbers against the rooms learned since;
+        ``learned_weights`` summary; the settings.
+    """
+    from ..networks.graph_memory import GraphMemory
+
+    start = time.perf_counter()
+    session = shared_map_session(settings)
+    s, arena, rooms, plan, paths = (session[k] for k in ("settings", "arena", "rooms", "plan", "paths"))
+    make, inputs, W0, h, dt = (session[k] for k in ("make", "inputs", "W0", "sample_s", "dt"))
+    n_f, n_h = session["codes"][0].n, int(s["n_ca3"])
+    net = GraphMemory.from_components(make, energy=None, dt=dt, record_every=None, codegen_target=codegen_target,
+                                      batch=1)
+    total = len(inputs) * h
+    net.recall(np.zeros((1, n_h)), layer="CA3", duration=total * second, progress=progress)
+    recorder = net.graph["rates_recorder"]
+    t_rec = recorder.t
+    rates = s["rate_per_unit_hz"] * 2.0 * np.maximum(recorder.trace(net.graph["CA3"])[0], 0.0)  # (T, C) Hz
+    learned_w = net.graph["EC_CA3"].learned_weights()[0]
+
+    # cut the record into the schedule's segments; positions at the record times
+    bin_m, decode_m = s["bin_cm"] / 100, s["decode_bin_cm"] / 100
+    seg, t0 = {}, 0.0
+    for (kind, k, dur), path in zip(plan, paths):
+        take = (t_rec >= t0 - 1e-9) & (t_rec < t0 + dur - 1e-9)
+        idx = np.minimum(np.round((t_rec[take] - t0) / h).astype(int), len(path.xy) - 1)
+        if kind != "explore":
+            xy = path.xy[idx]
+            maps, occ = rate_maps(xy, rates[take], arena, bin_m * meter, smooth_bins=1.0)
+            coarse, _ = rate_maps(xy, rates[take], arena, decode_m * meter, smooth_bins=0)
+            seg[kind, k] = {"xy": xy, "rates": rates[take], "maps": maps, "occupancy": occ, "coarse": coarse}
+        t0 += dur
+
+    n_rooms = int(s["n_rooms"])
+    learned_maps = [seg["learned", k]["coarse"] for k in range(n_rooms)]
+    per_room, stats = [], {}
+    for k in range(n_rooms):
+        entry = {"room": rooms[k].name}
+        for kind in ("novel", "learned", "final"):
+            st = _map_statistics(seg[kind, k]["maps"], seg[kind, k]["occupancy"], s)
+            stats[kind, k] = st.pop("active")
+            st["population_rate_Hz"] = float(seg[kind, k]["rates"].sum(axis=1).mean())
+            entry[kind] = st
+        entry["pv_final_vs_learned"] = _pv_correlation(seg["final", k]["coarse"], learned_maps[k])
+        entry["pv_novel_vs_learned"] = _pv_correlation(seg["novel", k]["coarse"], learned_maps[k])
+        # read where the learned map has a template (the test paths differ)
+        xy = seg["final", k]["xy"]
+        cell = np.minimum((xy / decode_m).astype(int), np.array(learned_maps[k].shape[1:]) - 1)
+        covered = np.isfinite(learned_maps[k][0][cell[:, 0], cell[:, 1]])
+        if covered.any():
+            where, which = _decode(seg["final", k]["rates"][covered], learned_maps, decode_m)
+            entry["final_decoding_cm"] = float(np.median(np.linalg.norm(where - xy[covered], axis=1)) * 100)
+            entry["final_room_correct"] = float(np.mean(which == k))
+        else:  # the two test paths never crossed (short tests in a large box)
+            entry["final_decoding_cm"] = entry["final_room_correct"] = float("nan")
+        entry["final_samples_read"] = int(covered.sum())
+        entry["rooms_learned_since"] = n_rooms - 1 - k
+        per_room.append(entry)
+    overlap = []
+    for a in range(n_rooms):
+        for b in range(a + 1, n_rooms):
+            pa, pb = stats["learned", a], stats["learned", b]
+            overlap.append({"rooms": [a, b], "both_active": float(np.mean(pa & pb)),
+                            "chance": float(pa.mean() * pb.mean())})
+    out = {"rooms": per_room, "overlap": overlap,
+           "overlap_mean": float(np.mean([o["both_active"] for o in overlap])) if overlap else float("nan"),
+           "overlap_chance_mean": float(np.mean([o["chance"] for o in overlap])) if overlap else float("nan"),
+           "forgetting": {"rooms_learned_since": [r["rooms_learned_since"] for r in per_room],
+                          "pv_final_vs_learned": [r["pv_final_vs_learned"] for r in per_room],
+                          "final_decoding_cm": [r["final_decoding_cm"] for r in per_room],
+                          "final_room_correct": [r["final_room_correct"] for r in per_room]},
+           "learned_weights": {"norm_mean": float(np.linalg.norm(learned_w, axis=1).mean()),
+                               "initial_norm_mean": float(np.linalg.norm(W0, axis=1).mean()),
+                               "moved_mean": float(np.linalg.norm(learned_w - W0, axis=1).mean())},
+           "n_features": int(n_f), "n_ca3": n_h, "settings": s,
+           "trajectory": ("exploration: Sargolini et al. 2006 (RatInABox sargolini.npz), consecutive "
+                          f"{s['explore_s']:g} s windows" if _recording_box(s) else
+                          f"exploration: RatInABox Agent at {s['test_speed_cm_s']:g} cm/s")
+                         + f"; tests: RatInABox Agent at {s['test_speed_cm_s']:g} cm/s",
+           "example_maps": {kind: seg[kind, 0]["maps"][np.argsort(-np.nanmax(seg["learned", 0]["maps"],
+                                                                             axis=(1, 2)))[:6]].round(3).tolist()
+                            for kind in ("novel", "learned", "final")},
+           "wall_time_s": time.perf_counter() - start}
+    out["uncentred_mean_pattern"] = _uncentred_mean_pattern(session["codes"])
+    out["pv_novel_vs_learned_mean"] = float(np.mean([r["pv_novel_vs_learned"] for r in per_room]))
+    # capacity at this cell count: rooms learned after a room before it is no longer read as itself
+    correct = dict(zip(out["forgetting"]["rooms_learned_since"], out["forgetting"]["final_room_correct"]))
+    fails = [lag for lag in sorted(correct) if not correct[lag] >= RECALL_CRITERION]
+    out["recall_criterion"] = RECALL_CRITERION
+    out["rooms_until_recall_fails"] = fails[0] if fails else None
+    for kind in ("novel", "learned", "final"):
+        for key in ("fraction_active", "fields_per_active_cell", "peak_rate_Hz_median", "info_bits_per_spike_median",
+                    "population_rate_Hz", "peak_over_mean_median", "fraction_one_field"):
+            values = [r[kind][key] for r in per_room if np.isfinite(r[kind][key])]
+            out.setdefault("mean", {}).setdefault(kind, {})[key] = float(np.mean(values)) if values else float("nan")
+    return out
