@@ -241,8 +241,9 @@ def plot_shared_map(recorded, path):
     plt = _figure_files
     s, rooms = recorded["settings"], recorded["rooms"]
     n = len(rooms)
-    fig = plt.figure(figsize=(21, 8.5))
-    gs = fig.add_gridspec(2, 5, height_ratios=[1, 1], hspace=0.45, wspace=0.34)
+    remap = recorded.get("remapping")
+    fig = plt.figure(figsize=(21, 13 if remap else 8.5))
+    gs = fig.add_gridspec(3 if remap else 2, 5, hspace=0.5, wspace=0.34)
     # A: example maps of room A's most active cells: novel, learned, after every other room
     ex = recorded["example_maps"]
     sub = gs[0, :2].subgridspec(3, 6, hspace=0.1, wspace=0.05)
@@ -340,6 +341,8 @@ def plot_shared_map(recorded, path):
             if c == 1:
                 a.text(0.5, 1.35, f"learned maps, {bs['arena_width_m']:g} x {bs['arena_height_m']:g} m box",
                        transform=a.transAxes, ha="center", fontsize=10)
+    if remap:
+        _plot_remapping(fig, gs[2, :], recorded)
     fig.suptitle(f"One CA3 population learns {n} rooms by a local rule inside the run "
                  f"(instar rule, basket-cell inhibition; {s['explore_s']:g} s of the Sargolini rat per room)",
                  fontsize=12)
@@ -348,3 +351,53 @@ def plot_shared_map(recorded, path):
     from pathlib import Path
 
     return Path(path)
+
+
+_REMAP_LABELS = {"same_room_other_path": "same room,\nanother path", "landmarks_moved": "landmarks\nmoved",
+                 "half_grid_realigned": "half the grid\nrealigned", "grid_realigned": "grid\nrealigned"}
+
+
+def _plot_remapping(fig, where, recorded):
+    """The remapping row of the shared-map figure: room A changed three ways, against the same room."""
+    remap = recorded["remapping"]
+    sub = where.subgridspec(1, 4, wspace=0.35, width_ratios=[1, 1, 1, 1.4])
+    keys = [k for k in _REMAP_LABELS if k in remap]
+    x = np.arange(len(keys))
+    labels = [_REMAP_LABELS[k] for k in keys]
+    ax = fig.add_subplot(sub[0])
+    med = [remap[k]["spatial_correlation_median"] for k in keys]
+    ax.bar(x, med, color=["0.6", "tab:green", "tab:orange", "tab:red"][:len(keys)])
+    for k, key in enumerate(keys):
+        if remap[key]["spatial_correlation_quartiles"]:
+            ax.plot([k, k], remap[key]["spatial_correlation_quartiles"], color="k", lw=1)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set(ylabel="rate-map correlation per cell (median, IQR)", ylim=(-0.3, 1.05),
+           title="remapping of room A: where cells fire")
+    ax = fig.add_subplot(sub[1])
+    ax.bar(x - 0.2, [remap[k]["fraction_rate_change_over_2fold"] for k in keys], 0.4, color="tab:purple",
+           label="> 2-fold peak change")
+    ax.bar(x + 0.2, [remap[k]["pv_correlation"] for k in keys], 0.4, color="tab:cyan", label="PV correlation")
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set(ylim=(0, 1.05), title="how much cells fire")
+    ax.legend(fontsize=7)
+    ax = fig.add_subplot(sub[2])
+    ax.bar(x - 0.2, [remap[k]["still_active"] for k in keys], 0.4, color="tab:blue", label="still active")
+    ax.bar(x + 0.2, [remap[k]["still_active_chance"] for k in keys], 0.4, color="0.7", label="chance")
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set(ylim=(0, 1.05), ylabel="fraction of active cells", title="which cells fire")
+    ax.legend(fontsize=7)
+    ex = recorded.get("example_maps_remapping")
+    if ex:
+        conds = ["repeat", "landmarks_moved", "half_grid_realigned", "grid_realigned"]
+        grid = sub[3].subgridspec(3, 4, hspace=0.08, wspace=0.05)
+        names = {"repeat": "room A", "landmarks_moved": "landmarks", "half_grid_realigned": "half grid",
+                 "grid_realigned": "grid"}
+        for c, cond in enumerate(conds):
+            for r, m in enumerate(ex[cond]):
+                a = fig.add_subplot(grid[r, c])
+                m = np.asarray(m, float)
+                a.imshow(m.T, origin="lower", cmap="jet", vmin=0, vmax=max(np.nanmax(np.asarray(ex["repeat"][r])), 1e-9))
+                a.set_xticks([]), a.set_yticks([])
+                if r == 0:
+                    a.set_title(names[cond], fontsize=8)

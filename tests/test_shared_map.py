@@ -96,6 +96,26 @@ def test_shared_map_experiment_reports_every_room_and_its_fading():
     o = out["overlap"][0]
     a, b = (out["rooms"][k]["learned"]["fraction_active"] for k in o["rooms"])
     assert o["chance"] == pytest.approx(a * b)
+    # remapping of room A on one path: moving 2 landmarks keeps where cells fire, a realigned grid does not
+    remap = out["remapping"]
+    assert remap["landmarks_moved"]["spatial_correlation_median"] > 0.5
+    assert remap["grid_realigned"]["spatial_correlation_median"] < remap["landmarks_moved"][
+        "spatial_correlation_median"] - 0.3
+    assert 15 <= remap["realignment"]["angle_deg"] <= 45
+
+
+def test_a_realigned_grid_module_is_the_same_grid_rotated_and_shifted():
+    """G'(R (x - c) + c + d) = G(x): every field moves with the rotation and the shift (Fyhn et al. 2007)."""
+    from hippo_dam.circuits.space import grid_modules
+    from hippo_dam.experiments.shared_map import _realigned
+
+    module = grid_modules(1, 8, seed=3)[0]
+    angle, shift, centre = 0.4, np.array([0.13, -0.05]), np.array([0.5, 0.5])
+    turned = _realigned(module, angle, shift, centre)
+    x = np.random.default_rng(0).uniform(0, 1, (50, 2))
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    np.testing.assert_allclose(turned.rates((x - centre) @ rot.T + centre + shift), module.rates(x), atol=1e-12)
+    assert turned.spacing == module.spacing
 
 
 @pytest.mark.parametrize("settings, match", [
@@ -105,6 +125,7 @@ def test_shared_map_experiment_reports_every_room_and_its_fading():
     ({"explore_s": 700.0}, "explore_s = 700 s must fit in the 599.6 s recording"),
     ({"dt_ms": 6.0}, "dt_ms = 6.0 must be below every time constant"),
     ({"n_rooms": True}, "'n_rooms' must be a finite number"),
+    ({"remapping_tests": 2}, "'remapping_tests' must be 0 or 1"),
     ({"speed": 1.0}, r"unknown shared-map setting\(s\) \['speed'\]"),
 ])
 def test_shared_map_settings_are_checked_before_anything_runs(settings, match):

@@ -49,8 +49,8 @@ from brian2 import Hz, TimedArray, cm, meter, ms, second
 
 from ..checks import check_settings
 from ..circuits.place_cells import place_fields, rate_maps
-from ..circuits.space import Arena, SpatialCode, grid_modules, make_environments, ratinabox_trajectory, \
-    sargolini_trajectory
+from ..circuits.space import Arena, Environment, GridModule, SpatialCode, grid_modules, make_environments, \
+    ratinabox_trajectory, sargolini_trajectory
 from ..core.components import MovingInput, PlasticProjection, StateRecorder
 from ..core.lagrangians import identity, rectified_power, tanh
 from ..core.populations import Population, Projection
@@ -80,15 +80,19 @@ SHARED_MAP_SETTINGS = {
     "bin_cm": 5.0,               # rate maps and fields
     "decode_bin_cm": 10.0,       # population vectors compared and read (a 60 s test covers ~3/4 of 10 cm bins)
     "active_peak_hz": 1.0,
+    "remapping_tests": 1,        # 1: test room 0 changed three ways right after learning it (0: not)
     "seed": 0,
 }
+#: the remapping tests of room 0, all on one path: the room again, its landmarks moved (grid and walls kept),
+#: every grid module realigned (rotated and shifted together), half of the modules realigned
+REMAP_CONDITIONS = ("repeat", "landmarks_moved", "grid_realigned", "half_grid_realigned")
 #: a short version for the test suite and CI
 SHARED_MAP_SETTINGS_SMALL = {**SHARED_MAP_SETTINGS, "n_rooms": 2, "n_ca3": 60, "explore_s": 20.0, "test_s": 10.0,
                              "cells_per_module": 12, "n_landmarks": 2}
 #: an old room is recalled while its final test is read as that room in at least this fraction of the samples
 RECALL_CRITERION = 0.5
-_WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed")
-_MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz")
+_WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed", "remapping_tests")
+_MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz", "remapping_tests")
 _RECORDING_S = 599.6  # length of the Sargolini et al. (2006) recording RatInABox ships
 
 
@@ -100,17 +104,50 @@ def _check_settings(settings):
     taus = {k: s[k] for k in ("tau_inhibition_ms", "tau_ec_ms", "tau_ca3_ms")}
     if s["dt_ms"] >= min(taus.values()):
         raise ValueError(f"dt_ms = {s['dt_ms']} must be below every time constant {taus}")
+    if s["remapping_tests"] not in (0, 1):
+        raise ValueError(f"shared-map setting 'remapping_tests' must be 0 or 1, got {s['remapping_tests']!r}")
     if s["record_every_ms"] < s["dt_ms"]:
         raise ValueError("record_every_ms must be at least dt_ms")
     return s
 
 
 def _schedule(s):
-    """The session: (kind, room, seconds), with kind 'novel', 'explore', 'learned' or 'final'."""
+    """The session: (kind, room, seconds), with kind 'novel', 'explore', 'learned', 'final' or a remapping test
+    of room 0 (:data:`REMAP_CONDITIONS`, right after room 0 is learned)."""
     out = []
     for k in range(int(s["n_rooms"])):
         out += [("novel", k, s["test_s"]), ("explore", k, s["explore_s"]), ("learned", k, s["test_s"])]
+        if k == 0 and s["remapping_tests"]:
+            out += [(cond, 0, s["test_s"]) for cond in REMAP_CONDITIONS]
     return out + [("final", k, s["test_s"]) for k in range(int(s["n_rooms"]))]
+
+
+def _realigned(module, angle, shift, centre):
+    """A grid module rotated by ``angle`` about ``centre`` and shifted by ``shift`` (metres): its fields realign."""
+    c, s_ = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s_], [s_, c]])
+    return GridModule(module.spacing, module.orientation + angle, (module.phases - centre) @ rot.T + centre + shift)
+
+
+def _remap_codes(s, arena, modules, room):
+    """Room 0 changed three ways (the landmarks; every grid module realigned together, Fyhn et al. 2007; half of
+    the modules realigned, Stensola et al. 2012), each with the operating points of its own environment."""
+    rng = np.random.default_rng([int(s["seed"]), 29])
+    size = arena.size_m
+    moved = Environment(rng.uniform(0.1, 0.9, size=room.landmarks.shape) * size, room.grid_shifts,
+                        name=f"{room.name} (landmarks moved)")
+    angle, shift = rng.uniform(np.pi / 12, np.pi / 4), rng.uniform(0, 1, 2) * size  # 15-45 degrees, anywhere
+    # the room's own module shifts folded into the phases, then the whole grid rotated and shifted
+    own = [GridModule(m.spacing, m.orientation, m.phases + d) for m, d in zip(modules, room.grid_shifts)]
+    turned = [_realigned(m, angle, shift, size / 2) for m in own]
+    half = len(modules) // 2
+    flat = Environment(room.landmarks, np.zeros_like(room.grid_shifts), name=room.name)
+    return {"repeat": SpatialCode(arena, modules, room),
+            "landmarks_moved": SpatialCode(arena, modules, moved),
+            "grid_realigned": SpatialCode(arena, turned, flat),
+            "half_grid_realigned": SpatialCode(arena, own[:half] + turned[half:], flat),
+            "realignment": {"angle_deg": float(np.degrees(angle)), "shift_m": shift.tolist(),
+                            "half_realigned_modules": list(range(half, len(modules)))}}
 
 
 def _recording_box(s):
@@ -122,7 +159,10 @@ def _paths(s, arena):
     """One trajectory per segment of the schedule (all on the same 20 ms samples)."""
     paths = []
     for n, (kind, k, dur) in enumerate(_schedule(s)):
-        if kind == "explore" and _recording_box(s):
+        if kind in REMAP_CONDITIONS:  # one path for every remapping test: the maps differ by the room alone
+            paths.append(ratinabox_trajectory(arena, dur * second, seed=int(s["seed"]) * 1000 + 999,
+                                              speed_mean=s["test_speed_cm_s"] * cm / second))
+        elif kind == "explore" and _recording_box(s):
             start = (k * s["explore_s"]) % (_RECORDING_S - s["explore_s"] + 1e-9)  # consecutive, then again
             paths.append(sargolini_trajectory(start * second, dur * second))
         else:
@@ -196,6 +236,33 @@ def _skaggs(maps, occupancy):
     return np.where(mean > 0, terms @ p, np.nan)
 
 
+def _remapping(before, after, s):
+    """How the maps of one test (``after``) differ from those of the same room on the same path (``before``).
+
+    Per cell active in either test: the correlation of its two rate maps
+    (bins visited in both); per cell active in both: the change of its peak
+    rate, ``|log2(peak_after / peak_before)|``; the fraction of the cells
+    active before that are still active (chance: the active fraction after);
+    the population-vector correlation.
+    """
+    a, b = before["maps"], after["maps"]
+    pa, pb = np.nanmax(a, axis=(1, 2)), np.nanmax(b, axis=(1, 2))
+    on_a, on_b = pa >= s["active_peak_hz"], pb >= s["active_peak_hz"]
+    ok = np.isfinite(a[0]) & np.isfinite(b[0])
+    corr = []
+    for c in np.flatnonzero(on_a | on_b) if ok.sum() >= 3 else []:  # two short paths may share no bin
+        x, y = a[c][ok], b[c][ok]
+        corr.append(np.corrcoef(x, y)[0, 1] if x.std() > 0 and y.std() > 0 else 0.0)
+    both = on_a & on_b
+    change = np.abs(np.log2(pb[both] / pa[both]))
+    return {"spatial_correlation_median": float(np.median(corr)) if corr else float("nan"),
+            "spatial_correlation_quartiles": np.percentile(corr, [25, 75]).tolist() if corr else [],
+            "rate_change_log2_median": float(np.median(change)) if both.any() else float("nan"),
+            "fraction_rate_change_over_2fold": float(np.mean(change > 1)) if both.any() else float("nan"),
+            "still_active": float(both.sum() / max(on_a.sum(), 1)), "still_active_chance": float(on_b.mean()),
+            "pv_correlation": _pv_correlation(before["coarse"], after["coarse"])}
+
+
 def _map_statistics(maps, occupancy, s):
     """Active fraction, fields per active cell, peak rates and information of one test's maps."""
     peak = np.nanmax(maps, axis=(1, 2))
@@ -238,8 +305,17 @@ def shared_map_session(settings=None):
     plan = _schedule(s)
     paths = _paths(s, arena)
     h = float(paths[0].dt / second)
+    remap = _remap_codes(s, arena, modules, rooms[0]) if s["remapping_tests"] else {}
+    realignment = remap.pop("realignment", None)
     offsets = [_zero_mean_offsets(code) for code in codes]
-    inputs = np.concatenate([codes[k].inputs(p.xy) - offsets[k] for (_, k, _), p in zip(plan, paths)])
+    remap_offsets = {cond: _zero_mean_offsets(code) for cond, code in remap.items()}
+
+    def room_input(kind, k, xy):
+        if kind in remap:
+            return remap[kind].inputs(xy) - remap_offsets[kind]
+        return codes[k].inputs(xy) - offsets[k]
+
+    inputs = np.concatenate([room_input(kind, k, p.xy) for (kind, k, _), p in zip(plan, paths)])
     gate = np.concatenate([np.full(len(p.xy), 1.0 if kind == "explore" else 0.0) for (kind, _, _), p
                            in zip(plan, paths)])
     rng = np.random.default_rng([int(s["seed"]), 23])
@@ -262,7 +338,7 @@ def shared_map_session(settings=None):
 
     return {"make": make, "settings": s, "arena": arena, "rooms": rooms, "codes": codes, "plan": plan,
             "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms,
-            "offsets": offsets}
+            "offsets": offsets, "remap_codes": remap, "realignment": realignment}
 
 
 def _uncentred_mean_pattern(codes, bin_size=2 * cm):
@@ -380,6 +456,13 @@ def shared_map_experiment(settings=None, progress=None, codegen_target="cython")
                                                                              axis=(1, 2)))[:6]].round(3).tolist()
                             for kind in ("novel", "learned", "final")},
            "wall_time_s": time.perf_counter() - start}
+    if s["remapping_tests"]:
+        out["remapping"] = {cond: _remapping(seg["repeat", 0], seg[cond, 0], s) for cond in REMAP_CONDITIONS[1:]}
+        # the floor: the same room, learned test against the repeat (the same maps, two paths)
+        out["remapping"]["same_room_other_path"] = _remapping(seg["learned", 0], seg["repeat", 0], s)
+        out["remapping"]["realignment"] = session["realignment"]
+        top = np.argsort(-np.nanmax(seg["repeat", 0]["maps"], axis=(1, 2)))[:3]
+        out["example_maps_remapping"] = {cond: seg[cond, 0]["maps"][top].round(3).tolist() for cond in REMAP_CONDITIONS}
     out["uncentred_mean_pattern"] = _uncentred_mean_pattern(session["codes"])
     out["pv_novel_vs_learned_mean"] = float(np.mean([r["pv_novel_vs_learned"] for r in per_room]))
     # capacity at this cell count: rooms learned after a room before it is no longer read as itself
