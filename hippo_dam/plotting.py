@@ -353,8 +353,11 @@ def plot_shared_map(recorded, path):
     return Path(path)
 
 
-_REMAP_LABELS = {"same_room_other_path": "same room,\nanother path", "landmarks_moved": "landmarks\nmoved",
-                 "half_grid_realigned": "half the grid\nrealigned", "grid_realigned": "grid\nrealigned"}
+_REMAP_LABELS = {"same_room_other_path": "same room,\nanother path", "context_changed": "context\nchanged",
+                 "landmarks_moved": "landmarks\nmoved", "half_grid_realigned": "half the grid\nrealigned",
+                 "grid_realigned": "grid\nrealigned"}
+_REMAP_COLOURS = {"same_room_other_path": "0.6", "context_changed": "tab:olive", "landmarks_moved": "tab:green",
+                  "half_grid_realigned": "tab:orange", "grid_realigned": "tab:red"}
 
 
 def _plot_remapping(fig, where, recorded):
@@ -366,33 +369,34 @@ def _plot_remapping(fig, where, recorded):
     labels = [_REMAP_LABELS[k] for k in keys]
     ax = fig.add_subplot(sub[0])
     med = [remap[k]["spatial_correlation_median"] for k in keys]
-    ax.bar(x, med, color=["0.6", "tab:green", "tab:orange", "tab:red"][:len(keys)])
+    ax.bar(x, med, color=[_REMAP_COLOURS[k] for k in keys])
     for k, key in enumerate(keys):
         if remap[key]["spatial_correlation_quartiles"]:
             ax.plot([k, k], remap[key]["spatial_correlation_quartiles"], color="k", lw=1)
     ax.axhline(0, color="k", lw=0.6)
-    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_xticks(x, labels, fontsize=6)
     ax.set(ylabel="rate-map correlation per cell (median, IQR)", ylim=(-0.3, 1.05),
            title="remapping of room A: where cells fire")
     ax = fig.add_subplot(sub[1])
     ax.bar(x - 0.2, [remap[k]["fraction_rate_change_over_2fold"] for k in keys], 0.4, color="tab:purple",
            label="> 2-fold peak change")
     ax.bar(x + 0.2, [remap[k]["pv_correlation"] for k in keys], 0.4, color="tab:cyan", label="PV correlation")
-    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_xticks(x, labels, fontsize=6)
     ax.set(ylim=(0, 1.05), title="how much cells fire")
     ax.legend(fontsize=7)
     ax = fig.add_subplot(sub[2])
     ax.bar(x - 0.2, [remap[k]["still_active"] for k in keys], 0.4, color="tab:blue", label="still active")
     ax.bar(x + 0.2, [remap[k]["still_active_chance"] for k in keys], 0.4, color="0.7", label="chance")
-    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_xticks(x, labels, fontsize=6)
     ax.set(ylim=(0, 1.05), ylabel="fraction of active cells", title="which cells fire")
     ax.legend(fontsize=7)
     ex = recorded.get("example_maps_remapping")
     if ex:
-        conds = ["repeat", "landmarks_moved", "half_grid_realigned", "grid_realigned"]
-        grid = sub[3].subgridspec(3, 4, hspace=0.08, wspace=0.05)
-        names = {"repeat": "room A", "landmarks_moved": "landmarks", "half_grid_realigned": "half grid",
-                 "grid_realigned": "grid"}
+        conds = [c for c in ("repeat", "context_changed", "landmarks_moved", "half_grid_realigned", "grid_realigned")
+                 if c in ex]
+        grid = sub[3].subgridspec(3, len(conds), hspace=0.08, wspace=0.05)
+        names = {"repeat": "room A", "context_changed": "context", "landmarks_moved": "landmarks",
+                 "half_grid_realigned": "half grid", "grid_realigned": "grid"}
         for c, cond in enumerate(conds):
             for r, m in enumerate(ex[cond]):
                 a = fig.add_subplot(grid[r, c])

@@ -3,7 +3,9 @@
 A fixed population of CA3 cells is reused in every room. The rat explores
 room after room (windows of the path Sargolini et al. 2006 recorded, shipped
 by RatInABox); entorhinal feature cells (grid modules, boundary cells,
-landmark cells, :class:`~hippo_dam.circuits.space.SpatialCode`) drive CA3
+landmark cells, :class:`~hippo_dam.circuits.space.SpatialCode`, and
+lateral-entorhinal context cells whose input is one +-pattern per room, the
+same everywhere in it: the colour and smell of a box) drive CA3
 through one plastic symmetric projection ``W`` whose synapses learn while the
 rat explores, inside the same Brian2 run that then tests every map::
 
@@ -25,9 +27,11 @@ rat explores, inside the same Brian2 run that then tests every map::
 The schedule, per room ``k``: a test of the room before any learning in it
 (its novel map), the exploration, a test right after (its learned map);
 then every room is tested again at the end. Rooms differ by their landmark
-positions and a phase shift of every grid module (global remapping, as
-:func:`~hippo_dam.circuits.space.make_environments` draws them). Tests run
-a simulated rat (RatInABox), each test on a path of its own.
+positions, a phase shift of every grid module (global remapping, as
+:func:`~hippo_dam.circuits.space.make_environments` draws them) and their
+context. Tests run a simulated rat (RatInABox), each test on a path of its
+own; right after room 0 is learned, it is tested changed four ways
+(:data:`REMAP_CONDITIONS`, all on one path).
 
 Measured per room: the fraction of CA3 cells active (a rate-map peak of at
 least ``active_peak_hz``), fields per active cell, in-field peak rates,
@@ -80,19 +84,24 @@ SHARED_MAP_SETTINGS = {
     "bin_cm": 5.0,               # rate maps and fields
     "decode_bin_cm": 10.0,       # population vectors compared and read (a 60 s test covers ~3/4 of 10 cm bins)
     "active_peak_hz": 1.0,
-    "remapping_tests": 1,        # 1: test room 0 changed three ways right after learning it (0: not)
+    "n_context": 24,             # lateral-entorhinal context cells: one +-pattern per room, the same everywhere
+    "context_gain": 1.0,         # their input (the spatial inputs have unit spread)
+    "remapping_tests": 1,        # 1: test room 0 changed four ways right after learning it (0: not)
     "seed": 0,
 }
-#: the remapping tests of room 0, all on one path: the room again, its landmarks moved (grid and walls kept),
+#: the remapping tests of room 0, all on one path: the room again, its context changed (the colour of the box,
+#: Leutgeb et al. 2005; grid, walls and landmarks kept), its landmarks moved (grid and walls kept),
 #: every grid module realigned (rotated and shifted together), half of the modules realigned
-REMAP_CONDITIONS = ("repeat", "landmarks_moved", "grid_realigned", "half_grid_realigned")
+REMAP_CONDITIONS = ("repeat", "context_changed", "landmarks_moved", "grid_realigned", "half_grid_realigned")
 #: a short version for the test suite and CI
 SHARED_MAP_SETTINGS_SMALL = {**SHARED_MAP_SETTINGS, "n_rooms": 2, "n_ca3": 60, "explore_s": 20.0, "test_s": 10.0,
                              "cells_per_module": 12, "n_landmarks": 2}
 #: an old room is recalled while its final test is read as that room in at least this fraction of the samples
 RECALL_CRITERION = 0.5
-_WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed", "remapping_tests")
-_MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz", "remapping_tests")
+_WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed", "remapping_tests",
+          "n_context")
+_MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz", "remapping_tests", "n_context",
+                "context_gain")
 _RECORDING_S = 599.6  # length of the Sargolini et al. (2006) recording RatInABox ships
 
 
@@ -143,6 +152,7 @@ def _remap_codes(s, arena, modules, room):
     half = len(modules) // 2
     flat = Environment(room.landmarks, np.zeros_like(room.grid_shifts), name=room.name)
     return {"repeat": SpatialCode(arena, modules, room),
+            "context_changed": SpatialCode(arena, modules, room),
             "landmarks_moved": SpatialCode(arena, modules, moved),
             "grid_realigned": SpatialCode(arena, turned, flat),
             "half_grid_realigned": SpatialCode(arena, own[:half] + turned[half:], flat),
@@ -301,7 +311,8 @@ def shared_map_session(settings=None):
     rooms = make_environments(int(s["n_rooms"]), arena, n_modules=int(s["n_modules"]),
                               n_landmarks=int(s["n_landmarks"]), seed=int(s["seed"]))
     codes = [SpatialCode(arena, modules, room) for room in rooms]
-    n_f, n_h = codes[0].n, int(s["n_ca3"])
+    n_context = int(s["n_context"])
+    n_f, n_h = codes[0].n + n_context, int(s["n_ca3"])
     plan = _schedule(s)
     paths = _paths(s, arena)
     h = float(paths[0].dt / second)
@@ -309,11 +320,17 @@ def shared_map_session(settings=None):
     realignment = remap.pop("realignment", None)
     offsets = [_zero_mean_offsets(code) for code in codes]
     remap_offsets = {cond: _zero_mean_offsets(code) for cond, code in remap.items()}
+    # one context pattern per room (and one for room A's changed context): +-context_gain, the same everywhere
+    ctx_rng = np.random.default_rng([int(s["seed"]), 31])
+    contexts = s["context_gain"] * np.where(ctx_rng.random((int(s["n_rooms"]) + 1, n_context)) < 0.5, -1.0, 1.0)
 
     def room_input(kind, k, xy):
         if kind in remap:
-            return remap[kind].inputs(xy) - remap_offsets[kind]
-        return codes[k].inputs(xy) - offsets[k]
+            spatial = remap[kind].inputs(xy) - remap_offsets[kind]
+        else:
+            spatial = codes[k].inputs(xy) - offsets[k]
+        context = contexts[-1] if kind == "context_changed" else contexts[k]
+        return np.concatenate([spatial, np.broadcast_to(context, (len(xy), n_context))], axis=1)
 
     inputs = np.concatenate([room_input(kind, k, p.xy) for (kind, k, _), p in zip(plan, paths)])
     gate = np.concatenate([np.full(len(p.xy), 1.0 if kind == "explore" else 0.0) for (kind, _, _), p
@@ -322,8 +339,8 @@ def shared_map_session(settings=None):
     W0 = rng.normal(0.0, s["initial_weight_sd"], (n_h, n_f))
 
     def make(batch):
-        ec = Population("EC", n_f, tanh(), s["tau_ec_ms"] * ms, "v", "g", "MEC/LEC (grid, boundary, landmark)",
-                        energy_term=False)
+        ec = Population("EC", n_f, tanh(), s["tau_ec_ms"] * ms, "v", "g",
+                        "MEC/LEC (grid, boundary, landmark, context)", energy_term=False)
         ca3 = Population("CA3", n_h, rectified_power(2.0), s["tau_ca3_ms"] * ms, "h", "f", "CA3")
         basket = Population("CA3_basket", 1, identity(), s["tau_inhibition_ms"] * ms, "y", "r",
                             "CA3 basket cells", energy_term=False)
@@ -383,7 +400,7 @@ def shared_map_experiment(settings=None, progress=None, codegen_target="cython")
     session = shared_map_session(settings)
     s, arena, rooms, plan, paths = (session[k] for k in ("settings", "arena", "rooms", "plan", "paths"))
     make, inputs, W0, h, dt = (session[k] for k in ("make", "inputs", "W0", "sample_s", "dt"))
-    n_f, n_h = session["codes"][0].n, int(s["n_ca3"])
+    n_f, n_h = session["W0"].shape[1], int(s["n_ca3"])
     net = GraphMemory.from_components(make, energy=None, dt=dt, record_every=None, codegen_target=codegen_target,
                                       batch=1)
     total = len(inputs) * h

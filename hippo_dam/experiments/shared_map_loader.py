@@ -39,8 +39,10 @@ def _summary(out):
             f"learned maps     active {m['fraction_active']:.2f}, fields/active cell "
             f"{m['fields_per_active_cell']:.2f}, peak {m['peak_rate_Hz_median']:.1f} Hz (median), overlap of "
             f"rooms {out['overlap_mean']:.3f} (chance {out['overlap_chance_mean']:.3f})",
-            f"old rooms        recall fails after {out['rooms_until_recall_fails']} more rooms "
-            f"(read as the right room in < {out['recall_criterion']:g} of the samples)"]
+            "old rooms        " + (f"recall fails after {out['rooms_until_recall_fails']} more rooms"
+                                      if out["rooms_until_recall_fails"] is not None else
+                                      f"no room's recall failed within {int(s['n_rooms'])} rooms")
+            + f" (recalled: read as the right room in >= {out['recall_criterion']:g} of the samples)"]
 
 
 SHARED_MAP_KIND = ExperimentKind("place_shared_map", "shared_map", SHARED_MAP_SETTINGS, _check_settings, _experiment,
