@@ -363,7 +363,8 @@ _REMAP_COLOURS = {"same_room_other_path": "0.6", "context_changed": "tab:olive",
 def _plot_remapping(fig, where, recorded):
     """The remapping row of the shared-map figure: room A changed three ways, against the same room."""
     remap = recorded["remapping"]
-    sub = where.subgridspec(1, 4, wspace=0.35, width_ratios=[1, 1, 1, 1.4])
+    cue = recorded.get("partial_cue")
+    sub = where.subgridspec(1, 5 if cue else 4, wspace=0.35, width_ratios=[1, 1, 1, 1.4] + ([1] if cue else []))
     keys = [k for k in _REMAP_LABELS if k in remap]
     x = np.arange(len(keys))
     labels = [_REMAP_LABELS[k] for k in keys]
@@ -390,6 +391,21 @@ def _plot_remapping(fig, where, recorded):
     ax.set_xticks(x, labels, fontsize=6)
     ax.set(ylim=(0, 1.05), ylabel="fraction of active cells", title="which cells fire")
     ax.legend(fontsize=7)
+    if cue:  # room A from a partial cue: does the CA3 -> EC feedback complete it?
+        ax = fig.add_subplot(sub[4])
+        fb = [v for k, v in cue.items() if v["feedback_gain"] > 0]
+        ax.plot([v["feedback_gain"] for v in fb], [v["decoding_cm"] for v in fb], "o-", color="tab:blue",
+                label="feedback on")
+        ax.axhline(cue["partial_cue"]["decoding_cm"], color="tab:red", ls="--", label="feedback cut")
+        top = 1.15 * max([v["decoding_cm"] for v in cue.values()] + [1.0])
+        ax.set(xscale="log", xlabel="CA3 -> EC feedback gain c", ylabel="error, read with the learned maps (cm)",
+               ylim=(0, top), title="partial cue (dark, half the grid)")
+        ax2 = ax.twinx()
+        ax2.plot([v["feedback_gain"] for v in fb], [v["room_correct"] for v in fb], "s:", color="tab:orange",
+                 label="read as room A")
+        ax2.axhline(cue["partial_cue"]["room_correct"], color="tab:orange", ls="--", lw=0.8)
+        ax2.set(ylim=(0, 1.05), ylabel="read as room A (dashed: feedback cut)")
+        ax.legend(fontsize=7, loc="lower left")
     ex = recorded.get("example_maps_remapping")
     if ex:
         conds = [c for c in ("repeat", "context_changed", "landmarks_moved", "half_grid_realigned", "grid_realigned")

@@ -8,7 +8,8 @@ from hippo_dam.experiments.shared_map import (SHARED_MAP_SETTINGS_SMALL, shared_
                                               shared_map_session)
 
 TINY = {**SHARED_MAP_SETTINGS_SMALL, "n_ca3": 20, "explore_s": 1.0, "test_s": 0.4, "cells_per_module": 6,
-        "n_landmarks": 1, "learning_rate_hz": 2.0, "record_every_ms": 10.0, "n_context": 3}
+        "n_landmarks": 1, "learning_rate_hz": 2.0, "record_every_ms": 10.0, "n_context": 3,
+        "feedback_gain": 0.01}
 
 
 def test_plastic_projection_schedule_and_feedback_gain_as_the_numpy_reference():
@@ -49,7 +50,7 @@ def test_plastic_projection_schedule_and_feedback_gain_as_the_numpy_reference():
 def test_shared_map_session_learns_as_a_plain_numpy_integrator():
     """The whole session (rooms, tests, basket cells, the gated instar rule) against an Euler loop in numpy."""
     session = shared_map_session(TINY)
-    s, inputs, gate, W0 = session["settings"], session["inputs"], session["gate"], session["W0"]
+    s, inputs, gate, W0, c = (session[k] for k in ("settings", "inputs", "gate", "W0", "feedback"))
     net = hd.GraphMemory.from_components(session["make"], energy=None, dt=session["dt"], record_every=None, batch=1)
     n_h, n_f = W0.shape
     n_steps = int(round(len(inputs) * session["sample_s"] / (s["dt_ms"] / 1e3)))
@@ -68,12 +69,13 @@ def test_shared_map_session_learns_as_a_plain_numpy_integrator():
             ref_record.append(h.copy())
         k = min(n // per_sample, len(inputs) - 1)
         g, f = np.tanh(v), 2 * np.maximum(h, 0)
-        v, h, y, W = (v + dt / tau_f * (inputs[k] - v), h + dt / tau_h * (W @ g - w_i * y - h),
+        v, h, y, W = (v + dt / tau_f * (inputs[k] + c[k] * W.T @ f - v), h + dt / tau_h * (W @ g - w_i * y - h),
                       y + dt / tau_i * (f.sum() - y), W + dt * eta * gate[k] * f[:, None] * (g[None, :] - W))
     np.testing.assert_allclose(learned, W, atol=1e-10)
     np.testing.assert_allclose(recorded, np.array(ref_record), atol=1e-10)
     assert np.abs(W - W0).max() > 1e-2  # it learned, during the explorations only (gate)
     assert set(np.unique(gate)) == {0.0, 1.0}
+    np.testing.assert_allclose(np.unique(c), [0.0] + [k * s["feedback_gain"] for k in (1, 3, 10, 30)])
     explore = sum(dur for kind, _, dur in session["plan"] if kind == "explore")
     assert gate.sum() * session["sample_s"] == pytest.approx(explore)
 
@@ -102,6 +104,9 @@ def test_shared_map_experiment_reports_every_room_and_its_fading():
     assert remap["grid_realigned"]["spatial_correlation_median"] < remap["landmarks_moved"][
         "spatial_correlation_median"] - 0.3
     assert 15 <= remap["realignment"]["angle_deg"] <= 45
+    # the partial cue, read with the feedback cut and at four gains of the CA3 -> EC feedback
+    cue = out["partial_cue"]
+    assert [v["feedback_gain"] for v in cue.values()] == [0.0] + [k * 0.001 for k in (1, 3, 10, 30)]
 
 
 def test_a_realigned_grid_module_is_the_same_grid_rotated_and_shifted():

@@ -425,11 +425,19 @@ class PlasticProjection(SymmetricProjection):
 
     def build(self, dt=None):
         u, a_pre, a_post = self.input_name, self.pre.activation, self.post.activation
-        gate = f"{self.name}_plasticity(t)*" if self.plasticity is not None else ""
+        # a schedule is read once per step into a shared variable, not once per synapse
+        schedule, extra = [], ""
+        gate = ""
+        if self.plasticity is not None:
+            gate, extra = "s_gate*", extra + "\ns_gate : 1 (shared)"
+            schedule.append(f"s_gate = {self.name}_plasticity(t)")
         if isinstance(self.feedback, TimedArray):
-            gain, extra = f"{self.name}_feedback(t)*", ""
+            gain, extra = "c_fb*", extra + "\nc_fb : 1 (shared)"
+            schedule.append(f"c_fb = {self.name}_feedback(t)")
+        elif self.feedback in (0.0, 1.0):
+            gain = ""
         else:
-            gain, extra = ("", "") if self.feedback in (0.0, 1.0) else ("c_fb*", "\nc_fb : 1 (shared, constant)")
+            gain, extra = "c_fb*", extra + "\nc_fb : 1 (shared, constant)"
         # no feedback at all: the pre layer's input u stays 0, and no loop over the synapses computes it
         back = "" if self.feedback == 0.0 else f"\n{u}_pre = {gain}w*{a_post}_post : 1 (summed)"
         model = (f"dw/dt = eta*{gate}{a_post}_post*({a_pre}_pre - w) - lam*w : 1 (clock-driven)\n"
@@ -439,7 +447,7 @@ class PlasticProjection(SymmetricProjection):
                        clock=self.pre.group.clock)
         _connect_all_to_all(syn, self.pre.n, self.post.n, self.weights, self.pre.batch)
         syn.eta, syn.lam = self.learning_rate, self.forgetting_rate
-        if extra:
+        if gain and not isinstance(self.feedback, TimedArray):
             syn.c_fb = self.feedback
         if self.plasticity is not None:
             syn.namespace[f"{self.name}_plasticity"] = self.plasticity
@@ -447,7 +455,10 @@ class PlasticProjection(SymmetricProjection):
             syn.namespace[f"{self.name}_feedback"] = self.feedback
         set_state_update_order(syn, ORDER_STATE_UPDATE)
         self.synapses = syn
-        return [syn]
+        if not schedule:
+            return [syn]
+        # at the start of the step: before this step's sums and Euler step read the values
+        return [syn, syn.run_regularly("\n".join(schedule), when="start", name=f"{self.name}_schedule")]
 
     def learned_weights(self):
         """The weights the last run reached, (batch, N_post, N_pre) (copy ``b`` learns on its own cues)."""

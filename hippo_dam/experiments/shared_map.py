@@ -87,21 +87,28 @@ SHARED_MAP_SETTINGS = {
     "n_context": 24,             # lateral-entorhinal context cells: one +-pattern per room, the same everywhere
     "context_gain": 1.0,         # their input (the spatial inputs have unit spread)
     "remapping_tests": 1,        # 1: test room 0 changed four ways right after learning it (0: not)
+    "partial_cue_tests": 1,      # 1: test room 0 from a partial cue, with the CA3 -> EC feedback cut and on
+    "partial_cue_grid_fraction": 0.5,  # grid cells silent in the partial cue (with every landmark and context cell)
+    "feedback_gain": 0.001,      # c of the CA3 -> EC feedback in the partial-cue tests: this x 1, 3, 10, 30
     "seed": 0,
 }
 #: the remapping tests of room 0, all on one path: the room again, its context changed (the colour of the box,
 #: Leutgeb et al. 2005; grid, walls and landmarks kept), its landmarks moved (grid and walls kept),
 #: every grid module realigned (rotated and shifted together), half of the modules realigned
 REMAP_CONDITIONS = ("repeat", "context_changed", "landmarks_moved", "grid_realigned", "half_grid_realigned")
+#: room 0 from a partial cue, on the remapping tests' path: the feedback cut, then on at gains
+#: ``feedback_gain`` times these steps
+FEEDBACK_STEPS = (1, 3, 10, 30)
+PARTIAL_CUE_CONDITIONS = ("partial_cue",) + tuple(f"partial_cue_feedback_x{k}" for k in FEEDBACK_STEPS)
 #: a short version for the test suite and CI
-SHARED_MAP_SETTINGS_SMALL = {**SHARED_MAP_SETTINGS, "n_rooms": 2, "n_ca3": 60, "explore_s": 20.0, "test_s": 10.0,
+SHARED_MAP_SETTINGS_SMALL = {**SHARED_MAP_SETTINGS, "n_rooms": 2, "n_ca3": 60, "explore_s": 20.0, "test_s": 20.0,
                              "cells_per_module": 12, "n_landmarks": 2}
 #: an old room is recalled while its final test is read as that room in at least this fraction of the samples
 RECALL_CRITERION = 0.5
 _WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed", "remapping_tests",
-          "n_context")
+          "n_context", "partial_cue_tests")
 _MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz", "remapping_tests", "n_context",
-                "context_gain")
+                "context_gain", "partial_cue_tests", "partial_cue_grid_fraction", "feedback_gain")
 _RECORDING_S = 599.6  # length of the Sargolini et al. (2006) recording RatInABox ships
 
 
@@ -113,8 +120,12 @@ def _check_settings(settings):
     taus = {k: s[k] for k in ("tau_inhibition_ms", "tau_ec_ms", "tau_ca3_ms")}
     if s["dt_ms"] >= min(taus.values()):
         raise ValueError(f"dt_ms = {s['dt_ms']} must be below every time constant {taus}")
-    if s["remapping_tests"] not in (0, 1):
-        raise ValueError(f"shared-map setting 'remapping_tests' must be 0 or 1, got {s['remapping_tests']!r}")
+    for key in ("remapping_tests", "partial_cue_tests"):
+        if s[key] not in (0, 1):
+            raise ValueError(f"shared-map setting {key!r} must be 0 or 1, got {s[key]!r}")
+    if s["partial_cue_grid_fraction"] > 1:
+        raise ValueError(f"shared-map setting 'partial_cue_grid_fraction' must lie in [0, 1], "
+                         f"got {s['partial_cue_grid_fraction']!r}")
     if s["record_every_ms"] < s["dt_ms"]:
         raise ValueError("record_every_ms must be at least dt_ms")
     return s
@@ -128,6 +139,8 @@ def _schedule(s):
         out += [("novel", k, s["test_s"]), ("explore", k, s["explore_s"]), ("learned", k, s["test_s"])]
         if k == 0 and s["remapping_tests"]:
             out += [(cond, 0, s["test_s"]) for cond in REMAP_CONDITIONS]
+        if k == 0 and s["partial_cue_tests"]:
+            out += [(cond, 0, s["test_s"]) for cond in PARTIAL_CUE_CONDITIONS]
     return out + [("final", k, s["test_s"]) for k in range(int(s["n_rooms"]))]
 
 
@@ -169,7 +182,7 @@ def _paths(s, arena):
     """One trajectory per segment of the schedule (all on the same 20 ms samples)."""
     paths = []
     for n, (kind, k, dur) in enumerate(_schedule(s)):
-        if kind in REMAP_CONDITIONS:  # one path for every remapping test: the maps differ by the room alone
+        if kind in REMAP_CONDITIONS + PARTIAL_CUE_CONDITIONS:  # one path: the maps differ by the input alone
             paths.append(ratinabox_trajectory(arena, dur * second, seed=int(s["seed"]) * 1000 + 999,
                                               speed_mean=s["test_speed_cm_s"] * cm / second))
         elif kind == "explore" and _recording_box(s):
@@ -302,8 +315,9 @@ def shared_map_session(settings=None):
         ``make`` (``make(batch) -> components``), ``settings``, ``arena``,
         ``rooms``, ``codes`` (one :class:`~hippo_dam.circuits.space.SpatialCode`
         per room), ``plan`` (the schedule: ``(kind, room, seconds)``), ``paths``
-        (one trajectory per segment), ``inputs`` (T, N_f) and ``gate`` (T,) on
-        the paths' samples of ``sample_s``, the initial weights ``W0`` and ``dt``.
+        (one trajectory per segment), ``inputs`` (T, N_f), ``gate`` (T,) and
+        ``feedback`` (T,: the gain ``c``) on the paths' samples of ``sample_s``,
+        the initial weights ``W0`` and ``dt``.
     """
     s = _check_settings(dict(settings or {}))
     arena = Arena(s["arena_width_m"] * meter, s["arena_height_m"] * meter)
@@ -330,9 +344,18 @@ def shared_map_session(settings=None):
         else:
             spatial = codes[k].inputs(xy) - offsets[k]
         context = contexts[-1] if kind == "context_changed" else contexts[k]
-        return np.concatenate([spatial, np.broadcast_to(context, (len(xy), n_context))], axis=1)
+        full = np.concatenate([spatial, np.broadcast_to(context, (len(xy), n_context))], axis=1)
+        return full * keep if kind in PARTIAL_CUE_CONDITIONS else full
 
+    # the partial cue: landmark and context cells silent (darkness, no smell), a fraction of the grid cells too
+    keep = np.ones(n_f)
+    if s["partial_cue_tests"]:
+        keep[:codes[0].n] = ~codes[0].silence_mask(["landmark"], fraction_grid=s["partial_cue_grid_fraction"],
+                                                   seed=int(s["seed"]))
+        keep[codes[0].n:] = 0.0
     inputs = np.concatenate([room_input(kind, k, p.xy) for (kind, k, _), p in zip(plan, paths)])
+    gains = {f"partial_cue_feedback_x{k}": k * s["feedback_gain"] for k in FEEDBACK_STEPS}
+    feedback = np.concatenate([np.full(len(p.xy), gains.get(kind, 0.0)) for (kind, _, _), p in zip(plan, paths)])
     gate = np.concatenate([np.full(len(p.xy), 1.0 if kind == "explore" else 0.0) for (kind, _, _), p
                            in zip(plan, paths)])
     rng = np.random.default_rng([int(s["seed"]), 23])
@@ -347,7 +370,8 @@ def shared_map_session(settings=None):
         return [ec, ca3, basket,
                 PlasticProjection(ec, ca3, W0, s["learning_rate_hz"] * Hz, name="EC_CA3",
                                   plasticity=TimedArray(gate, dt=h * second, name="EC_CA3_plasticity"),
-                                  feedback=0.0),
+                                  feedback=TimedArray(feedback, dt=h * second, name="EC_CA3_feedback")
+                                  if s["partial_cue_tests"] else 0.0),
                 Projection(ca3, basket, np.ones((1, n_h)), name="CA3_to_basket"),
                 Projection(basket, ca3, -s["inhibition"] * np.ones((n_h, 1)), name="basket_to_CA3"),
                 MovingInput(ec, TimedArray(inputs, dt=h * second, name="room_input"), name="room_input"),
@@ -355,7 +379,7 @@ def shared_map_session(settings=None):
 
     return {"make": make, "settings": s, "arena": arena, "rooms": rooms, "codes": codes, "plan": plan,
             "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms,
-            "offsets": offsets, "remap_codes": remap, "realignment": realignment}
+            "offsets": offsets, "remap_codes": remap, "realignment": realignment, "feedback": feedback}
 
 
 def _uncentred_mean_pattern(codes, bin_size=2 * cm):
@@ -473,6 +497,20 @@ def shared_map_experiment(settings=None, progress=None, codegen_target="cython")
                                                                              axis=(1, 2)))[:6]].round(3).tolist()
                             for kind in ("novel", "learned", "final")},
            "wall_time_s": time.perf_counter() - start}
+    if s["partial_cue_tests"]:
+        out["partial_cue"] = {}
+        for cond in PARTIAL_CUE_CONDITIONS:
+            r = _remapping(seg["repeat", 0] if ("repeat", 0) in seg else seg["learned", 0], seg[cond, 0], s)
+            xy = seg[cond, 0]["xy"]
+            cell = np.minimum((xy / decode_m).astype(int), np.array(learned_maps[0].shape[1:]) - 1)
+            covered = np.isfinite(learned_maps[0][0][cell[:, 0], cell[:, 1]])
+            r["decoding_cm"] = r["room_correct"] = float("nan")  # the paths never crossed (short tests)
+            if covered.any():
+                where, which = _decode(seg[cond, 0]["rates"][covered], learned_maps, decode_m)
+                r["decoding_cm"] = float(np.median(np.linalg.norm(where - xy[covered], axis=1)) * 100)
+                r["room_correct"] = float(np.mean(which == 0))
+            r["feedback_gain"] = s["feedback_gain"] * float(cond.rsplit("_x", 1)[1]) if "_x" in cond else 0.0
+            out["partial_cue"][cond] = r
     if s["remapping_tests"]:
         out["remapping"] = {cond: _remapping(seg["repeat", 0], seg[cond, 0], s) for cond in REMAP_CONDITIONS[1:]}
         # the floor: the same room, learned test against the repeat (the same maps, two paths)

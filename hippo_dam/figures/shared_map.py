@@ -17,7 +17,7 @@ __all__ = ["shared_map", "redraw", "LARGE_BOX"]
 
 #: the large box of Park, Dvorak & Fenton (2011), one room, explored and tested long enough to cover it
 LARGE_BOX = {"arena_width_m": 1.8, "arena_height_m": 1.4, "n_rooms": 1, "explore_s": 400.0, "test_s": 300.0,
-             "remapping_tests": 0}
+             "remapping_tests": 0, "partial_cue_tests": 0}
 
 
 def _pad(counts, n):
