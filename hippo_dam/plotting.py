@@ -236,8 +236,18 @@ _ACTIVE_FRACTION_MAX = 0.5  # "less than half of the neurons in CA1 and CA3 are 
 _PEAK_RATE_RANGE_HZ = (10.0, 40.0)  # in-field peak rates of place cells (the range issue 20 states)
 
 
+def _rate_map_axis(fig, spec, rate_map, scale_map):
+    """A rate map (nx, ny) as an image without ticks, its colour scale from 0 to the peak of ``scale_map``."""
+    ax = fig.add_subplot(spec)
+    peak = max(float(np.nanmax(np.asarray(scale_map, float))), 1e-9)
+    ax.imshow(np.asarray(rate_map, float).T, origin="lower", cmap="jet", vmin=0, vmax=peak)
+    ax.set_xticks([]), ax.set_yticks([])
+    return ax
+
+
 def plot_shared_map(recorded, path):
-    """The shared-map figure from its recorded numbers (:func:`hippo_dam.experiments.shared_map.shared_map_experiment`)."""
+    """The shared-map figure from its recorded numbers
+    (:func:`hippo_dam.experiments.shared_map.shared_map_experiment`)."""
     plt = _figure_files
     s, rooms = recorded["settings"], recorded["rooms"]
     n = len(rooms)
@@ -250,10 +260,7 @@ def plot_shared_map(recorded, path):
     labels = {"novel": "novel", "learned": "learned", "final": f"after {n - 1} more rooms"}
     for r, kind in enumerate(("novel", "learned", "final")):
         for c, m in enumerate(ex[kind]):
-            ax = fig.add_subplot(sub[r, c])
-            m = np.asarray(m, float)
-            ax.imshow(m.T, origin="lower", cmap="jet", vmin=0, vmax=max(np.nanmax(np.asarray(ex["learned"][c])), 1e-9))
-            ax.set_xticks([]), ax.set_yticks([])
+            ax = _rate_map_axis(fig, sub[r, c], m, ex["learned"][c])
             if c == 0:
                 ax.set_ylabel(labels[kind], fontsize=8)
             if r == 0:
@@ -333,10 +340,8 @@ def plot_shared_map(recorded, path):
     if big:  # example maps of the large box
         sub = gs[0, 4].subgridspec(2, 3, hspace=0.25, wspace=0.05)
         for c, m in enumerate(big["example_maps"][:6]):
-            a = fig.add_subplot(sub[c // 3, c % 3])
+            a = _rate_map_axis(fig, sub[c // 3, c % 3], m, m)
             m = np.asarray(m, float)
-            a.imshow(m.T, origin="lower", cmap="jet", vmin=0)
-            a.set_xticks([]), a.set_yticks([])
             a.set_title(f"{np.nanmax(m):.0f} Hz", fontsize=7)
             if c == 1:
                 a.text(0.5, 1.35, f"learned maps, {bs['arena_width_m']:g} x {bs['arena_height_m']:g} m box",
@@ -415,9 +420,6 @@ def _plot_remapping(fig, where, recorded):
                  "half_grid_realigned": "half grid", "grid_realigned": "grid"}
         for c, cond in enumerate(conds):
             for r, m in enumerate(ex[cond]):
-                a = fig.add_subplot(grid[r, c])
-                m = np.asarray(m, float)
-                a.imshow(m.T, origin="lower", cmap="jet", vmin=0, vmax=max(np.nanmax(np.asarray(ex["repeat"][r])), 1e-9))
-                a.set_xticks([]), a.set_yticks([])
+                a = _rate_map_axis(fig, grid[r, c], m, ex["repeat"][r])
                 if r == 0:
                     a.set_title(names[cond], fontsize=8)
