@@ -236,6 +236,12 @@ _ACTIVE_FRACTION_MAX = 0.5  # "less than half of the neurons in CA1 and CA3 are 
 _PEAK_RATE_RANGE_HZ = (10.0, 40.0)  # in-field peak rates of place cells (the range issue 20 states)
 
 
+def _fields_histogram(distributions, n=6):
+    """Cells with 0, 1, ..., ``n - 2`` and ``n - 1`` or more place fields, summed over several rooms' counts."""
+    padded = [list(d) + [0] * max(0, n - len(d)) for d in distributions]
+    return np.array([p[:n - 1] + [sum(p[n - 1:])] for p in padded]).sum(axis=0)
+
+
 def _rate_map_axis(fig, spec, rate_map, scale_map):
     """A rate map (nx, ny) as an image without ticks, its colour scale from 0 to the peak of ``scale_map``."""
     ax = fig.add_subplot(spec)
@@ -299,8 +305,7 @@ def plot_shared_map(recorded, path):
     ax.legend(fontsize=7)
     # fields per active cell: the 1 m box against a large box
     ax = fig.add_subplot(gs[1, 1])
-    small = np.sum([(list(r["learned"]["fields_per_cell_distribution"]) + [0] * 6)[:6] for r in rooms], axis=0)
-    small[5] = sum(sum(r["learned"]["fields_per_cell_distribution"][5:]) for r in rooms)
+    small = _fields_histogram([r["learned"]["fields_per_cell_distribution"] for r in rooms])
     width = 0.4
     ax.bar(np.arange(1, 6) - width / 2, small[1:] / max(small[1:].sum(), 1), width, color="tab:blue",
            label=f"{s['arena_width_m']:g} x {s['arena_height_m']:g} m")

@@ -152,8 +152,9 @@ def _realigned(module, angle, shift, centre):
 
 
 def _remap_codes(s, arena, modules, room):
-    """Room 0 changed three ways (the landmarks; every grid module realigned together, Fyhn et al. 2007; half of
-    the modules realigned, Stensola et al. 2012), each with the operating points of its own environment."""
+    """Room 0's spatial code changed three ways (the landmarks; every grid module realigned together, Fyhn et al.
+    2007; half of the modules realigned, Stensola et al. 2012). Room A again and room A in another context keep
+    room A's own code."""
     rng = np.random.default_rng([int(s["seed"]), 29])
     size = arena.size_m
     moved = Environment(rng.uniform(0.1, 0.9, size=room.landmarks.shape) * size, room.grid_shifts,
@@ -164,9 +165,7 @@ def _remap_codes(s, arena, modules, room):
     turned = [_realigned(m, angle, shift, size / 2) for m in own]
     half = len(modules) // 2
     flat = Environment(room.landmarks, np.zeros_like(room.grid_shifts), name=room.name)
-    return {"repeat": SpatialCode(arena, modules, room),
-            "context_changed": SpatialCode(arena, modules, room),
-            "landmarks_moved": SpatialCode(arena, modules, moved),
+    return {"landmarks_moved": SpatialCode(arena, modules, moved),
             "grid_realigned": SpatialCode(arena, turned, flat),
             "half_grid_realigned": SpatialCode(arena, own[:half] + turned[half:], flat),
             "realignment": {"angle_deg": float(np.degrees(angle)), "shift_m": shift.tolist(),
@@ -180,11 +179,13 @@ def _recording_box(s):
 
 def _paths(s, arena):
     """One trajectory per segment of the schedule (all on the same 20 ms samples)."""
-    paths = []
+    paths, shared = [], None
     for n, (kind, k, dur) in enumerate(_schedule(s)):
         if kind in REMAP_CONDITIONS + PARTIAL_CUE_CONDITIONS:  # one path: the maps differ by the input alone
-            paths.append(ratinabox_trajectory(arena, dur * second, seed=int(s["seed"]) * 1000 + 999,
-                                              speed_mean=s["test_speed_cm_s"] * cm / second))
+            if shared is None:
+                shared = ratinabox_trajectory(arena, dur * second, seed=int(s["seed"]) * 1000 + 999,
+                                              speed_mean=s["test_speed_cm_s"] * cm / second)
+            paths.append(shared)
         elif kind == "explore" and _recording_box(s):
             start = (k * s["explore_s"]) % (_RECORDING_S - s["explore_s"] + 1e-9)  # consecutive, then again
             paths.append(sargolini_trajectory(start * second, dur * second))
@@ -245,6 +246,19 @@ def _decode(rates, templates, bin_m):
     r /= np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
     best = np.argmax(r @ z.T, axis=1)
     return where[best], room[best]
+
+
+def _read_with_templates(test, room, templates, bin_m):
+    """A test read with every room's learned maps where room ``room``'s has a template (the test paths differ):
+    median position error (cm), fraction read as ``room``, samples read; NaN where the paths never crossed."""
+    xy = test["xy"]
+    cell = np.minimum((xy / bin_m).astype(int), np.array(templates[room].shape[1:]) - 1)
+    covered = np.isfinite(templates[room][0][cell[:, 0], cell[:, 1]])
+    if not covered.any():
+        return float("nan"), float("nan"), 0
+    where, which = _decode(test["rates"][covered], templates, bin_m)
+    return (float(np.median(np.linalg.norm(where - xy[covered], axis=1)) * 100), float(np.mean(which == room)),
+            int(covered.sum()))
 
 
 def _skaggs(maps, occupancy):
@@ -459,17 +473,8 @@ def shared_map_experiment(settings=None, progress=None, codegen_target="cython")
             entry[kind] = st
         entry["pv_final_vs_learned"] = _pv_correlation(seg["final", k]["coarse"], learned_maps[k])
         entry["pv_novel_vs_learned"] = _pv_correlation(seg["novel", k]["coarse"], learned_maps[k])
-        # read where the learned map has a template (the test paths differ)
-        xy = seg["final", k]["xy"]
-        cell = np.minimum((xy / decode_m).astype(int), np.array(learned_maps[k].shape[1:]) - 1)
-        covered = np.isfinite(learned_maps[k][0][cell[:, 0], cell[:, 1]])
-        if covered.any():
-            where, which = _decode(seg["final", k]["rates"][covered], learned_maps, decode_m)
-            entry["final_decoding_cm"] = float(np.median(np.linalg.norm(where - xy[covered], axis=1)) * 100)
-            entry["final_room_correct"] = float(np.mean(which == k))
-        else:  # the two test paths never crossed (short tests in a large box)
-            entry["final_decoding_cm"] = entry["final_room_correct"] = float("nan")
-        entry["final_samples_read"] = int(covered.sum())
+        entry["final_decoding_cm"], entry["final_room_correct"], entry["final_samples_read"] = \
+            _read_with_templates(seg["final", k], k, learned_maps, decode_m)
         entry["rooms_learned_since"] = n_rooms - 1 - k
         per_room.append(entry)
     overlap = []
@@ -501,14 +506,7 @@ def shared_map_experiment(settings=None, progress=None, codegen_target="cython")
         out["partial_cue"] = {}
         for cond in PARTIAL_CUE_CONDITIONS:
             r = _remapping(seg["repeat", 0] if ("repeat", 0) in seg else seg["learned", 0], seg[cond, 0], s)
-            xy = seg[cond, 0]["xy"]
-            cell = np.minimum((xy / decode_m).astype(int), np.array(learned_maps[0].shape[1:]) - 1)
-            covered = np.isfinite(learned_maps[0][0][cell[:, 0], cell[:, 1]])
-            r["decoding_cm"] = r["room_correct"] = float("nan")  # the paths never crossed (short tests)
-            if covered.any():
-                where, which = _decode(seg[cond, 0]["rates"][covered], learned_maps, decode_m)
-                r["decoding_cm"] = float(np.median(np.linalg.norm(where - xy[covered], axis=1)) * 100)
-                r["room_correct"] = float(np.mean(which == 0))
+            r["decoding_cm"], r["room_correct"], _ = _read_with_templates(seg[cond, 0], 0, learned_maps, decode_m)
             r["feedback_gain"] = s["feedback_gain"] * float(cond.rsplit("_x", 1)[1]) if "_x" in cond else 0.0
             out["partial_cue"][cond] = r
     if s["remapping_tests"]:

@@ -8,9 +8,7 @@ maps); ``--redraw`` draws the PNG again from that JSON without rerunning.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ..plotting import _ci, plot_shared_map
+from ..plotting import _ci, _fields_histogram, plot_shared_map
 from ._common import _record_and_draw
 
 __all__ = ["shared_map", "redraw", "LARGE_BOX"]
@@ -18,12 +16,6 @@ __all__ = ["shared_map", "redraw", "LARGE_BOX"]
 #: the large box of Park, Dvorak & Fenton (2011), one room, explored and tested long enough to cover it
 LARGE_BOX = {"arena_width_m": 1.8, "arena_height_m": 1.4, "n_rooms": 1, "explore_s": 400.0, "test_s": 300.0,
              "remapping_tests": 0, "partial_cue_tests": 0}
-
-
-def _pad(counts, n):
-    """A histogram of fields per cell (0, 1, 2, ...) with the last bin holding ``n - 1`` or more."""
-    counts = list(counts) + [0] * max(0, n - len(counts))
-    return counts[:n - 1] + [sum(counts[n - 1:])]
 
 
 def redraw(recorded, path):
@@ -41,7 +33,7 @@ def shared_map(outdir="figures", settings=None):
     large = shared_map_experiment({**s, **LARGE_BOX, **({"explore_s": s["explore_s"], "test_s": s["test_s"]}
                                                          if _ci() and settings is None else {})})
     out["large_box"] = {key: large[key] for key in ("settings", "mean", "trajectory", "wall_time_s")}
-    out["large_box"]["fields_per_cell_distribution"] = np.sum(
-        [_pad(r["learned"]["fields_per_cell_distribution"], 6) for r in large["rooms"]], axis=0).tolist()
+    out["large_box"]["fields_per_cell_distribution"] = _fields_histogram(
+        [r["learned"]["fields_per_cell_distribution"] for r in large["rooms"]]).tolist()
     out["large_box"]["example_maps"] = large["example_maps"]["learned"]
     return _record_and_draw(out, outdir, "shared_map", redraw)
