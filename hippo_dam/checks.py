@@ -46,11 +46,11 @@ def check_count(value, what, minimum=1):
     return int(value)
 
 
-def check_settings(settings, defaults, what, whole=(), may_be_zero=()):
+def check_settings(settings, defaults, what, whole=(), may_be_zero=(), signed=()):
     """An experiment's settings over its ``defaults``: every key known, every value a finite number ``> 0``.
 
     ``whole`` names the counts (whole numbers), ``may_be_zero`` the values
-    that may be 0. Messages name ``what`` (``"darkness"``) and the key.
+    that may be 0, ``signed`` those of either sign. Messages name ``what`` (``"darkness"``) and the key.
     Returns the merged settings.
     """
     unknown = sorted(set(settings) - set(defaults))
@@ -61,7 +61,7 @@ def check_settings(settings, defaults, what, whole=(), may_be_zero=()):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)) \
                 or not np.isfinite(value):
             raise ValueError(f"{what} setting {key!r} must be a finite number, got {value!r}")
-        if value < 0 or (value == 0 and key not in may_be_zero):
+        if key not in signed and (value < 0 or (value == 0 and key not in may_be_zero)):
             raise ValueError(f"{what} setting {key!r} must be {'>= 0' if key in may_be_zero else '> 0'}, "
                              f"got {value!r}")
         if key in whole and value != int(value):

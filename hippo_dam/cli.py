@@ -82,7 +82,7 @@ def main(argv=None):
     figs.add_argument("--out", default="figures",
                       help="output folder (default: figures/; under CI=true its ci/ subfolder, reduced runs)")
     figs.add_argument("--redraw", action="store_true",
-                      help="draw again from the recorded results in the output folder, without rerunning (capacity, reduction, darkness, shared_map)")
+                      help="draw again from the recorded results in the output folder, without rerunning (capacity, reduction, darkness, shared_map, place_theta)")
     sw = sub.add_parser("sweep", help="run a parameter sweep file (TOML) on Dask and write netCDF")
     sw.add_argument("sweep", help="sweep file (TOML), e.g. sweeps/recall_b.toml")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address (default: the file's, else a LocalCluster)")

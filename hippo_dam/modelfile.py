@@ -266,6 +266,7 @@ MODEL_KINDS = {
     "kanji_hierarchy": "hippo_dam.experiments.kanji_hierarchy_loader:load_hierarchy_model",
     "place_darkness": "hippo_dam.experiments.darkness_loader:load_darkness_model",
     "place_shared_map": "hippo_dam.experiments.shared_map_loader:load_shared_map_model",
+    "place_theta": "hippo_dam.experiments.place_theta_loader:load_place_theta_model",
 }
 
 
@@ -290,6 +291,8 @@ def model_kind(cfg, path):
             return "place_darkness"
         if "shared_map" in cfg:
             return "place_shared_map"
+        if "place_theta" in cfg:
+            return "place_theta"
         return "kanji_hierarchy" if "hierarchy" in cfg else "two_layer"
     if kind not in MODEL_KINDS:
         import difflib

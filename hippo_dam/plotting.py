@@ -224,16 +224,20 @@ def plot_darkness(recorded, path):
     ax.legend(fontsize=7, loc="lower left")
     fig.suptitle("Grid modules integrating velocity in darkness, pulled back onto the stored map by CA3 "
                  "(touch cells at the walls)", fontsize=12)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    from pathlib import Path
-
-    return Path(path)
+    return _save_figure(fig, path, dpi=110)
 
 
 # Literature values beside the shared map's numbers (sources in docs/place_cells.md)
 _ACTIVE_FRACTION_MAX = 0.5  # "less than half of the neurons in CA1 and CA3 are active" (Karlsson & Frank 2008)
 _PEAK_RATE_RANGE_HZ = (10.0, 40.0)  # in-field peak rates of place cells (the range issue 20 states)
+
+
+def _save_figure(fig, path, dpi):
+    """Write a backend-free figure to ``path``; returns the path."""
+    from pathlib import Path
+
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return Path(path)
 
 
 def _fields_histogram(distributions, n=6):
@@ -356,11 +360,7 @@ def plot_shared_map(recorded, path):
     fig.suptitle(f"One CA3 population learns {n} rooms by a local rule inside the run "
                  f"(instar rule, basket-cell inhibition; {s['explore_s']:g} s of the Sargolini rat per room)",
                  fontsize=12)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    from pathlib import Path
-
-    return Path(path)
+    return _save_figure(fig, path, dpi=100)
 
 
 _REMAP_LABELS = {"same_room_other_path": "same room,\nanother path", "context_changed": "context\nchanged",
@@ -428,3 +428,104 @@ def _plot_remapping(fig, where, recorded):
                 a = _rate_map_axis(fig, grid[r, c], m, ex["repeat"][r])
                 if r == 0:
                     a.set_title(names[cond], fontsize=8)
+
+
+def _phase_axis(ax, d, phase, title, colour="k"):
+    """Spike phase (deg, drawn twice: 0-720) against the position in the field (-1 entering, +1 leaving)."""
+    d, deg = np.asarray(d, float), np.degrees(np.asarray(phase, float))
+    ax.plot(np.concatenate([d, d]), np.concatenate([deg, deg + 360]), ".", ms=2, color=colour, alpha=0.5)
+    ax.set(xlim=(-1, 1), ylim=(0, 720), yticks=[0, 180, 360, 540, 720], xlabel="position in field (entry -1, exit +1)",
+           title=title)
+    ax.title.set_fontsize(9)
+
+
+def plot_place_theta(recorded, path):
+    """The theta figure from its recorded numbers (:func:`hippo_dam.experiments.place_theta.place_theta_experiment`)."""
+    plt = _figure_files
+    s = recorded["settings"]
+    fig = plt.figure(figsize=(17, 8.6))
+    gs = fig.add_gridspec(2, 4, hspace=0.42, wspace=0.3)
+    # A: raster against the rhythm
+    ax = fig.add_subplot(gs[0, 0])
+    r = recorded["raster"]
+    t, cell = np.asarray(r["t"]), np.asarray(r["cell"])
+    order = {c: k for k, c in enumerate(sorted(set(cell.tolist())))}
+    period = 1.0 / r["theta_hz"]
+    lo, hi = r["t0_s"], r["t0_s"] + 2.0
+    for k in range(int(np.floor(lo / period)), int(np.ceil(hi / period)) + 1):
+        ax.axvspan(k * period - period / 4, k * period + period / 4, color="0.88", lw=0)  # most inhibition
+    ax.plot(t, [order[c] for c in cell], "|", color="k", ms=3)
+    ax.set(xlim=(lo, hi), xlabel="time in the test (s)", ylabel="spiking CA3 cell (with a field)",
+           title="spikes; grey: septal inhibition high (phase 0 +- 90 deg)")
+    ax.title.set_fontsize(9)
+    # B: one cell, C/D: pooled with and without the sweep
+    cells = recorded["examples"].get("cells", [])
+    ax = fig.add_subplot(gs[0, 1])
+    for c, colour in zip(cells, ("tab:blue", "tab:orange", "tab:green")):
+        d, deg = np.asarray(c["d"]), np.degrees(np.asarray(c["phase"]))
+        ax.plot(np.concatenate([d, d]), np.concatenate([deg, deg + 360]), ".", ms=3, color=colour,
+                label=f"cell {c['cell']}: {c['slope_deg_per_field']:.0f} deg/field")
+    ax.set(xlim=(-1, 1), ylim=(0, 720), yticks=[0, 180, 360, 540, 720], xlabel="position in field (entry -1, exit +1)",
+           ylabel="theta phase of the spike (deg)", title="three cells: peak 10-40 Hz, significant precession")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, loc="upper right")
+    for k, (name, label) in enumerate((("test", "with the look-ahead sweep"),
+                                       ("no_sweep", "baseline: septal pacing, no sweep"))):
+        pp = recorded["precession"][name]["pooled"]
+        ax = fig.add_subplot(gs[0, 2 + k])
+        _phase_axis(ax, recorded["examples"][name]["d"], recorded["examples"][name]["phase"],
+                    f"all cells, {label}\npooled slope {pp['slope_deg_per_field']:.0f} deg/field, rho "
+                    f"{pp['rho']:.2f}, p = {pp['p']:.1g}",
+                    "tab:blue" if name == "test" else "0.4")
+    # E: the same cells' maps in the two versions
+    sub = gs[1, 0].subgridspec(2, 3, wspace=0.05, hspace=0.15)
+    for k, c in enumerate(cells[:3]):
+        a = _rate_map_axis(fig, sub[0, k], c["rate_map"], c["rate_map"])
+        a.set_title(f"cell {c['cell']}", fontsize=8)
+        if k == 0:
+            a.set_ylabel("rate version", fontsize=8)
+        a = _rate_map_axis(fig, sub[1, k], c["spiking_map"], c["spiking_map"])
+        a.set_xlabel(f"peak {np.nanmax(np.asarray(c['spiking_map'], float)):.0f} Hz", fontsize=8)
+        if k == 0:
+            a.set_ylabel("spiking version", fontsize=8)
+    # F: irregularity
+    ax = fig.add_subplot(gs[1, 1])
+    cv = recorded["isi_cv"]["test"]
+    bins = np.linspace(0, max(6.0, max(cv["values"] + [0])), 31)
+    ax.hist(cv["values"], bins=bins, color="tab:blue", alpha=0.7, label=f"ISI CV (median {cv['median']:.2f})")
+    ax.hist(cv["cv2_values"], bins=bins, color="tab:orange", alpha=0.7, label=f"CV2 (median {cv['cv2_median']:.2f})")
+    ax.axvline(1.0, color="k", ls=":", lw=1)
+    ax.axvline(0.5, color="tab:red", ls="--", lw=1, label="0.5: the issue's floor")
+    ax.set(xlabel="irregularity (Poisson: 1)", ylabel="cells", title="spiking cells, the test")
+    ax.legend(fontsize=7)
+    # G: peak rates
+    ax = fig.add_subplot(gs[1, 2])
+    peaks = recorded["spiking"]["peak_rates_Hz"]
+    top = max(100.0, max(peaks + [0]) * 1.1)
+    ax.hist(peaks, bins=np.logspace(0, np.log10(top), 30), color="k", alpha=0.7)
+    ax.axvspan(*_PEAK_RATE_RANGE_HZ, color="tab:green", alpha=0.15, label="10-40 Hz (in vivo)")
+    ax.set_xscale("log")
+    ax.set(xlabel="in-field peak rate (Hz, log scale)", ylabel="active spiking cells",
+           title=f"median {recorded['spiking']['peak_rate_Hz_median']:.1f} Hz, mean rate "
+                 f"{recorded['spiking']['mean_rate_Hz']:.2f} Hz, active {recorded['spiking']['fraction_active']:.2f}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    # H: decoding
+    ax = fig.add_subplot(gs[1, 3])
+    dec = recorded["decoding"]
+    for k, name in enumerate(("test", "no_sweep")):
+        for j, (v, colour) in enumerate((("rate", "0.5"), ("spiking", "tab:blue"))):
+            ax.bar(k + (j - 0.5) * 0.35, dec[name][v]["median_cm"], 0.35, color=colour,
+                   label=("rate version", "spiking version")[j] if k == 0 else None)
+        ax.text(k, max(dec[name]["rate"]["median_cm"], dec[name]["spiking"]["median_cm"]) * 1.04,
+                f"x{dec[name]['spiking_over_rate']:.2f}", ha="center", fontsize=8)
+    ax.set_xticks([0, 1], ["with sweep", "no sweep"])
+    ax.set_ylim(0, 1.18 * max(dec[n][v]["median_cm"] for n in ("test", "no_sweep") for v in ("rate", "spiking")))
+    ax.set(ylabel=f"median error (cm), {s['decode_window_ms']:g} ms windows",
+           title="decoded position, each version with its own templates")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"The learned CA3 map as {recorded['n_ca3']} noisy LIF cells under {s['theta_hz']:g} Hz theta "
+                 f"(septal pacing of the basket cells, a {s['sweep_cm']:g} cm look-ahead sweep of the EC input)",
+                 fontsize=12)
+    return _save_figure(fig, path, dpi=110)

@@ -18,6 +18,8 @@ energy-graph pieces are :class:`~hippo_dam.core.populations.Population`,
   ``tau_syn ds/dt = -s`` that spikes increment;
 * :class:`PoissonCells` and :class:`LIFCells`: spiking cells that fire at a
   population's activation and write into a traced population;
+* :class:`LIFPopulation`: a layer of noisy LIF cells integrating the projections into it, read through its
+  spikes' synaptic trace;
 * :class:`PlasticProjection`: a symmetric projection whose weights learn during the run by a local rule;
 * :class:`MovingInput`: an input current read every step from a ``TimedArray``;
 * :class:`StateRecorder`: every neuron's state of some populations on a clock.
@@ -25,7 +27,7 @@ energy-graph pieces are :class:`~hippo_dam.core.populations.Population`,
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, linked_var, second
+from brian2 import Hz, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, linked_var, ms, second
 
 from ._compat import set_state_update_order
 from .populations import (Population, SymmetricProjection, _connect_all_to_all, check_quantity, check_tau,
@@ -33,7 +35,7 @@ from .populations import (Population, SymmetricProjection, _connect_all_to_all, 
 from .schedule import ORDER_ACTIVATION, ORDER_INHIBITION, ORDER_RELAY_COPY, ORDER_RELAY_GROUP, ORDER_STATE_UPDATE
 
 __all__ = ["RelayPopulation", "InhibitedPopulation", "InterneuronPool", "TracedPopulation", "PoissonCells",
-           "LIFCells", "PlasticProjection", "MovingInput", "StateRecorder"]
+           "LIFCells", "LIFPopulation", "PlasticProjection", "MovingInput", "StateRecorder"]
 
 ORDER_MOVING_INPUT = -25  # before the activations (-20): I(t) of this step feeds the energy (4) and Euler step (10)
 
@@ -352,6 +354,103 @@ class LIFCells:
         p = np.clip(self._signs() * np.tile(a, 2), 0, 1) if self.polarity == "on_off" else a
         phase = ((np.arange(self.n_cells) % self.copies) + 0.5) / self.copies
         self.cells.V = steady_phase(p, self.rate, self.tau_m, phase)
+
+
+class LIFPopulation:
+    """A layer of leaky integrate-and-fire cells driven by projections, with a synaptic trace as its output::
+
+        tau_m dV_i/dt = u_i + I_i + b - V_i + sigma sqrt(2 tau_m) eta_i(t),   spike and V_i -> 0 when V_i > 1
+        tau_syn ds_i/dt = -s_i,        s_i += 1 / (rate_unit tau_syn)  per spike
+
+    ``V`` is the membrane potential in units of the threshold above rest,
+    ``u`` the summed input of the projections into the layer (as for a rate
+    :class:`~hippo_dam.core.populations.Population`), ``I`` an input current
+    (:class:`MovingInput`), ``b`` a constant bias, ``eta`` white noise (the
+    background synaptic bombardment: ``V`` fluctuates with standard deviation
+    ``sigma`` about its mean). The trace ``s`` is the activation projections
+    read: its mean is the cell's rate over ``rate_unit``, so a spiking layer
+    stands where a rate layer of activation ``rate / rate_unit`` stood. Near
+    threshold a noisy LIF cell's rate grows as a power of its drive
+    (about 2; Hansel & van Vreeswijk 2002), the rectified-power Lagrangian's
+    activation. Spikes have no energy term (``energy_role = None``).
+
+    Parameters
+    ----------
+    name : str
+    n : int
+    tau_m : Quantity
+        Membrane time constant.
+    tau_syn : Quantity
+        Decay of the trace (the synaptic current the spikes make downstream).
+    rate_unit : Quantity
+        The rate (Hz) at which the trace averages 1.
+    sigma : float
+        Standard deviation of the membrane noise (units of the threshold); 0: none.
+    bias : float
+        Constant drive ``b`` (units of the threshold).
+    refractory : Quantity
+        Absolute refractory period.
+    region : str, optional
+    record_spikes : bool
+        Keep every spike in a ``SpikeMonitor`` named ``<name>_spikes``.
+
+    Notes
+    -----
+    Brian2's noise is drawn from its random generator: seed it
+    (``brian2.seed``) for a reproducible run.
+    """
+
+    stage = 0
+    energy_role = None
+    lyapunov = False
+    batch = 1
+    state = "V"
+    activation = "s"
+
+    def __init__(self, name, n, tau_m, tau_syn, rate_unit=1 * Hz, sigma=0.0, bias=0.0, refractory=2 * ms,
+                 region=None, record_spikes=True):
+        self.name, self.n, self.region = name, int(n), region
+        if self.n < 1:
+            raise ValueError(f"LIF population {name!r} needs at least one neuron, got n={n}")
+        self.tau_m = check_tau(tau_m, f"tau_m of {name}")
+        self.tau_syn = check_tau(tau_syn, f"tau_syn of {name}")
+        self.rate_unit = check_quantity(rate_unit, Hz, f"rate_unit of {name}", "rate", "1*Hz")
+        self.refractory = check_quantity(refractory, second, f"refractory of {name}", "time", "2*ms", positive=False)
+        for what, value in (("sigma", sigma), ("bias", bias)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+                raise TypeError(f"LIF population {name!r}: {what} must be a finite number, got {value!r}")
+        if sigma < 0:
+            raise ValueError(f"LIF population {name!r}: sigma must be >= 0, got {sigma}")
+        self.sigma, self.bias = float(sigma), float(bias)
+        self.record_spikes = bool(record_spikes)
+        self.inputs: list[str] = []
+        self.group = self.monitor = None
+
+    def equations(self):
+        noise = " + sigma*sqrt(2/tau_m)*xi" if self.sigma > 0 else ""
+        lines = [f"dV/dt = (u + I + bias - V)/tau_m{noise} : 1 (unless refractory)",
+                 "ds/dt = -s/tau_syn : 1", "I : 1  # input current", "tau_m : second (shared, constant)",
+                 "tau_syn : second (shared, constant)", "bias : 1 (shared, constant)",
+                 "sigma : 1 (shared, constant)"]
+        lines.append(("u = " + " + ".join(self.inputs) + " : 1") if self.inputs else "u : 1 (constant)")
+        return "\n".join(lines + [f"{name} : 1" for name in self.inputs])
+
+    def build(self, dt):
+        q = 1.0 / float(self.rate_unit * self.tau_syn)
+        group = NeuronGroup(self.n, self.equations(), threshold="V > 1", reset=f"V = 0\ns += {q!r}",
+                            refractory=self.refractory, method="euler", name=self.name,
+                            clock=named_clock(dt, f"{self.name}_clock"))
+        set_state_update_order(group, ORDER_STATE_UPDATE)
+        group.tau_m, group.tau_syn, group.bias, group.sigma = self.tau_m, self.tau_syn, self.bias, self.sigma
+        self.group = group
+        self.monitor = SpikeMonitor(group, record=self.record_spikes, name=f"{self.name}_spikes")
+        return [group, self.monitor]
+
+    def spikes(self):
+        """(cell, time in s) of every spike of the last run."""
+        if self.monitor is None:
+            raise RuntimeError(f"LIF population {self.name!r} has not been built and run")
+        return np.asarray(self.monitor.i[:]), np.asarray(self.monitor.t[:] / second)
 
 
 def steady_phase(p, rate, tau_m, phase):

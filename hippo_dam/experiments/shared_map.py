@@ -59,7 +59,8 @@ from ..core.components import MovingInput, PlasticProjection, StateRecorder
 from ..core.lagrangians import identity, rectified_power, tanh
 from ..core.populations import Population, Projection
 
-__all__ = ["SHARED_MAP_SETTINGS", "SHARED_MAP_SETTINGS_SMALL", "shared_map_session", "shared_map_experiment"]
+__all__ = ["SHARED_MAP_SETTINGS", "SHARED_MAP_SETTINGS_SMALL", "shared_map_session", "run_shared_map_session",
+           "shared_map_experiment"]
 
 SHARED_MAP_SETTINGS = {
     "n_rooms": 10,
@@ -320,6 +321,22 @@ def _map_statistics(maps, occupancy, s):
             if len(act) else float("nan")}
 
 
+def rate_ca3_network(s, n_f, n_h):
+    """The shared map's populations: EC feature cells, CA3 and its basket cells, and the basket cells' loop.
+
+    ``tau_EC dv/dt = u - v + I, g = tanh(v)``; ``tau_CA3 dh/dt = u - w_I y - h, f = 2 [h]_+``;
+    ``tau_I dy/dt = sum_mu f_mu - y`` (time constants and ``w_I`` from the settings ``s``). Returns
+    ``(ec, ca3, basket, [CA3 -> basket, basket -> CA3])``; the projection into CA3 is the caller's.
+    """
+    ec = Population("EC", n_f, tanh(), s["tau_ec_ms"] * ms, "v", "g",
+                    "MEC/LEC (grid, boundary, landmark, context)", energy_term=False)
+    ca3 = Population("CA3", n_h, rectified_power(2.0), s["tau_ca3_ms"] * ms, "h", "f", "CA3")
+    basket = Population("CA3_basket", 1, identity(), s["tau_inhibition_ms"] * ms, "y", "r",
+                        "CA3 basket cells", energy_term=False)
+    return ec, ca3, basket, [Projection(ca3, basket, np.ones((1, n_h)), name="CA3_to_basket"),
+                             Projection(basket, ca3, -s["inhibition"] * np.ones((n_h, 1)), name="basket_to_CA3")]
+
+
 def shared_map_session(settings=None):
     """The network and session of :func:`shared_map_experiment`, built but not run.
 
@@ -376,24 +393,43 @@ def shared_map_session(settings=None):
     W0 = rng.normal(0.0, s["initial_weight_sd"], (n_h, n_f))
 
     def make(batch):
-        ec = Population("EC", n_f, tanh(), s["tau_ec_ms"] * ms, "v", "g",
-                        "MEC/LEC (grid, boundary, landmark, context)", energy_term=False)
-        ca3 = Population("CA3", n_h, rectified_power(2.0), s["tau_ca3_ms"] * ms, "h", "f", "CA3")
-        basket = Population("CA3_basket", 1, identity(), s["tau_inhibition_ms"] * ms, "y", "r",
-                            "CA3 basket cells", energy_term=False)
+        ec, ca3, basket, inhibition = rate_ca3_network(s, n_f, n_h)
         return [ec, ca3, basket,
                 PlasticProjection(ec, ca3, W0, s["learning_rate_hz"] * Hz, name="EC_CA3",
                                   plasticity=TimedArray(gate, dt=h * second, name="EC_CA3_plasticity"),
                                   feedback=TimedArray(feedback, dt=h * second, name="EC_CA3_feedback")
                                   if s["partial_cue_tests"] else 0.0),
-                Projection(ca3, basket, np.ones((1, n_h)), name="CA3_to_basket"),
-                Projection(basket, ca3, -s["inhibition"] * np.ones((n_h, 1)), name="basket_to_CA3"),
+                *inhibition,
                 MovingInput(ec, TimedArray(inputs, dt=h * second, name="room_input"), name="room_input"),
                 StateRecorder([ca3], every=s["record_every_ms"] * ms, suffix="rates")]
 
     return {"make": make, "settings": s, "arena": arena, "rooms": rooms, "codes": codes, "plan": plan,
             "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms,
             "offsets": offsets, "remap_codes": remap, "realignment": realignment, "feedback": feedback}
+
+
+def run_shared_map_session(session, progress=None, codegen_target="cython"):
+    """Run a :func:`shared_map_session` in one Brian2 run.
+
+    Returns
+    -------
+    t : array (T,)
+        Record times (s).
+    rates : array (T, N_CA3)
+        CA3 rates (Hz), ``rate_per_unit_hz * 2 [h]_+``.
+    learned_weights : array (N_CA3, N_EC)
+        The EC -> CA3 weights at the end of the session.
+    """
+    from ..networks.graph_memory import GraphMemory
+
+    s, n_h = session["settings"], int(session["settings"]["n_ca3"])
+    net = GraphMemory.from_components(session["make"], energy=None, dt=session["dt"], record_every=None,
+                                      codegen_target=codegen_target, batch=1)
+    net.recall(np.zeros((1, n_h)), layer="CA3", duration=len(session["inputs"]) * session["sample_s"] * second,
+               progress=progress)
+    recorder = net.graph["rates_recorder"]
+    rates = s["rate_per_unit_hz"] * 2.0 * np.maximum(recorder.trace(net.graph["CA3"])[0], 0.0)  # (T, C) Hz
+    return recorder.t, rates, net.graph["EC_CA3"].learned_weights()[0]
 
 
 def _uncentred_mean_pattern(codes, bin_size=2 * cm):
@@ -432,21 +468,12 @@ def shared_map_experiment(settings=None, progress=None, codegen_target="cython")
         ``forgetting``: those numbers against the rooms learned since;
         ``learned_weights`` summary; the settings.
     """
-    from ..networks.graph_memory import GraphMemory
-
     start = time.perf_counter()
     session = shared_map_session(settings)
     s, arena, rooms, plan, paths = (session[k] for k in ("settings", "arena", "rooms", "plan", "paths"))
-    make, inputs, W0, h, dt = (session[k] for k in ("make", "inputs", "W0", "sample_s", "dt"))
+    W0, h = session["W0"], session["sample_s"]
     n_f, n_h = session["W0"].shape[1], int(s["n_ca3"])
-    net = GraphMemory.from_components(make, energy=None, dt=dt, record_every=None, codegen_target=codegen_target,
-                                      batch=1)
-    total = len(inputs) * h
-    net.recall(np.zeros((1, n_h)), layer="CA3", duration=total * second, progress=progress)
-    recorder = net.graph["rates_recorder"]
-    t_rec = recorder.t
-    rates = s["rate_per_unit_hz"] * 2.0 * np.maximum(recorder.trace(net.graph["CA3"])[0], 0.0)  # (T, C) Hz
-    learned_w = net.graph["EC_CA3"].learned_weights()[0]
+    t_rec, rates, learned_w = run_shared_map_session(session, progress, codegen_target)
 
     # cut the record into the schedule's segments; positions at the record times
     bin_m, decode_m = s["bin_cm"] / 100, s["decode_bin_cm"] / 100

@@ -5,7 +5,7 @@ file of the same name holding the parameters, seeds, results and package
 versions that made it. Figures that summarise a long experiment (``kanji``,
 ``kanji_hierarchy``) read that experiment's recorded results from
 ``benchmarks/`` rather than recomputing them; a figure whose module has a
-``redraw(recorded, path)`` (``capacity``, ``reduction``, ``darkness``, ``shared_map``) is drawn again from its own recorded
+``redraw(recorded, path)`` (``capacity``, ``reduction``, ``darkness``, ``shared_map``, ``place_theta``) is drawn again from its own recorded
 JSON by ``hippo-dam figures NAME --redraw`` (:func:`redraw_figures`).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..plotting import _ci
 #: figure name -> ``"module:function"`` in this package (imported when the figure is made), or a callable
 FIGURES = {name: f"{name}:{name}" for name in (
     "recall_models_abc", "duality", "reduction", "capacity", "ca3", "ec_ca1", "spiking", "kanji", "place_cells",
-    "lif_spiking", "kanji_hierarchy", "darkness", "shared_map")}
+    "lif_spiking", "kanji_hierarchy", "darkness", "shared_map", "place_theta")}
 
 
 def figure_function(name):

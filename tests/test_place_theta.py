@@ -1,0 +1,184 @@
+"""A learned CA3 map as noisy LIF cells under theta (issue 20, item 4): the pieces against references."""
+import json
+
+import numpy as np
+import pytest
+from brian2 import Hz, ms
+
+import hippo_dam as hd
+from hippo_dam.circuits.theta import (circular_linear_fit, isi_cv, isi_cv2, look_ahead, phase_precession,
+                                      running_direction, septal_drive, theta_phase)
+from hippo_dam.experiments.place_theta import PLACE_THETA_SETTINGS_SMALL, _check_settings
+
+
+def test_circular_linear_fit_recovers_a_known_slope_and_rejects_none():
+    """Kempter et al. (2012): phase = phi0 + 2 pi a x + noise gives back a; uniform phases give p > 0.05."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 400)
+    phase = np.mod(2.0 - 2 * np.pi * 0.3 * x + rng.normal(0, 0.4, 400), 2 * np.pi)
+    fit = circular_linear_fit(x, phase)
+    assert fit["slope_cycles"] == pytest.approx(-0.3, abs=0.02)
+    assert fit["rho"] < -0.8 and fit["p"] < 1e-20
+    assert np.angle(np.exp(1j * (fit["offset_rad"] - 2.0))) == pytest.approx(0, abs=0.1)
+    none = circular_linear_fit(x, rng.uniform(0, 2 * np.pi, 400))
+    assert abs(none["rho"]) < 0.15 and none["p"] > 0.01
+    with pytest.raises(ValueError, match="same length"):
+        circular_linear_fit(x, phase[:-1])
+
+
+def test_look_ahead_sweeps_from_behind_to_ahead_once_per_cycle_and_stops_at_walls():
+    """x_sweep = x + D (psi / 2 pi - 1/2) e: behind at the cycle's start, at the rat mid-cycle, ahead at its end."""
+    f, D, h = 8.0, 0.3, 1e-3
+    t = np.arange(2000) * h
+    xy = np.stack([0.2 + 0.2 * t, np.full_like(t, 0.5)], axis=1)  # 20 cm/s along +x
+    sw = look_ahead(xy, t, f, D, np.array([1.0, 1.0]))
+    psi = theta_phase(t, f)
+    mid = slice(200, 1800)  # away from the ends of the velocity average
+    np.testing.assert_allclose(sw[mid, 0] - xy[mid, 0], D * (psi[mid] / (2 * np.pi) - 0.5), atol=1e-9)
+    np.testing.assert_allclose(sw[:, 1], 0.5)
+    near_wall = look_ahead(np.stack([np.full_like(t, 0.95), np.full_like(t, 0.5)], axis=1) + xy * [1e-9, 0],
+                           t, f, D, np.array([1.0, 1.0]))
+    assert near_wall[:, 0].max() <= 1.0
+    standing = look_ahead(np.full((2000, 2), 0.5), t, f, D, np.array([1.0, 1.0]))
+    np.testing.assert_allclose(standing, 0.5)  # no heading, no sweep
+    np.testing.assert_allclose(np.linalg.norm(running_direction(xy, h)[mid], axis=1), 1.0)
+    drive = septal_drive(t, f, 2.0)
+    assert drive.max() == pytest.approx(2.0) and drive.min() == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError, match="sweep_m"):
+        look_ahead(xy, t, f, -0.1, np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="frequency_hz"):
+        theta_phase(t, 0.0)
+
+
+def test_irregularity_of_a_clock_and_of_a_poisson_train():
+    """ISI CV and CV2 (Holt et al. 1996): 0 for a clock, 1 for a Poisson process."""
+    rng = np.random.default_rng(1)
+    clock = np.arange(200) * 0.1
+    poisson = np.cumsum(rng.exponential(0.1, 4000))
+    cells = np.r_[np.zeros(200, int), np.ones(4000, int)]
+    times = np.r_[clock, poisson]
+    cv, cv2 = isi_cv(cells, times), isi_cv2(cells, times)
+    assert cv[0] == pytest.approx(0, abs=1e-9) and cv2[0] == pytest.approx(0, abs=1e-9)
+    assert cv[1] == pytest.approx(1, abs=0.05) and cv2[1] == pytest.approx(1, abs=0.05)
+    assert isi_cv([2, 2], [0.0, 1.0]) == {}  # too few spikes: no value
+
+
+def test_phase_precession_reads_the_slope_along_the_running_direction():
+    """A cell fired by a sweep: phase falls linearly with d = (x - c).e / r; the opposite run gives the same slope."""
+    rng = np.random.default_rng(2)
+    n = 600
+    d = rng.uniform(-1, 1, n)
+    heading = np.where(rng.random(n) < 0.5, 1.0, -1.0)[:, None] * np.array([[1.0, 0.0]])
+    centre, radius = np.array([0.5, 0.5]), 0.15
+    xy = centre + d[:, None] * radius * heading
+    phase = np.mod(np.pi - 0.75 * np.pi * d + rng.normal(0, 0.3, n), 2 * np.pi)  # 270 deg across the field
+    outside = xy[:1] + 2 * radius  # a spike outside the field is left out
+    pp = phase_precession(np.zeros(n + 1, int), np.r_[xy, outside], np.r_[heading, heading[:1]],
+                          np.r_[phase, 0.0], {0: centre}, {0: radius})
+    assert pp["pooled"]["n"] == n
+    assert pp["pooled"]["slope_deg_per_field"] == pytest.approx(-270, abs=15)
+    assert pp["n_cells_fitted"] == 1 and pp["fraction_significant_negative"] == 1.0
+
+
+def _lif_reference(J, steps, dt, tau_m, tau_syn, q, refractory):
+    """Euler loop of tau_m dV/dt = J - V (not while refractory), spike at V > 1, V -> 0, s += q."""
+    V, s, last, spikes, trace = 0.0, 0.0, -np.inf, [], []
+    for n in range(steps):
+        t = n * dt
+        if t - last >= refractory - 1e-12:
+            V += dt * (J - V) / tau_m
+        s += -dt * s / tau_syn
+        if V > 1 and t - last >= refractory - 1e-12:
+            spikes.append(t)
+            V, last = 0.0, t
+            s += q
+        trace.append(s)
+    return np.array(spikes), np.array(trace)
+
+
+def test_lif_population_spikes_as_a_numpy_integrator_and_its_trace_is_its_rate():
+    """A clamped rate neuron drives an LIFPopulation through a projection: spike times as the numpy loop,
+    the rate as the LIF f-I curve, the trace's mean as rate / rate_unit."""
+    J, dt, tau_m, tau_syn, ref, unit = 1.6, 0.1e-3, 20e-3, 10e-3, 2e-3, 5.0
+    steps = 4000
+
+    def make(batch):
+        drive = hd.Population("drive", 1, "identity", 10 * ms, "x", "a", clampable=True)
+        lif = hd.LIFPopulation("cells", 2, tau_m * 1e3 * ms, tau_syn * 1e3 * ms, rate_unit=unit * Hz,
+                               refractory=ref * 1e3 * ms)
+        return [drive, lif, hd.Projection(drive, lif, np.array([[1.0], [0.5]]), name="drive_to_cells"),
+                ]
+
+    net = hd.GraphMemory.from_components(make, energy=None, record_every=None, dt=dt * 1e3 * ms)
+    net.recall(np.array([[J]]), clamp=True, duration=steps * dt * 1e3 * ms)
+    cells, times = net.graph["cells"].spikes()
+    ref_spikes, ref_trace = _lif_reference(J, steps, dt, tau_m, tau_syn, 1 / (unit * tau_syn), ref)
+    assert np.all(cells == 0)  # the other cell's drive (0.8) stays below threshold
+    assert len(times) == len(ref_spikes) > 10
+    np.testing.assert_allclose(times, ref_spikes, atol=1.01 * dt)
+    rate = 1 / (ref + tau_m * np.log(J / (J - 1)))  # the LIF f-I curve
+    assert np.mean(np.diff(times)) == pytest.approx(1 / rate, rel=0.02)
+    assert float(net.graph["cells"].group.s[0]) == pytest.approx(ref_trace[-1], rel=1e-6)
+    assert float(net.graph["cells"].group.s[1]) == 0.0
+    # each spike adds 1 / (rate_unit tau_syn): the trace averages rate / rate_unit
+    later = len(ref_trace) // 4
+    assert np.mean(ref_trace[later:]) == pytest.approx(rate / unit, rel=0.05)
+    with pytest.raises(ValueError, match="sigma"):
+        hd.LIFPopulation("bad", 2, 20 * ms, 5 * ms, sigma=-1.0)
+    with pytest.raises(TypeError, match="tau_m"):
+        hd.LIFPopulation("bad", 2, 20.0, 5 * ms)
+
+
+@pytest.mark.parametrize("settings, match", [
+    ({"theta_hz": 0.0}, "theta_hz"),
+    ({"n_ca3": 10.5}, "n_ca3"),
+    ({"dt_ms": 5.0}, "dt_ms"),
+    ({"input_dt_ms": 20.0}, "input_dt_ms"),
+    ({"lif_sigma": -0.1}, "lif_sigma"),
+    ({"theta": 8.0}, "unknown"),
+])
+def test_place_theta_settings_are_checked_before_anything_runs(settings, match):
+    with pytest.raises(ValueError, match=match):
+        _check_settings(settings)
+    _check_settings({"lif_bias": -0.5})  # a cell held below threshold
+
+
+@pytest.fixture(scope="module")
+def theta_run(tmp_path_factory):
+    """The CI-sized experiment through its model file and ``hippo-dam run``."""
+    from hippo_dam.cli import main
+
+    folder = tmp_path_factory.mktemp("theta")
+    keys = {k: PLACE_THETA_SETTINGS_SMALL[k] for k in ("n_ca3", "explore_s", "template_s", "test_s",
+                                                       "cells_per_module", "n_landmarks", "dt_ms")}
+    path = folder / "theta.toml"
+    path.write_text('[model]\nkind = "place_theta"\nname = "theta_ci"\n\n[place_theta]\n'
+                    + "".join(f"{k} = {v}\n" for k, v in keys.items()))
+    assert main(["run", str(path), "--out", str(folder / "out")]) == 0
+    return folder, json.loads((folder / "out" / "theta_ci.json").read_text())
+
+
+def test_place_theta_model_file_runs_and_records_what_the_issue_asks(theta_run, capsys):
+    folder, out = theta_run
+    assert (folder / "out" / "theta_ci.png").stat().st_size > 20_000
+    sp = out["spiking"]
+    assert sp["n_spikes"] > 0 and 0 < sp["fraction_active"] < 1
+    # the two versions of the same cells, driven by the same learned weights, have the same fields
+    assert sp["map_correlation_with_rate_version_median"] > 0.7
+    for name in ("test", "no_sweep"):
+        for v in ("rate", "spiking"):
+            assert np.isfinite(out["decoding"][name][v]["median_cm"])
+        assert out["isi_cv"][name]["cells"] > 0 and 0 < out["isi_cv"][name]["cv2_median"] < 2
+        assert "pooled" in out["precession"][name]
+    assert out["settings"]["n_ca3"] == PLACE_THETA_SETTINGS_SMALL["n_ca3"]
+
+
+def test_place_theta_figure_redraws_from_its_record_and_bad_keys_are_named(theta_run, tmp_path):
+    from hippo_dam.figures.place_theta import redraw
+
+    _, out = theta_run
+    assert redraw(out, tmp_path / "again.png").stat().st_size > 20_000
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\nkind = "place_theta"\n\n[place_theta]\ntheta_freq = 8.0\n')
+    with pytest.raises(ValueError, match="theta_freq"):
+        hd.load_model(str(bad))
