@@ -122,6 +122,10 @@ class ModelFile:
     def name(self):
         return self.config.get("model", {}).get("name", Path(self.path).stem)
 
+    def networks(self):
+        """The network the file runs (built by the one runner when it runs)."""
+        return [self.network]
+
     def run(self, progress=None):
         """Recall the configured cue; returns a RecallResult."""
         result = self.network.recall(self.cue, self.known, duration=self.duration, target=self.target,

@@ -75,6 +75,12 @@ class _MovingInputMemory(DenseAssociativeMemory):
 
     def drive(self, inputs, dt_input, duration=None):
         """Run with input ``inputs`` (T, N_f), sample ``k`` held over ``[k dt_input, (k+1) dt_input)``."""
+        inputs = self.set_stimulus(inputs, dt_input)
+        duration = len(inputs) * dt_input if duration is None else duration
+        return self.recall(inputs[0], duration=duration, cue_input=1.0, target=0)
+
+    def set_stimulus(self, inputs, dt_input):
+        """Make ``inputs`` (T, N_f) the feature input of the next run; returns them as an array."""
         inputs = np.asarray(inputs, float)
         if inputs.ndim != 2 or inputs.shape[1] != self.n_features:
             raise ValueError(f"inputs must have shape (T, {self.n_features}), got {inputs.shape}")
@@ -84,8 +90,7 @@ class _MovingInputMemory(DenseAssociativeMemory):
         # code, so every new stimulus would compile (or load and keep) a module of its own
         self.stimulus = TimedArray(inputs, dt=dt_input, name="place_stimulus")
         self._net = None  # a new stimulus: rebuild (compiled code is cached)
-        duration = len(inputs) * dt_input if duration is None else duration
-        return self.recall(inputs[0], duration=duration, cue_input=1.0, target=0)
+        return inputs
 
 
 @dataclass

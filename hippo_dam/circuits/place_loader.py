@@ -75,6 +75,12 @@ class PlaceModelFile:
     def name(self):
         return self.config.get("model", {}).get("name", Path(self.path).stem)
 
+    def networks(self):
+        """The network the file runs (the place-cell network's memory network), its input the file's run."""
+        net = self.network
+        net.network.set_stimulus(net.code.inputs(self.trajectory.xy, self.silenced), self.trajectory.dt)
+        return [net.network]
+
     def run(self, progress=None):
         """Run the animal through the arena; returns a :class:`~hippo_dam.circuits.place_cells.PlaceRun`."""
         run = self.network.run(self.trajectory, self.silenced)

@@ -101,6 +101,7 @@ class EnergyGraph:
         self.recorded = self.populations if recorded is None else list(recorded)
         self.online_energy = None
         self.energy_recorder = None
+        self.built_objects = []
 
     def __getitem__(self, name):
         for c in self.components:
@@ -153,6 +154,7 @@ class EnergyGraph:
         for c in self.components:
             if c.stage == 2:
                 objects += c.build(dt)
+        self.built_objects = list(objects)  # what the components and the energy made (the runner adds monitors)
         return objects
 
     def offline_energy(self, inputs):

@@ -44,7 +44,7 @@ from ..core.dense import DenseSymmetricProjection
 from ..core.lagrangians import identity, log_sum_exp
 from ..core.populations import Population, Projection
 
-__all__ = ["DARKNESS_SETTINGS", "DARKNESS_SETTINGS_SMALL", "shared_orientation_modules", "darkness_experiment",
+__all__ = ["DARKNESS_SETTINGS", "DARKNESS_SETTINGS_SMALL", "shared_orientation_modules", "darkness_session", "darkness_experiment",
            "darkness_to_nwb"]
 
 DARKNESS_SETTINGS = {
@@ -100,31 +100,19 @@ def _check_settings(settings):
     return s
 
 
-def darkness_experiment(settings=None, progress=None, codegen_target="cython", seed=0):
-    """Run the darkness experiment (module docstring); returns its measured numbers as a dict.
-
-    Parameters
-    ----------
-    settings : dict, optional
-        Overrides of :data:`DARKNESS_SETTINGS` (lengths in the units their names say).
-    progress : bool, optional
-    codegen_target : {'cython', 'numpy'}
-    seed : int
-        Brian2's seed for the integration noise (numpy's global generator is put back).
+def darkness_session(settings=None):
+    """The darkness experiment's network and inputs, built but not run.
 
     Returns
     -------
     dict
-        ``t_s`` (record times), per read-out ``errors_cm`` (seeds x times) and
-        its mean over the final window per seed, the summary numbers
-        ``error_with_memory_cm``, ``error_without_memory_cm``,
-        ``feedforward_error_cm``, ``path_integrator_error_cm`` (means over
-        seeds), ``ratio_with_to_without``, and the settings.
+        ``make`` (``make(batch) -> components``), ``batch`` (the seeds with
+        the feedback, then the same seeds with it cut), ``settings``, ``dt``,
+        ``n_seeds``, ``modules``, ``runs`` (the Sargolini windows), ``xy``
+        (T, batch, 2), ``sample_s``, the memories' ``locations``, the grid
+        patterns ``xi``, the touch weights ``touch_xi`` and the box ``size``.
     """
-    from ..networks.graph_memory import GraphMemory
-
     s = _check_settings(dict(settings or {}))
-    start = time.perf_counter()
     n_seeds, dt = int(s["n_seeds"]), s["dt_ms"] * ms
     modules = shared_orientation_modules(int(s["n_modules"]), int(s["cells_per_side"]),
                                          s["smallest_spacing_cm"] / 100, s["spacing_ratio"], s["orientation_rad"])
@@ -154,8 +142,39 @@ def darkness_experiment(settings=None, progress=None, codegen_target="cython", s
                 MovingInput(cells, TimedArray(touch, dt=runs[0].dt, name="touch_stimulus"), name="touch_input"),
                 PositionDecoder(memories, locations, s["record_every_s"] * second, name="CA3_decoder")]
 
-    net = GraphMemory.from_components(make, energy=None, dt=dt, record_every=None, codegen_target=codegen_target,
-                                      batch=B)
+    return {"make": make, "batch": B, "settings": s, "dt": dt, "n_seeds": n_seeds, "modules": modules, "runs": runs,
+            "xy": xy, "sample_s": h, "locations": locations, "xi": xi, "touch_xi": touch_xi, "size": size}
+
+
+def darkness_experiment(settings=None, progress=None, codegen_target="cython", seed=0):
+    """Run the darkness experiment (module docstring); returns its measured numbers as a dict.
+
+    Parameters
+    ----------
+    settings : dict, optional
+        Overrides of :data:`DARKNESS_SETTINGS` (lengths in the units their names say).
+    progress : bool, optional
+    codegen_target : {'cython', 'numpy'}
+    seed : int
+        Brian2's seed for the integration noise (numpy's global generator is put back).
+
+    Returns
+    -------
+    dict
+        ``t_s`` (record times), per read-out ``errors_cm`` (seeds x times) and
+        its mean over the final window per seed, the summary numbers
+        ``error_with_memory_cm``, ``error_without_memory_cm``,
+        ``feedforward_error_cm``, ``path_integrator_error_cm`` (means over
+        seeds), ``ratio_with_to_without``, and the settings.
+    """
+    from .experiment_model import session_network
+
+    start = time.perf_counter()
+    session = darkness_session(settings)
+    s, B, n_seeds = (session[k] for k in ("settings", "batch", "n_seeds"))
+    modules, xy, h, locations, xi, touch_xi, size = (session[k] for k in ("modules", "xy", "sample_s", "locations",
+                                                                          "xi", "touch_xi", "size"))
+    net = session_network(session, codegen_target)
     state = np.random.get_state()
     try:
         brian_seed(seed)

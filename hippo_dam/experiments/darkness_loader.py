@@ -38,6 +38,12 @@ def _nwb(out, folder, name):
     return [path]
 
 
+def _session(settings):
+    from .darkness import darkness_session
+
+    return darkness_session(settings)
+
+
 def _summary(out):
     s = out["settings"]
     return [f"network          {int(s['n_modules'])} grid modules x {int(s['cells_per_side']) ** 2} cells "
@@ -50,7 +56,7 @@ def _summary(out):
 
 
 DARKNESS_KIND = ExperimentKind("place_darkness", "darkness", DARKNESS_SETTINGS, _check_settings, _experiment, _plot,
-                               _summary, extra=_nwb, run_keys={"seed": int})
+                               _summary, extra=_nwb, run_keys={"seed": int}, session=_session)
 #: a loaded darkness model file (the name earlier releases used)
 DarknessModelFile = ExperimentModelFile
 

@@ -19,7 +19,21 @@ from typing import Callable
 
 from ..modelfile import read_model_tables
 
-__all__ = ["ExperimentKind", "ExperimentModelFile"]
+__all__ = ["ExperimentKind", "ExperimentModelFile", "session_network"]
+
+
+def session_network(session, codegen_target="cython"):
+    """The network of an experiment session, built by the one runner and not run.
+
+    ``session`` is what an experiment's ``*_session`` function returns: its
+    components (``make``), ``dt`` and ``batch``. The network is a
+    :class:`~hippo_dam.networks.graph_memory.GraphMemory` of those components,
+    driven by moving input and noise, so it computes no energy.
+    """
+    from ..networks.graph_memory import GraphMemory
+
+    return GraphMemory.from_components(session["make"], energy=None, dt=session["dt"], record_every=None,
+                                       codegen_target=codegen_target, batch=session["batch"])
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,9 @@ class ExperimentKind:
         ``summary(out) -> list of str``, the lines the command line prints.
     extra : callable, optional
         ``extra(out, folder, name) -> list of paths`` for further files (an NWB session).
+    session : callable, optional
+        ``session(settings) -> dict`` with ``make``, ``dt`` and ``batch``: the experiment's network
+        as components, built without running anything (:meth:`ExperimentModelFile.networks`).
     run_keys : dict
         Keys of ``[run]`` beside ``codegen_target`` passed to the experiment (name -> type).
     """
@@ -57,6 +74,7 @@ class ExperimentKind:
     summary: Callable
     extra: Callable | None = None
     run_keys: dict = field(default_factory=dict)
+    session: Callable | None = None
 
     def load(self, path, cfg=None) -> "ExperimentModelFile":
         """Load a model file of this kind; every value checked before any run."""
@@ -97,6 +115,13 @@ class ExperimentModelFile:
                                    **self.run_args)
         out.update(model=self.name, model_file=str(self.path))
         return out
+
+    def networks(self):
+        """The networks the experiment runs, built by the one runner and not run (empty if its kind has no
+        ``session``)."""
+        if self.kind.session is None:
+            return []
+        return [session_network(self.kind.session(self.settings), self.codegen_target)]
 
     def cli_run(self, outdir, codegen_target=None, progress=None, start=None):
         """``hippo-dam run``: the experiment to ``<name>.json`` and ``<name>.png`` (and its extra files)."""

@@ -58,6 +58,10 @@ class HierarchyModelFile:
     def name(self):
         return self.config.get("model", {}).get("name", Path(self.path).stem)
 
+    def networks(self):
+        """The network the file runs (the hierarchy's), built and not run."""
+        return [self.hierarchy.network(record_every=self.record_every, codegen_target=self.codegen_target)]
+
     def run(self, progress=None):
         """Complete the cue on Brian2; returns a RecallResult (every layer in ``extra``)."""
         self.hierarchy.check_cue(self.cue)  # pixel values in [-1, 1], before any Brian2 object is made

@@ -117,6 +117,9 @@ def _map_settings(s):
 def place_theta_session(settings=None, weights=None, progress=None, codegen_target="cython"):
     """The theta test's network and inputs, built but not run (learning the map first unless ``weights``).
 
+    ``weights``: a learned map (n_ca3, n_EC), None (learn it: one Brian2 run), or ``"initial"`` (the
+    shared map's random initial weights: the network without learning, for building it only).
+
     Returns
     -------
     dict
@@ -125,12 +128,14 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
         ``plan`` ((segment, seconds)), ``paths`` (per segment, on 20 ms
         samples), ``t``/``xy``/``heading`` on the input samples, ``swept`` (the
         positions the EC cells report), ``inputs`` (T, N_EC), ``septal`` (T,),
-        ``sample_s`` and ``dt``.
+        ``sample_s``, ``dt`` and ``batch``.
     """
     s = _check_settings(dict(settings or {}))
     learned = shared_map_session(_map_settings(s))
     if weights is None:
         _, _, weights = run_shared_map_session(learned, progress=progress, codegen_target=codegen_target)
+    elif isinstance(weights, str) and weights == "initial":  # the network without learning (nothing runs)
+        weights = learned["W0"]
     weights = np.asarray(weights, float)
     n_f, n_h = learned["W0"].shape[1], int(s["n_ca3"])
     if weights.shape != (n_h, n_f):
@@ -185,7 +190,7 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
 
     return {"make": make, "settings": s, "arena": arena, "code": code, "weights": W, "plan": plan, "paths": paths,
             "t": t, "xy": xy, "heading": heading, "swept": sw, "inputs": inputs, "septal": septal, "sample_s": h,
-            "dt": s["dt_ms"] * ms}
+            "dt": s["dt_ms"] * ms, "batch": 1}
 
 
 def _segments(session):
@@ -259,15 +264,14 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     """
     from brian2 import seed as brian_seed
 
-    from ..networks.graph_memory import GraphMemory
+    from .experiment_model import session_network
 
     start = time.perf_counter()
     session = place_theta_session(settings, weights, progress, codegen_target)
     s, arena, h = session["settings"], session["arena"], session["sample_s"]
     n_h = int(s["n_ca3"])
     learned_s = time.perf_counter() - start
-    net = GraphMemory.from_components(session["make"], energy=None, dt=session["dt"], record_every=None,
-                                      codegen_target=codegen_target, batch=1)
+    net = session_network(session, codegen_target)
     state = np.random.get_state()  # brian2.seed reseeds numpy's global generator: put back afterwards
     try:
         brian_seed(int(s["seed"]))

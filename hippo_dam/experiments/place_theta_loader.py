@@ -31,6 +31,12 @@ def _plot(out, path):
     return plot_place_theta(out, path)
 
 
+def _session(settings):
+    from .place_theta import place_theta_session
+
+    return place_theta_session(settings, weights="initial")  # the network without learning: nothing runs
+
+
 def _summary(out):
     s, sp, dec = out["settings"], out["spiking"], out["decoding"]["test"]
     pp, base = out["precession"]["test"]["pooled"], out["precession"]["no_sweep"]["pooled"]
@@ -46,7 +52,7 @@ def _summary(out):
 
 
 PLACE_THETA_KIND = ExperimentKind("place_theta", "place_theta", PLACE_THETA_SETTINGS, _check_settings, _experiment,
-                                  _plot, _summary)
+                                  _plot, _summary, session=_session)
 
 
 def load_place_theta_model(path, cfg=None) -> ExperimentModelFile:

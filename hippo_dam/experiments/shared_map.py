@@ -404,7 +404,7 @@ def shared_map_session(settings=None):
                 StateRecorder([ca3], every=s["record_every_ms"] * ms, suffix="rates")]
 
     return {"make": make, "settings": s, "arena": arena, "rooms": rooms, "codes": codes, "plan": plan,
-            "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms,
+            "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms, "batch": 1,
             "offsets": offsets, "remap_codes": remap, "realignment": realignment, "feedback": feedback}
 
 
@@ -420,11 +420,10 @@ def run_shared_map_session(session, progress=None, codegen_target="cython"):
     learned_weights : array (N_CA3, N_EC)
         The EC -> CA3 weights at the end of the session.
     """
-    from ..networks.graph_memory import GraphMemory
+    from .experiment_model import session_network
 
     s, n_h = session["settings"], int(session["settings"]["n_ca3"])
-    net = GraphMemory.from_components(session["make"], energy=None, dt=session["dt"], record_every=None,
-                                      codegen_target=codegen_target, batch=1)
+    net = session_network(session, codegen_target)
     net.recall(np.zeros((1, n_h)), layer="CA3", duration=len(session["inputs"]) * session["sample_s"] * second,
                progress=progress)
     recorder = net.graph["rates_recorder"]

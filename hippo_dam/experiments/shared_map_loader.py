@@ -31,6 +31,12 @@ def _plot(out, path):
     return plot_shared_map(out, path)
 
 
+def _session(settings):
+    from .shared_map import shared_map_session
+
+    return shared_map_session(settings)
+
+
 def _summary(out):
     s, m = out["settings"], out["mean"]["learned"]
     return [f"network          {out['n_features']} EC cells -> {out['n_ca3']} CA3 cells (instar rule, eta "
@@ -46,7 +52,7 @@ def _summary(out):
 
 
 SHARED_MAP_KIND = ExperimentKind("place_shared_map", "shared_map", SHARED_MAP_SETTINGS, _check_settings, _experiment,
-                                 _plot, _summary)
+                                 _plot, _summary, session=_session)
 
 
 def load_shared_map_model(path, cfg=None) -> ExperimentModelFile:

@@ -1,0 +1,105 @@
+"""Issue 18: every shipped network is built by the one runner.
+
+The runner is :class:`~hippo_dam.networks.two_layer.AssociativeMemory`: ``_graph(batch)`` describes the
+network as the components of an :class:`~hippo_dam.core.graph.EnergyGraph`, ``_build`` turns them into one
+Brian2 ``Network`` (what every recall, grid and standalone build runs). This walks every shipped model file
+(``networks()`` of what ``load_model`` returns, experiments included, built without running) and every
+public network constructor, builds each network and checks that every Brian2 object it holds is owned by one
+of its graph's components, the graph's energy or the runner's monitors.
+"""
+import numpy as np
+import pytest
+from brian2 import cm, meter, ms
+
+import hippo_dam as hd
+from hippo_dam.core.graph import EnergyGraph
+from hippo_dam.networks.two_layer import AssociativeMemory
+
+XI = hd.random_patterns(4, 24, seed=1)
+
+
+def _owned_names(objects):
+    """Names of Brian2 objects and of every object they contain."""
+    names = set()
+    for obj in objects:
+        names.add(obj.name)
+        names |= _owned_names(getattr(obj, "contained_objects", []))
+    return names
+
+
+def assert_built_by_the_one_runner(net, what):
+    assert isinstance(net, AssociativeMemory), f"{what}: {type(net).__name__} is not built by the runner"
+    batch = getattr(net, "_fixed_batch", None) or 1
+    brian_net = net._build(batch)
+    assert isinstance(net.graph, EnergyGraph), what
+    owned = _owned_names(net.graph.built_objects) | _owned_names(net._monitors.values())
+    stray = sorted(o.name for o in brian_net.objects if o.name not in owned)
+    assert not stray, f"{what}: Brian2 objects no component owns: {stray}"
+    assert len(brian_net.objects) >= len(net.graph.components)
+
+
+@pytest.mark.parametrize("name", sorted(hd.shipped_models()))
+def test_every_shipped_model_file_runs_on_the_one_runner(name):
+    model = hd.load_model(hd.shipped_models()[name])
+    nets = model.networks()
+    assert nets, f"{name}: its loader names no network"
+    for net in nets:
+        assert_built_by_the_one_runner(net, name)
+
+
+def _two_populations(batch):
+    f = hd.Population("f", 24, "tanh", 10 * ms, "v", "g", batch=batch)
+    m = hd.Population("m", 4, "log_sum_exp", 2 * ms, "h", "f", batch=batch)
+    return [f, m, hd.SymmetricProjection(f, m, XI)]
+
+
+def _code():
+    arena = hd.Arena(0.5 * meter, 0.5 * meter)
+    modules = hd.grid_modules(2, 6, seed=0)
+    return hd.SpatialCode(arena, modules, hd.make_environments(1, arena, n_modules=2, n_landmarks=1, seed=0)[0])
+
+
+def _place_network():
+    code = _code()
+    net = hd.PlaceCellNetwork(code, code.arena.grid_points(10 * cm) * meter).network
+    net.set_stimulus(code.inputs(code.arena.grid_points(10 * cm)[:5]), 10 * ms)
+    return net
+
+
+CONSTRUCTORS = {
+    "DenseAssociativeMemory": lambda: hd.DenseAssociativeMemory(XI, "tanh", "log_sum_exp"),
+    "model_a": lambda: hd.model_a(XI),
+    "model_b": lambda: hd.model_b(XI),
+    "model_c": lambda: hd.model_c(XI),
+    "GraphMemory": lambda: hd.GraphMemory([hd.Layer(24, "tanh", 10 * ms, "f"), hd.Layer(4, "log_sum_exp", 2 * ms, "m")],
+                                          [(0, 1, XI)]),
+    "GraphMemory.from_components": lambda: hd.GraphMemory.from_components(_two_populations),
+    "HierarchicalAssociativeMemory": lambda: hd.HierarchicalAssociativeMemory(
+        [hd.Layer(24, "tanh", 10 * ms, "a"), hd.Layer(6, "rectified_power", 5 * ms, "b"),
+         hd.Layer(4, "log_sum_exp", 2 * ms, "c")], [np.ones((6, 24)) * 0.1, np.ones((4, 6)) * 0.1]),
+    "GeneralAssociativeMemory": lambda: hd.GeneralAssociativeMemory(
+        np.block([[np.zeros((24, 24)), XI.T], [XI, np.zeros((4, 4))]]),
+        [(range(24), "tanh", "features"), (range(24, 28), "log_sum_exp", "memories")], 5 * ms),
+    "CA3Circuit": lambda: hd.CA3Circuit(XI),
+    "ECCA1Loop": lambda: hd.ECCA1Loop(XI),
+    "SpikingCA3": lambda: hd.SpikingCA3(XI),
+    "LIFSpikingCA3": lambda: hd.LIFSpikingCA3(XI),
+    "PlaceCellNetwork": lambda: _place_network(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
+def test_every_public_network_constructor_builds_on_the_one_runner(name):
+    assert_built_by_the_one_runner(CONSTRUCTORS[name](), name)
+
+
+def test_no_module_builds_a_brian2_network_of_its_own():
+    """Brian2 ``Network`` objects are made by the runner (and the batched grid, from the same graph);
+    ``imprint_memories`` is the one side door left (its controller is no component yet: issue 18)."""
+    import re
+    from pathlib import Path
+
+    root = Path(hd.__file__).parent
+    makers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                    if re.search(r"\bNetwork\(", p.read_text()))
+    assert makers == ["circuits/place_cells.py", "networks/batched.py", "networks/two_layer.py"], makers
