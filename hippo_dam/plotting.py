@@ -450,10 +450,11 @@ def plot_place_theta(recorded, path):
     r = recorded["raster"]
     t, cell = np.asarray(r["t"]), np.asarray(r["cell"])
     order = {c: k for k, c in enumerate(sorted(set(cell.tolist())))}
-    period = 1.0 / r["theta_hz"]
+    period, start = 1.0 / r["theta_hz"], r.get("test_start_s", 0.0)  # phase 0 at whole periods of the run's time
     lo, hi = r["t0_s"], r["t0_s"] + 2.0
-    for k in range(int(np.floor(lo / period)), int(np.ceil(hi / period)) + 1):
-        ax.axvspan(k * period - period / 4, k * period + period / 4, color="0.88", lw=0)  # most inhibition
+    for k in range(int(np.floor((lo + start) / period)), int(np.ceil((hi + start) / period)) + 1):
+        c = k * period - start
+        ax.axvspan(c - period / 4, c + period / 4, color="0.88", lw=0)  # most inhibition
     ax.plot(t, [order[c] for c in cell], "|", color="k", ms=3)
     ax.set(xlim=(lo, hi), xlabel="time in the test (s)", ylabel="spiking CA3 cell (with a field)",
            title="spikes; grey: septal inhibition high (phase 0 +- 90 deg)")
@@ -519,8 +520,13 @@ def plot_place_theta(recorded, path):
                    label=("rate version", "spiking version")[j] if k == 0 else None)
         ax.text(k, max(dec[name]["rate"]["median_cm"], dec[name]["spiking"]["median_cm"]) * 1.04,
                 f"x{dec[name]['spiking_over_rate']:.2f}", ha="center", fontsize=8)
+    seeds = recorded.get("seeds", [])[1:]  # the other seeds' errors with the sweep, as points
+    for j, (v, colour) in enumerate((("rate", "0.3"), ("spiking", "navy"))):
+        ax.plot(np.full(len(seeds), (j - 0.5) * 0.35), [r[f"{v}_decoding_cm"] for r in seeds], "o", color=colour,
+                ms=4, label="other seeds" if j and seeds else None)
     ax.set_xticks([0, 1], ["with sweep", "no sweep"])
-    ax.set_ylim(0, 1.18 * max(dec[n][v]["median_cm"] for n in ("test", "no_sweep") for v in ("rate", "spiking")))
+    ax.set_ylim(0, 1.18 * max([dec[n][v]["median_cm"] for n in ("test", "no_sweep") for v in ("rate", "spiking")]
+                              + [r[f"{v}_decoding_cm"] for r in seeds for v in ("rate", "spiking")]))
     ax.set(ylabel=f"median error (cm), {s['decode_window_ms']:g} ms windows",
            title="decoded position, each version with its own templates")
     ax.title.set_fontsize(9)

@@ -28,14 +28,23 @@ def _owned_names(objects):
 
 
 def assert_built_by_the_one_runner(net, what):
+    """The runner's own build (no subclass replaces it), from an EnergyGraph whose components own every
+    Brian2 object the network holds (besides the runner's monitors)."""
     assert isinstance(net, AssociativeMemory), f"{what}: {type(net).__name__} is not built by the runner"
+    assert type(net)._build is AssociativeMemory._build, f"{what}: {type(net).__name__} builds its own network"
     batch = getattr(net, "_fixed_batch", None) or 1
     brian_net = net._build(batch)
     assert isinstance(net.graph, EnergyGraph), what
     owned = _owned_names(net.graph.built_objects) | _owned_names(net._monitors.values())
     stray = sorted(o.name for o in brian_net.objects if o.name not in owned)
     assert not stray, f"{what}: Brian2 objects no component owns: {stray}"
-    assert len(brian_net.objects) >= len(net.graph.components)
+    assert {c.name for c in net.graph.components} <= _owned_names(brian_net.objects) | {
+        c.name for c in net.graph.components if not _makes_a_group(c)}, what
+
+
+def _makes_a_group(component):
+    """Components named after the Brian2 object they make (populations, projections)."""
+    return getattr(component, "group", None) is not None and component.group.name == component.name
 
 
 @pytest.mark.parametrize("name", sorted(hd.shipped_models()))
@@ -93,13 +102,37 @@ def test_every_public_network_constructor_builds_on_the_one_runner(name):
     assert_built_by_the_one_runner(CONSTRUCTORS[name](), name)
 
 
+def _network_makers(root):
+    """(module, function) of every call that makes or runs a Brian2 network: ``Network(...)``,
+    ``MagicNetwork(...)``, ``brian2.run(...)``, and ``GraphMemory.from_components(...)`` (an experiment's
+    network: the one place for it is ``session_network``)."""
+    import ast
+
+    found = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Call):
+                    continue
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else None
+                if name in ("Network", "MagicNetwork") or (name == "run" and owner == "brian2") or \
+                        (name == "from_components" and owner == "GraphMemory"):
+                    found.add((str(path.relative_to(root)), fn.name, name))
+    return found
+
+
 def test_no_module_builds_a_brian2_network_of_its_own():
-    """Brian2 ``Network`` objects are made by the runner (and the batched grid, from the same graph);
-    ``imprint_memories`` is the one side door left (its controller is no component yet: issue 18)."""
-    import re
+    """Brian2 networks are made by the runner's ``_build`` (and the batched grid's, from the same graph);
+    experiments turn their sessions into networks in ``session_network`` only; ``_imprint_memories`` is
+    the one side door left (its controller is no component yet: issue 18)."""
     from pathlib import Path
 
-    root = Path(hd.__file__).parent
-    makers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
-                    if re.search(r"\bNetwork\(", p.read_text()))
-    assert makers == ["circuits/place_cells.py", "networks/batched.py", "networks/two_layer.py"], makers
+    found = _network_makers(Path(hd.__file__).parent)
+    assert found == {("networks/two_layer.py", "_build", "Network"), ("networks/batched.py", "_build", "Network"),
+                     ("circuits/place_cells.py", "_imprint_memories", "Network"),
+                     ("experiments/experiment_model.py", "session_network", "from_components")}, sorted(found)

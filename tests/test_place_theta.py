@@ -24,6 +24,9 @@ def test_circular_linear_fit_recovers_a_known_slope_and_rejects_none():
     assert abs(none["rho"]) < 0.15 and none["p"] > 0.01
     with pytest.raises(ValueError, match="same length"):
         circular_linear_fit(x, phase[:-1])
+    with pytest.raises(ValueError, match="finite"):
+        circular_linear_fit(x, np.where(x > 0.9, np.nan, phase))
+    assert circular_linear_fit(x, np.mod(-2 * np.pi * 0.5 * x, 2 * np.pi), max_slope=0.5)["at_limit"]
 
 
 def test_look_ahead_sweeps_from_behind_to_ahead_once_per_cycle_and_stops_at_walls():
@@ -36,9 +39,16 @@ def test_look_ahead_sweeps_from_behind_to_ahead_once_per_cycle_and_stops_at_wall
     mid = slice(200, 1800)  # away from the ends of the velocity average
     np.testing.assert_allclose(sw[mid, 0] - xy[mid, 0], D * (psi[mid] / (2 * np.pi) - 0.5), atol=1e-9)
     np.testing.assert_allclose(sw[:, 1], 0.5)
-    near_wall = look_ahead(np.stack([np.full_like(t, 0.95), np.full_like(t, 0.5)], axis=1) + xy * [1e-9, 0],
-                           t, f, D, np.array([1.0, 1.0]))
-    assert near_wall[:, 0].max() <= 1.0
+    toward_wall = np.stack([0.6 + 0.2 * t, np.full_like(t, 0.5)], axis=1)  # reaches x = 1 at the end
+    near_wall = look_ahead(toward_wall, t, f, D, np.array([1.0, 1.0]))
+    ahead = toward_wall[:, 0] + D * (psi / (2 * np.pi) - 0.5)
+    assert ahead.max() > 1.1  # the sweep would pass the wall ...
+    np.testing.assert_allclose(near_wall[:, 0], np.minimum(ahead, 1.0)[:], atol=0.02)  # ... and stops at it
+    assert near_wall[:, 0].max() == 1.0
+    with pytest.raises(ValueError, match="inside"):
+        look_ahead(toward_wall + 0.5, t, f, D, np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="size_m"):
+        look_ahead(xy, t, f, D, np.array([1.0]))
     standing = look_ahead(np.full((2000, 2), 0.5), t, f, D, np.array([1.0, 1.0]))
     np.testing.assert_allclose(standing, 0.5)  # no heading, no sweep
     np.testing.assert_allclose(np.linalg.norm(running_direction(xy, h)[mid], axis=1), 1.0)
@@ -99,32 +109,56 @@ def _lif_reference(J, steps, dt, tau_m, tau_syn, q, refractory):
 def test_lif_population_spikes_as_a_numpy_integrator_and_its_trace_is_its_rate():
     """A clamped rate neuron drives an LIFPopulation through a projection: spike times as the numpy loop,
     the rate as the LIF f-I curve, the trace's mean as rate / rate_unit."""
-    J, dt, tau_m, tau_syn, ref, unit = 1.6, 0.1e-3, 20e-3, 10e-3, 2e-3, 5.0
+    J, bias, dt, tau_m, tau_syn, ref, unit = 1.3, 0.3, 0.1e-3, 20e-3, 10e-3, 2e-3, 5.0
     steps = 4000
 
     def make(batch):
         drive = hd.Population("drive", 1, "identity", 10 * ms, "x", "a", clampable=True)
         lif = hd.LIFPopulation("cells", 2, tau_m * 1e3 * ms, tau_syn * 1e3 * ms, rate_unit=unit * Hz,
-                               refractory=ref * 1e3 * ms)
-        return [drive, lif, hd.Projection(drive, lif, np.array([[1.0], [0.5]]), name="drive_to_cells"),
+                               refractory=ref * 1e3 * ms, bias=bias)
+        return [drive, lif, hd.Projection(drive, lif, np.array([[1.0], [-0.5]]), name="drive_to_cells"),
                 ]
 
     net = hd.GraphMemory.from_components(make, energy=None, record_every=None, dt=dt * 1e3 * ms)
     net.recall(np.array([[J]]), clamp=True, duration=steps * dt * 1e3 * ms)
     cells, times = net.graph["cells"].spikes()
-    ref_spikes, ref_trace = _lif_reference(J, steps, dt, tau_m, tau_syn, 1 / (unit * tau_syn), ref)
-    assert np.all(cells == 0)  # the other cell's drive (0.8) stays below threshold
+    ref_spikes, ref_trace = _lif_reference(J + bias, steps, dt, tau_m, tau_syn, 1 / (unit * tau_syn), ref)
+    assert np.all(cells == 0)  # the other cell's drive (-0.65 + 0.3) stays below threshold
     assert len(times) == len(ref_spikes) > 10
     np.testing.assert_allclose(times, ref_spikes, atol=1.01 * dt)
-    rate = 1 / (ref + tau_m * np.log(J / (J - 1)))  # the LIF f-I curve
+    rate = 1 / (ref + tau_m * np.log((J + bias) / (J + bias - 1)))  # the LIF f-I curve
     assert np.mean(np.diff(times)) == pytest.approx(1 / rate, rel=0.02)
     assert float(net.graph["cells"].group.s[0]) == pytest.approx(ref_trace[-1], rel=1e-6)
     assert float(net.graph["cells"].group.s[1]) == 0.0
+    assert float(net.graph["cells"].group.V[1]) == pytest.approx(bias - 0.5 * J, abs=1e-6)  # relaxed, no spike
     # each spike adds 1 / (rate_unit tau_syn): the trace averages rate / rate_unit
     later = len(ref_trace) // 4
     assert np.mean(ref_trace[later:]) == pytest.approx(rate / unit, rel=0.05)
     with pytest.raises(ValueError, match="sigma"):
         hd.LIFPopulation("bad", 2, 20 * ms, 5 * ms, sigma=-1.0)
+
+
+def test_lif_population_noise_has_the_stated_standard_deviation():
+    """tau_m dV/dt = -V + sigma sqrt(2 tau_m) eta: V fluctuates with SD sigma below threshold."""
+    from brian2 import seed as brian_seed
+
+    sigma = 0.2
+
+    def make(batch):
+        drive = hd.Population("drive", 1, "identity", 10 * ms, "x", "a", clampable=True)
+        lif = hd.LIFPopulation("noisy", 400, 10 * ms, 5 * ms, sigma=sigma)
+        return [drive, lif, hd.Projection(drive, lif, np.zeros((400, 1)), name="nothing")]
+
+    net = hd.GraphMemory.from_components(make, energy=None, record_every=None, dt=0.1 * ms)
+    state = np.random.get_state()
+    try:
+        brian_seed(5)
+        net.recall(np.array([[0.0]]), clamp=True, duration=100 * ms)  # 10 tau_m: stationary
+    finally:
+        np.random.set_state(state)
+    V = np.asarray(net.graph["noisy"].group.V[:])
+    assert len(net.graph["noisy"].spikes()[0]) == 0  # 5 SD below threshold
+    assert V.std() == pytest.approx(sigma, rel=0.1) and abs(V.mean()) < 0.04
     with pytest.raises(TypeError, match="tau_m"):
         hd.LIFPopulation("bad", 2, 20.0, 5 * ms)
 
@@ -168,8 +202,12 @@ def test_place_theta_model_file_runs_and_records_what_the_issue_asks(theta_run, 
     for name in ("test", "no_sweep"):
         for v in ("rate", "spiking"):
             assert np.isfinite(out["decoding"][name][v]["median_cm"])
-        assert out["isi_cv"][name]["cells"] > 0 and 0 < out["isi_cv"][name]["cv2_median"] < 2
-        assert "pooled" in out["precession"][name]
+        assert out["isi_cv"][name]["cells"] > 0 and out["isi_cv"][name]["cv2_median"] > 0.2
+    # the sweep makes phase precession; without it the phases do not follow the position in the field
+    sweep, none = out["precession"]["test"]["pooled"], out["precession"]["no_sweep"]["pooled"]
+    assert sweep["slope_deg_per_field"] < -90 and sweep["p"] < 0.01
+    assert abs(none["rho"]) < abs(sweep["rho"]) / 2
+    assert out["theta_locking"]["test"]["rayleigh_p"] < 0.01
     assert out["settings"]["n_ca3"] == PLACE_THETA_SETTINGS_SMALL["n_ca3"]
 
 

@@ -103,13 +103,18 @@ def look_ahead(xy, t, frequency_hz, sweep_m, size_m, min_speed_m_s=0.02, heading
         raise ValueError(f"xy must be (T, 2) and t (T,) with T >= 2, got {xy.shape} and {t.shape}")
     if isinstance(sweep_m, bool) or not np.isfinite(sweep_m) or sweep_m < 0:
         raise ValueError(f"sweep_m must be a finite number >= 0, got {sweep_m!r}")
+    size = np.asarray(size_m, float)
+    if size.shape != (2,) or not np.all(size > 0):
+        raise ValueError(f"size_m must be the box's (width, height) in metres, both > 0, got {size_m!r}")
+    if not np.all(np.isfinite(xy)) or np.any(xy < -1e-12) or np.any(xy > size + 1e-12):
+        raise ValueError(f"xy must lie inside the {size[0]:g} x {size[1]:g} m box")
     h = float(t[1] - t[0])
     if h <= 0 or not np.allclose(np.diff(t), h, rtol=1e-6, atol=1e-12):
         raise ValueError("t must be evenly spaced and increasing")
     e = running_direction(xy, h, heading_s, min_speed_m_s)
     psi = theta_phase(t, frequency_hz)
     out = xy + sweep_m * (psi / (2 * np.pi) - 0.5)[:, None] * e
-    return np.clip(out, 0.0, np.asarray(size_m, float))  # the sweep stops at the walls
+    return np.clip(out, 0.0, size)  # the sweep stops at the walls (the model, not a repair of bad input)
 
 
 def circular_linear_fit(x, phase, max_slope=1.0, n_slopes=2001):
@@ -124,15 +129,18 @@ def circular_linear_fit(x, phase, max_slope=1.0, n_slopes=2001):
     Returns
     -------
     dict
-        ``slope_cycles`` (cycles per unit of x), ``offset_rad``, ``R``, ``rho``, ``p``, ``n``.
+        ``slope_cycles`` (cycles per unit of x), ``offset_rad``, ``R``, ``rho``, ``p``, ``n``, and
+        ``at_limit`` (the slope sits at ``+-max_slope``: the true one may lie beyond the search).
     """
     x, phase = np.asarray(x, float).ravel(), np.asarray(phase, float).ravel()
     if len(x) != len(phase):
         raise ValueError(f"x and phase must have the same length, got {len(x)} and {len(phase)}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(phase))):
+        raise ValueError("x and phase must be finite (a NaN phase or position has no place in the fit)")
     n = len(x)
     if n < 3:
         return {"slope_cycles": float("nan"), "offset_rad": float("nan"), "R": float("nan"), "rho": float("nan"),
-                "p": float("nan"), "n": n}
+                "p": float("nan"), "n": n, "at_limit": False}
     slopes = np.linspace(-max_slope, max_slope, n_slopes)
     z = np.exp(1j * phase)[None, :] * np.exp(-2j * np.pi * slopes[:, None] * x[None, :])
     R = np.abs(z.mean(axis=1))
@@ -149,7 +157,8 @@ def circular_linear_fit(x, phase, max_slope=1.0, n_slopes=2001):
         p = float(erfc(abs(zstat) / np.sqrt(2))) if np.isfinite(zstat) else float("nan")
     else:
         p = float("nan")
-    return {"slope_cycles": a, "offset_rad": offset, "R": float(R.max()), "rho": rho, "p": p, "n": n}
+    return {"slope_cycles": a, "offset_rad": offset, "R": float(R.max()), "rho": rho, "p": p, "n": n,
+            "at_limit": bool(abs(a) >= max_slope - 1e-12)}
 
 
 def phase_precession(spike_cells, spike_xy, spike_heading, spike_phase, centres, radii, min_spikes=20):
@@ -182,8 +191,9 @@ def phase_precession(spike_cells, spike_xy, spike_heading, spike_phase, centres,
     -------
     dict
         ``pooled`` (the fit of every cell's in-field spikes together), ``per_cell`` (list of fits with
-        ``cell``), ``slope_deg_per_field_median`` and ``fraction_significant_negative`` (p < 0.05, slope < 0)
-        over the cells fitted, and ``d``, ``phase`` of the pooled spikes (for plotting).
+        ``cell``), ``slope_deg_per_field_median``, ``fraction_significant_negative`` and ``_positive``
+        (p < 0.05) over the cells fitted, ``fits_at_limit`` (per-cell slopes at +-360 deg per field: beyond
+        the search), and ``d``, ``phase`` of the pooled spikes (for plotting).
     """
     cells = np.asarray(spike_cells)
     xy, e, ph = np.asarray(spike_xy, float), np.asarray(spike_heading, float), np.asarray(spike_phase, float)
@@ -204,11 +214,15 @@ def phase_precession(spike_cells, spike_xy, spike_heading, spike_phase, centres,
     pooled = circular_linear_fit(d, p, max_slope=0.5)
     pooled["slope_deg_per_field"] = 2 * 360.0 * pooled["slope_cycles"]
     slopes = [f["slope_deg_per_field"] for f in per_cell]
+
+    def fraction(test):
+        return float(np.mean([test(f) for f in per_cell])) if per_cell else float("nan")
+
     return {"pooled": pooled, "per_cell": per_cell, "n_cells_fitted": len(per_cell),
             "slope_deg_per_field_median": float(np.median(slopes)) if slopes else float("nan"),
-            "fraction_significant_negative": float(np.mean([f["p"] < 0.05 and f["slope_cycles"] < 0
-                                                            for f in per_cell])) if per_cell else float("nan"),
-            "d": d, "phase": p}
+            "fraction_significant_negative": fraction(lambda f: f["p"] < 0.05 and f["slope_cycles"] < 0),
+            "fraction_significant_positive": fraction(lambda f: f["p"] < 0.05 and f["slope_cycles"] > 0),
+            "fits_at_limit": int(sum(f["at_limit"] for f in per_cell)), "d": d, "phase": p}
 
 
 def isi_cv(spike_cells, spike_times, min_spikes=10):

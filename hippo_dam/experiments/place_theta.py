@@ -48,7 +48,8 @@ from ..core.lagrangians import identity
 from ..core.populations import Population, Projection
 from .shared_map import SHARED_MAP_SETTINGS, _decode, rate_ca3_network, run_shared_map_session, shared_map_session
 
-__all__ = ["PLACE_THETA_SETTINGS", "PLACE_THETA_SETTINGS_SMALL", "place_theta_session", "place_theta_experiment"]
+__all__ = ["PLACE_THETA_SETTINGS", "PLACE_THETA_SETTINGS_SMALL", "place_theta_session", "place_theta_experiment",
+           "seed_summary"]
 
 PLACE_THETA_SETTINGS = {
     # the map: one room learned as in the shared map
@@ -104,6 +105,12 @@ def _check_settings(settings):
         raise ValueError(f"input_dt_ms = {s['input_dt_ms']} samples a {s['theta_hz']} Hz cycle fewer than 8 times")
     if s["decode_window_ms"] < s["record_every_ms"]:
         raise ValueError("decode_window_ms must be at least record_every_ms")
+    for key in ("input_dt_ms", "record_every_ms"):
+        if abs(s[key] / s["dt_ms"] - round(s[key] / s["dt_ms"])) > 1e-9:
+            raise ValueError(f"{key} = {s[key]} must be a whole multiple of dt_ms = {s['dt_ms']}")
+    for key in ("template_s", "test_s"):
+        if s[key] < max(4.0, 4 * s["decode_window_ms"] / 1000):
+            raise ValueError(f"{key} = {s[key]} s must hold at least 4 decoding windows and 4 s")
     return s
 
 
@@ -142,11 +149,8 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
         raise ValueError(f"weights must have shape (n_ca3, n_EC) = ({n_h}, {n_f}), got {weights.shape}")
     arena, code = learned["arena"], learned["codes"][0]
     offset = learned["offsets"][0]
-    context = None
     n_context = n_f - code.n
-    if n_context:  # the room's own context pattern (the shared map draws it: the first of its draws)
-        ctx_rng = np.random.default_rng([int(s["seed"]), 31])
-        context = SHARED_MAP_SETTINGS["context_gain"] * np.where(ctx_rng.random((2, n_context)) < 0.5, -1.0, 1.0)[0]
+    context = learned["contexts"][0]  # the room's own context pattern, as it was learned
     h = s["input_dt_ms"] / 1000
     speed = s["test_speed_cm_s"] * cm / second
     template = ratinabox_trajectory(arena, s["template_s"] * second, seed=int(s["seed"]) * 1000 + 501,
@@ -204,6 +208,13 @@ def _segments(session):
     return out
 
 
+def _sample_index(t, h, t0, t1):
+    """Input sample in force at times ``t`` (s) of the segment ``[t0, t1)``: ``floor(t / h)``, as a TimedArray
+    reads it, kept inside the segment."""
+    k = np.floor(np.asarray(t) / h + 1e-9).astype(int)
+    return np.clip(k, int(round(t0 / h)), int(round(t1 / h)) - 1)
+
+
 def _spike_rates(cells, times, n, t_edges):
     """Spike counts of every cell in the bins ``t_edges`` over the bin width: (T, n) in Hz."""
     counts = np.zeros((len(t_edges) - 1, n))
@@ -237,9 +248,16 @@ def _decoding(rates, xy, templates, bin_m, window):
 
 
 def _theta_locking(phase):
-    """Mean resultant length and preferred phase (deg) of spike phases."""
-    z = np.exp(1j * np.asarray(phase)).mean() if len(phase) else np.nan
-    return {"resultant_length": float(np.abs(z)), "preferred_phase_deg": float(np.degrees(np.angle(z)) % 360)}
+    """Mean resultant length, preferred phase (deg) and Rayleigh test of spike phases (Zar 1999, eq. 27.4)."""
+    n = len(phase)
+    if n == 0:
+        return {"resultant_length": float("nan"), "preferred_phase_deg": float("nan"), "rayleigh_p": float("nan"),
+                "n_spikes": 0}
+    z = np.exp(1j * np.asarray(phase)).mean()
+    Rn = n * np.abs(z)
+    p = float(np.exp(np.sqrt(1 + 4 * n + 4 * (n ** 2 - Rn ** 2)) - (1 + 2 * n)))
+    return {"resultant_length": float(np.abs(z)), "preferred_phase_deg": float(np.degrees(np.angle(z)) % 360),
+            "rayleigh_p": p, "n_spikes": int(n)}
 
 
 def place_theta_experiment(settings=None, progress=None, codegen_target="cython", weights=None):
@@ -289,12 +307,12 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     seg = {}
     for name, t0, t1 in _segments(session):
         take = (t_rec >= t0 - 1e-9) & (t_rec < t1 - 1e-9)
-        idx = np.minimum(np.round(t_rec[take] / h).astype(int), len(session["xy"]) - 1)
+        idx = _sample_index(t_rec[take], h, t0, t1)
         edges = np.append(t_rec[take], t_rec[take][-1] + every)
         spk = (times >= t0) & (times < t1)
         seg[name] = {"xy": session["xy"][idx], "rate": rates[take],
                      "spiking": _spike_rates(cells[spk], times[spk], n_h, edges),
-                     "cells": cells[spk], "times": times[spk], "duration": t1 - t0}
+                     "cells": cells[spk], "times": times[spk], "duration": t1 - t0, "t0": t0}
     tpl = seg["template"]
     maps = {v: rate_maps(tpl["xy"], tpl[v], arena, bin_m * meter, smooth_bins=1.0)[0] for v in ("rate", "spiking")}
     coarse = {v: rate_maps(tpl["xy"], tpl[v], arena, decode_m * meter, smooth_bins=0)[0] for v in ("rate", "spiking")}
@@ -331,11 +349,12 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     corr = [np.corrcoef(maps["rate"][c][both], maps["spiking"][c][both])[0, 1] for c in np.flatnonzero(active)
             if maps["rate"][c][both].std() > 0]
     out["spiking"]["map_correlation_with_rate_version_median"] = float(np.median(corr)) if corr else float("nan")
+    out["spiking"]["map_correlation_cells_compared"] = len(corr)  # active spiking cells whose rate map is not flat
     centres, radii = _fields(maps["spiking"], bin_m, s["active_peak_hz"])
     examples = {}
     for name in ("test", "no_sweep"):
         sg = seg[name]
-        k = np.minimum(np.round(sg["times"] / h).astype(int), len(session["xy"]) - 1)
+        k = _sample_index(sg["times"], h, sg["t0"], sg["t0"] + sg["duration"])
         phase = theta_phase(sg["times"], s["theta_hz"])
         pp = phase_precession(sg["cells"], session["xy"][k], session["heading"][k], phase, centres, radii)
         d_all, ph_all = pp.pop("d"), pp.pop("phase")
@@ -373,10 +392,33 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
                                           "spiking_map": maps["spiking"][c].round(3).tolist()})
     # two seconds of the test: spikes of the cells with fields, and the septal rhythm
     t0 = next(t for n_, t, _ in _segments(session) if n_ == "test")
-    win = (times >= t0 + 10) & (times < t0 + 12) & np.isin(cells, list(centres))
-    out["raster"] = {"t": (times[win] - t0).round(4).tolist(), "cell": cells[win].tolist(), "t0_s": 10.0,
-                     "theta_hz": s["theta_hz"]}
+    lo = min(10.0, s["test_s"] - 2.0)
+    win = (times >= t0 + lo) & (times < t0 + lo + 2) & np.isin(cells, list(centres))
+    out["raster"] = {"t": (times[win] - t0).round(4).tolist(), "cell": cells[win].tolist(), "t0_s": lo,
+                     "theta_hz": s["theta_hz"], "test_start_s": float(t0)}
     out["examples"] = examples
     out["learning_wall_time_s"] = learned_s
     out["wall_time_s"] = time.perf_counter() - start
     return out
+
+
+def seed_summary(out):
+    """The numbers of one :func:`place_theta_experiment` run that are compared across seeds (a flat dict)."""
+    pp, base = out["precession"]["test"], out["precession"]["no_sweep"]
+    return {"seed": int(out["settings"]["seed"]),
+            "precession_slope_deg_per_field": pp["pooled"]["slope_deg_per_field"], "precession_rho": pp["pooled"]["rho"],
+            "precession_p": pp["pooled"]["p"], "fraction_significant_negative": pp["fraction_significant_negative"],
+            "fraction_significant_positive": pp["fraction_significant_positive"],
+            "no_sweep_slope_deg_per_field": base["pooled"]["slope_deg_per_field"], "no_sweep_p": base["pooled"]["p"],
+            "no_sweep_fraction_significant_negative": base["fraction_significant_negative"],
+            "no_sweep_fraction_significant_positive": base["fraction_significant_positive"],
+            "theta_locking": out["theta_locking"]["test"]["resultant_length"],
+            "theta_locking_no_sweep": out["theta_locking"]["no_sweep"]["resultant_length"],
+            "cv2_median_no_sweep": out["isi_cv"]["no_sweep"]["cv2_median"],
+            "isi_cv_median": out["isi_cv"]["test"]["median"],
+            "fraction_cv_at_least_half": out["isi_cv"]["test"]["fraction_at_least_half"],
+            "cv2_median": out["isi_cv"]["test"]["cv2_median"],
+            "peak_rate_Hz_median": out["spiking"]["peak_rate_Hz_median"],
+            "rate_decoding_cm": out["decoding"]["test"]["rate"]["median_cm"],
+            "spiking_decoding_cm": out["decoding"]["test"]["spiking"]["median_cm"],
+            "spiking_over_rate": out["decoding"]["test"]["spiking_over_rate"]}
