@@ -70,11 +70,14 @@ def plot_recall_grid(results, path=None, subtitle=True):
     plt = _pyplot(path)
 
     n = len(results)
-    fig, axes = plt.subplots(2, n, figsize=(max(6.4, 4.2 * n), 6), sharex=True, constrained_layout=True, squeeze=False)
+    # fixed margins: a constrained layout costs a quarter of a second per figure, a third of a warm run's work
+    fig, axes = plt.subplots(2, n, figsize=(max(6.4, 4.2 * n), 6), sharex=True, squeeze=False)
+    fig.subplots_adjust(left=0.13 if n == 1 else 0.075, right=0.97, bottom=0.09, top=0.88, hspace=0.1, wspace=0.28)
     for col, (label, r) in enumerate(results.items()):
         tgt = int(r.quality.target)
         ax_e, ax_m = axes[0, col], axes[1, col]
         ax_e.plot(r.energy_t * 1e3, r.energy, color="k", lw=1.5)
+        ax_e.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))  # short labels: the margins are fixed
         lags = f"\n{r.attrs['feature_lagrangian']} / {r.attrs['memory_lagrangian']}" \
             if subtitle and "feature_lagrangian" in r.attrs else ""
         ax_e.set_title(label + lags, fontsize=10)
