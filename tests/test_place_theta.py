@@ -211,6 +211,26 @@ def test_place_theta_model_file_runs_and_records_what_the_issue_asks(theta_run, 
     assert out["settings"]["n_ca3"] == PLACE_THETA_SETTINGS_SMALL["n_ca3"]
 
 
+def test_place_theta_session_opens_in_pynwb_and_pynapple(theta_run):
+    """The model file's NWB: the test's position, the rate version's rates, every spiking cell's spikes."""
+    import pynapple as nap
+
+    folder, out = theta_run
+    path = folder / "out" / "theta_ci.nwb"
+    back = hd.read_session_nwb(path)
+    n = out["settings"]["n_ca3"]
+    assert back["rates"].shape == (len(back["t"]), n) and back["position"].shape == (len(back["t"]), 2)
+    assert len(back["t"]) == round(out["settings"]["test_s"] * 1000 / out["settings"]["record_every_ms"])
+    assert len(back["spike_times"]) == n
+    assert sum(len(x) for x in back["spike_times"]) == out["spiking"]["n_spikes_test"] > 0
+    t0, t1 = back["t"][0], back["t"][-1] + out["settings"]["record_every_ms"] / 1000
+    assert all(np.all((x >= t0 - 1e-9) & (x < t1)) for x in back["spike_times"])
+    data = nap.load_file(str(path))
+    np.testing.assert_array_equal(np.asarray(data["rates"].values), back["rates"])
+    assert len(data["units"].keys()) == n  # every spiking cell, as a pynapple TsGroup
+    assert "session" not in out  # arrays stay out of the JSON record
+
+
 def test_place_theta_figure_redraws_from_its_record_and_bad_keys_are_named(theta_run, tmp_path):
     from hippo_dam.figures.place_theta import redraw
 

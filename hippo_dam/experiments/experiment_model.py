@@ -135,9 +135,12 @@ class ExperimentModelFile:
         folder = Path(outdir)
         folder.mkdir(parents=True, exist_ok=True)
         js, png = folder / f"{self.name}.json", folder / f"{self.name}.png"
-        js.write_text(json.dumps(out, indent=1) + "\n")
+        session = out.pop("session", None)  # arrays for the extra files (NWB), not for the JSON record
+        js.write_text(json.dumps(out, indent=1) + "\n")  # first: a failing figure or NWB loses no result
         self.kind.plot(out, png)
-        written = [js, png] + list(self.kind.extra(out, folder, self.name) if self.kind.extra else [])
+        extra = self.kind.extra({**out, "session": session} if session is not None else out, folder, self.name) \
+            if self.kind.extra else []
+        written = [js, png] + list(extra)
         print(f"model            {self.name} ({self.path})")
         for line in self.kind.summary(out):
             print(line)

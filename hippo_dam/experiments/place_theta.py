@@ -49,7 +49,7 @@ from ..core.populations import Population, Projection
 from .shared_map import SHARED_MAP_SETTINGS, _decode, rate_ca3_network, run_shared_map_session, shared_map_session
 
 __all__ = ["PLACE_THETA_SETTINGS", "PLACE_THETA_SETTINGS_SMALL", "place_theta_session", "place_theta_experiment",
-           "seed_summary"]
+           "seed_summary", "place_theta_to_nwb"]
 
 PLACE_THETA_SETTINGS = {
     # the map: one room learned as in the shared map
@@ -260,7 +260,7 @@ def _theta_locking(phase):
             "rayleigh_p": p, "n_spikes": int(n)}
 
 
-def place_theta_experiment(settings=None, progress=None, codegen_target="cython", weights=None):
+def place_theta_experiment(settings=None, progress=None, codegen_target="cython", weights=None, keep_session=False):
     """Learn one room's map, then run its rate and spiking versions under theta (module docstring).
 
     Parameters
@@ -271,6 +271,10 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     codegen_target : {'cython', 'numpy'}
     weights : array (n_ca3, n_EC), optional
         A learned map to use instead of learning one.
+    keep_session : bool
+        Also return the test segment's session as arrays (``session``: record times, positions, the rate
+        version's rates, every spiking cell's spike times, the learned weights) for
+        :func:`place_theta_to_nwb`; not JSON.
 
     Returns
     -------
@@ -397,6 +401,13 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     out["raster"] = {"t": (times[win] - t0).round(4).tolist(), "cell": cells[win].tolist(), "t0_s": lo,
                      "theta_hz": s["theta_hz"], "test_start_s": float(t0)}
     out["examples"] = examples
+    test = seg["test"]
+    out["spiking"]["n_spikes_test"] = int(len(test["times"]))
+    if keep_session:
+        t_test = t_rec[(t_rec >= test["t0"] - 1e-9) & (t_rec < test["t0"] + test["duration"] - 1e-9)]
+        out["session"] = {"t": t_test, "position": test["xy"], "rates": test["rate"],
+                          "spike_times": [test["times"][test["cells"] == c] for c in range(n_h)],
+                          "weights": session["weights"]}
     out["learning_wall_time_s"] = learned_s
     out["wall_time_s"] = time.perf_counter() - start
     return out
@@ -422,3 +433,19 @@ def seed_summary(out):
             "rate_decoding_cm": out["decoding"]["test"]["rate"]["median_cm"],
             "spiking_decoding_cm": out["decoding"]["test"]["spiking"]["median_cm"],
             "spiking_over_rate": out["decoding"]["test"]["spiking_over_rate"]}
+
+
+def place_theta_to_nwb(out, path):
+    """The test segment of a :func:`place_theta_experiment` run (``keep_session=True``) as an NWB file
+    (:func:`hippo_dam.write_session_nwb`): the rat's position and velocity, the rate version's CA3 rates, every
+    spiking CA3 cell's spikes (the ``units`` table) and a summary of the learned weights."""
+    from ..nwb import write_session_nwb
+
+    if "session" not in out:
+        raise ValueError("the result holds no session: run place_theta_experiment(..., keep_session=True)")
+    ses, s = out["session"], out["settings"]
+    return write_session_nwb(path, ses["t"], ses["position"], rates=ses["rates"], spike_times=ses["spike_times"],
+                             weights=ses["weights"],
+                             description="hippo_dam place_theta, the test: the learned CA3 map as rate cells "
+                                         "(rates) and noisy LIF cells (units) under theta",
+                             attrs={k: float(v) for k, v in s.items()})

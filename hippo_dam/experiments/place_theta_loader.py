@@ -9,7 +9,7 @@ Tables::
 ``hippo-dam run models/place_theta.toml`` learns one room's map, runs it as
 rate and spiking CA3 cells under theta and writes ``<name>.json`` (ISI CV,
 phase-precession fits with and without the sweep, both versions' decoding
-errors, peak rates) and ``<name>.png``. Unknown tables or keys are errors naming them.
+errors, peak rates), ``<name>.png`` and ``<name>.nwb`` (the test: position, rates, spikes). Unknown tables or keys are errors naming them.
 """
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ __all__ = ["PLACE_THETA_KIND", "load_place_theta_model"]
 def _experiment(settings, **kwargs):
     from .place_theta import place_theta_experiment
 
-    return place_theta_experiment(settings, **kwargs)
+    return place_theta_experiment(settings, keep_session=True, **kwargs)
+
+
+def _nwb(out, folder, name):
+    from .place_theta import place_theta_to_nwb
+
+    return [place_theta_to_nwb(out, folder / f"{name}.nwb")]
 
 
 def _plot(out, path):
@@ -52,7 +58,7 @@ def _summary(out):
 
 
 PLACE_THETA_KIND = ExperimentKind("place_theta", "place_theta", PLACE_THETA_SETTINGS, _check_settings, _experiment,
-                                  _plot, _summary, session=_session)
+                                  _plot, _summary, extra=_nwb, session=_session)
 
 
 def load_place_theta_model(path, cfg=None) -> ExperimentModelFile:
