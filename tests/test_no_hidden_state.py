@@ -156,14 +156,34 @@ def _public_calls():
     def hierarchy():
         hd.HierarchicalAssociativeMemory.two_layer(XI, "tanh", "log_sum_exp", **KW).recall(CUE, duration=2 * ms)
 
+    def darkness():
+        from hippo_dam.experiments.darkness import DARKNESS_SETTINGS_SMALL, darkness_experiment
+
+        darkness_experiment({**DARKNESS_SETTINGS_SMALL, "duration_s": 3.0, "n_seeds": 1, "final_window_s": 1.0},
+                            progress=False, seed=2)
+
+    def shared_map():
+        from hippo_dam.experiments.shared_map import SHARED_MAP_SETTINGS_SMALL, shared_map_experiment
+
+        shared_map_experiment({**SHARED_MAP_SETTINGS_SMALL, "n_ca3": 20, "explore_s": 1.0, "test_s": 0.6,
+                               "cells_per_module": 6, "n_landmarks": 1, "n_context": 3}, progress=False)
+
+    def place_theta():
+        from hippo_dam.experiments.place_theta import PLACE_THETA_SETTINGS_SMALL, place_theta_experiment
+
+        place_theta_experiment({**PLACE_THETA_SETTINGS_SMALL, "n_ca3": 20, "explore_s": 1.0, "template_s": 4.0,
+                                "test_s": 4.0, "cells_per_module": 6, "n_landmarks": 1}, progress=False)
+
     return {"recall_grid": grid, "SpikingCA3.recall(seed)": spiking, "imprint_memories": imprint,
-            "equations": equations, "hierarchy recall": hierarchy}
+            "equations": equations, "hierarchy recall": hierarchy, "darkness_experiment(seed)": darkness,
+            "shared_map_experiment": shared_map, "place_theta_experiment(seed)": place_theta}
 
 
 @pytest.mark.parametrize("name", sorted(_public_calls()))
 def test_public_calls_leave_prefs_device_and_numpy_random_state_as_found(name):
     """recall_grid left prefs.codegen.target set, SpikingCA3.recall reseeded numpy's global generator,
-    imprint_memories set the target, equations() reset a standalone device the caller had chosen."""
+    imprint_memories set the target, equations() reset a standalone device the caller had chosen; the place-cell
+    experiments seed Brian2 (and RatInABox draws from numpy's generator) and put it back."""
     target = prefs.codegen.target
     prefs.codegen.target = "numpy"  # not the package's default: a call that sets its own must put this back
     np.random.seed(1234)
@@ -173,8 +193,8 @@ def test_public_calls_leave_prefs_device_and_numpy_random_state_as_found(name):
         after = _global_state()
         assert after[0] == before[0], {k: (before[0][k], after[0][k]) for k in before[0] if before[0][k] != after[0][k]}
         assert after[1] is before[1]
-        if name == "SpikingCA3.recall(seed)":  # its Poisson draws come from numpy's generator, reseeded: put back
-            assert after[2] == before[2]
+        if "(seed)" in name or "experiment" in name:  # Brian2's noise and RatInABox draw from numpy's generator,
+            assert after[2] == before[2]                  # reseeded: put back
     finally:
         prefs.codegen.target = target
 
