@@ -240,3 +240,22 @@ def test_place_theta_figure_redraws_from_its_record_and_bad_keys_are_named(theta
     bad.write_text('[model]\nkind = "place_theta"\n\n[place_theta]\ntheta_freq = 8.0\n')
     with pytest.raises(ValueError, match="theta_freq"):
         hd.load_model(str(bad))
+
+
+def test_place_theta_figure_records_every_seed_and_redraws_without_a_run(tmp_path, monkeypatch):
+    """The figure function: seed 0 drawn, the summary of seeds 0, 1 and 2 recorded (each its own map, paths,
+    noise), the PNG drawn again from the JSON by ``--redraw`` without running anything."""
+    from hippo_dam.cli import main
+    from hippo_dam.figures.place_theta import SEEDS, place_theta
+
+    tiny = {**PLACE_THETA_SETTINGS_SMALL, "n_ca3": 20, "explore_s": 2.0, "template_s": 6.0, "test_s": 4.0,
+            "cells_per_module": 6, "n_landmarks": 1}
+    png = place_theta(tmp_path, settings=tiny)
+    recorded = json.loads(png.with_suffix(".json").read_text())
+    assert [r["seed"] for r in recorded["seeds"]] == list(SEEDS)
+    assert recorded["seeds"][0]["spiking_over_rate"] == recorded["decoding"]["test"]["spiking_over_rate"]
+    assert len({r["rate_decoding_cm"] for r in recorded["seeds"]}) == len(SEEDS)  # three maps, three paths
+    import hippo_dam.experiments.place_theta as pt
+
+    monkeypatch.setattr(pt, "place_theta_experiment", lambda *a, **k: (_ for _ in ()).throw(AssertionError("ran")))
+    assert main(["figures", "place_theta", "--redraw", "--out", str(tmp_path)]) == 0
