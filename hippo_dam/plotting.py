@@ -472,7 +472,8 @@ def plot_place_theta(recorded, path):
     ax.set(xlim=(-1, 1), ylim=(0, 720), yticks=[0, 180, 360, 540, 720], xlabel="position in field (entry -1, exit +1)",
            ylabel="theta phase of the spike (deg)", title="three cells: peak 10-40 Hz, significant precession")
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="upper right")
+    if cells:
+        ax.legend(fontsize=7, loc="upper right")
     for k, (name, label) in enumerate((("test", "with the look-ahead sweep"),
                                        ("no_sweep", "baseline: septal pacing, no sweep"))):
         pp = recorded["precession"][name]["pooled"]
