@@ -433,10 +433,11 @@ def _plot_remapping(fig, where, recorded):
                     a.set_title(names[cond], fontsize=8)
 
 
-def _phase_axis(ax, d, phase, title, colour="k"):
+def _phase_axis(ax, d, phase, title, colour="k", ms=2, alpha=0.5, label=None):
     """Spike phase (deg, drawn twice: 0-720) against the position in the field (-1 entering, +1 leaving)."""
     d, deg = np.asarray(d, float), np.degrees(np.asarray(phase, float))
-    ax.plot(np.concatenate([d, d]), np.concatenate([deg, deg + 360]), ".", ms=2, color=colour, alpha=0.5)
+    ax.plot(np.concatenate([d, d]), np.concatenate([deg, deg + 360]), ".", ms=ms, color=colour, alpha=alpha,
+            label=label)
     ax.set(xlim=(-1, 1), ylim=(0, 720), yticks=[0, 180, 360, 540, 720], xlabel="position in field (entry -1, exit +1)",
            title=title)
     ax.title.set_fontsize(9)
@@ -465,13 +466,12 @@ def plot_place_theta(recorded, path):
     # B: one cell, C/D: pooled with and without the sweep
     cells = recorded["examples"].get("cells", [])
     ax = fig.add_subplot(gs[0, 1])
+    title = "three cells: peak 10-40 Hz, significant precession"
     for c, colour in zip(cells, ("tab:blue", "tab:orange", "tab:green")):
-        d, deg = np.asarray(c["d"]), np.degrees(np.asarray(c["phase"]))
-        ax.plot(np.concatenate([d, d]), np.concatenate([deg, deg + 360]), ".", ms=3, color=colour,
-                label=f"cell {c['cell']}: {c['slope_deg_per_field']:.0f} deg/field")
-    ax.set(xlim=(-1, 1), ylim=(0, 720), yticks=[0, 180, 360, 540, 720], xlabel="position in field (entry -1, exit +1)",
-           ylabel="theta phase of the spike (deg)", title="three cells: peak 10-40 Hz, significant precession")
-    ax.title.set_fontsize(9)
+        _phase_axis(ax, c["d"], c["phase"], title, colour, ms=3, alpha=None,
+                    label=f"cell {c['cell']}: {c['slope_deg_per_field']:.0f} deg/field")
+    _phase_axis(ax, [], [], title)  # the axes also without example cells
+    ax.set_ylabel("theta phase of the spike (deg)")
     if cells:
         ax.legend(fontsize=7, loc="upper right")
     for k, (name, label) in enumerate((("test", "with the look-ahead sweep"),

@@ -38,13 +38,9 @@ def assert_built_by_the_one_runner(net, what):
     owned = _owned_names(net.graph.built_objects) | _owned_names(net._monitors.values())
     stray = sorted(o.name for o in brian_net.objects if o.name not in owned)
     assert not stray, f"{what}: Brian2 objects no component owns: {stray}"
-    assert {c.name for c in net.graph.components} <= _owned_names(brian_net.objects) | {
-        c.name for c in net.graph.components if not _makes_a_group(c)}, what
-
-
-def _makes_a_group(component):
-    """Components named after the Brian2 object they make (populations, projections)."""
-    return getattr(component, "group", None) is not None and component.group.name == component.name
+    # every component that made a neuron group of its own name (the populations) is in the network
+    groups = {c.name for c in net.graph.components if getattr(getattr(c, "group", None), "name", None) == c.name}
+    assert groups <= _owned_names(brian_net.objects), (what, sorted(groups - _owned_names(brian_net.objects)))
 
 
 #: shorter sessions for the experiments whose paths take long to draw (RatInABox): the same components and

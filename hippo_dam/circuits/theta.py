@@ -193,11 +193,11 @@ def phase_precession(spike_cells, spike_xy, spike_heading, spike_phase, centres,
         ``pooled`` (the fit of every cell's in-field spikes together), ``per_cell`` (list of fits with
         ``cell``), ``slope_deg_per_field_median``, ``fraction_significant_negative`` and ``_positive``
         (p < 0.05) over the cells fitted, ``fits_at_limit`` (per-cell slopes at +-360 deg per field: beyond
-        the search), and ``d``, ``phase`` of the pooled spikes (for plotting).
+        the search), and ``d``, ``phase`` and ``cells`` of the pooled spikes (for plotting).
     """
     cells = np.asarray(spike_cells)
     xy, e, ph = np.asarray(spike_xy, float), np.asarray(spike_heading, float), np.asarray(spike_phase, float)
-    ds, phs, per_cell = [], [], []
+    ds, phs, owners, per_cell = [], [], [], []
     moving = np.linalg.norm(e, axis=1) > 0.5
     for c, centre in centres.items():
         take = (cells == c) & moving
@@ -207,10 +207,12 @@ def phase_precession(spike_cells, spike_xy, spike_heading, spike_phase, centres,
         p = ph[take][inside]
         ds.append(d)
         phs.append(p)
+        owners.append(np.full(len(d), c))
         if len(d) >= min_spikes:
             fit = circular_linear_fit(d, p, max_slope=0.5)
             per_cell.append({"cell": int(c), **fit, "slope_deg_per_field": 2 * 360.0 * fit["slope_cycles"]})
-    d, p = (np.concatenate(ds), np.concatenate(phs)) if ds else (np.zeros(0), np.zeros(0))
+    d, p, owner = (np.concatenate(ds), np.concatenate(phs), np.concatenate(owners)) if ds else \
+        (np.zeros(0), np.zeros(0), np.zeros(0, int))
     pooled = circular_linear_fit(d, p, max_slope=0.5)
     pooled["slope_deg_per_field"] = 2 * 360.0 * pooled["slope_cycles"]
     slopes = [f["slope_deg_per_field"] for f in per_cell]
@@ -222,7 +224,7 @@ def phase_precession(spike_cells, spike_xy, spike_heading, spike_phase, centres,
             "slope_deg_per_field_median": float(np.median(slopes)) if slopes else float("nan"),
             "fraction_significant_negative": fraction(lambda f: f["p"] < 0.05 and f["slope_cycles"] < 0),
             "fraction_significant_positive": fraction(lambda f: f["p"] < 0.05 and f["slope_cycles"] > 0),
-            "fits_at_limit": int(sum(f["at_limit"] for f in per_cell)), "d": d, "phase": p}
+            "fits_at_limit": int(sum(f["at_limit"] for f in per_cell)), "d": d, "phase": p, "cells": owner}
 
 
 def isi_cv(spike_cells, spike_times, min_spikes=10):

@@ -44,8 +44,8 @@ from ..core.dense import DenseSymmetricProjection
 from ..core.lagrangians import identity, log_sum_exp
 from ..core.populations import Population, Projection
 
-__all__ = ["DARKNESS_SETTINGS", "DARKNESS_SETTINGS_SMALL", "shared_orientation_modules", "darkness_session", "darkness_experiment",
-           "darkness_to_nwb"]
+__all__ = ["DARKNESS_SETTINGS", "DARKNESS_SETTINGS_SMALL", "shared_orientation_modules", "darkness_session",
+           "darkness_experiment", "darkness_to_nwb"]
 
 DARKNESS_SETTINGS = {
     "duration_s": 300.0,        # five minutes of darkness

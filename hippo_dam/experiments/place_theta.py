@@ -133,7 +133,7 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
         ``make`` (``make(batch) -> components``), ``settings``, ``arena``,
         ``code`` (the room's spatial code), ``weights`` (the learned ``W``),
         ``plan`` ((segment, seconds)), ``paths`` (per segment, on 20 ms
-        samples), ``t``/``xy``/``heading`` on the input samples, ``swept`` (the
+        samples), ``segments`` ((segment, start s, end s) of the run), ``t``/``xy``/``heading`` on the input samples, ``swept`` (the
         positions the EC cells report), ``inputs`` (T, N_EC), ``septal`` (T,),
         ``sample_s``, ``dt`` and ``batch``.
     """
@@ -148,9 +148,6 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
     if weights.shape != (n_h, n_f):
         raise ValueError(f"weights must have shape (n_ca3, n_EC) = ({n_h}, {n_f}), got {weights.shape}")
     arena, code = learned["arena"], learned["codes"][0]
-    offset = learned["offsets"][0]
-    n_context = n_f - code.n
-    context = learned["contexts"][0]  # the room's own context pattern, as it was learned
     h = s["input_dt_ms"] / 1000
     speed = s["test_speed_cm_s"] * cm / second
     template = ratinabox_trajectory(arena, s["template_s"] * second, seed=int(s["seed"]) * 1000 + 501,
@@ -158,7 +155,7 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
     test = ratinabox_trajectory(arena, s["test_s"] * second, seed=int(s["seed"]) * 1000 + 502, speed_mean=speed)
     plan = [("template", s["template_s"]), ("test", s["test_s"]), ("no_sweep", s["test_s"])]
     paths = [template, test, test]
-    ts, xys, swept, heading, t0 = [], [], [], [], 0.0
+    ts, xys, swept, heading, segments, t0 = [], [], [], [], [], 0.0
     for (seg, dur), path in zip(plan, paths):
         t_local = np.arange(int(round(dur / h))) * h
         xy = np.stack([np.interp(t_local, path.t, path.xy[:, d]) for d in range(2)], axis=1)
@@ -166,11 +163,10 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
         sweep = s["sweep_cm"] / 100 if seg != "no_sweep" else 0.0
         ts.append(t_glob), xys.append(xy), heading.append(running_direction(xy, h))
         swept.append(look_ahead(xy, t_glob, s["theta_hz"], sweep, arena.size_m))
+        segments.append((seg, t0, t0 + len(t_local) * h))
         t0 += len(t_local) * h
     t, xy, sw, heading = (np.concatenate(a) for a in (ts, xys, swept, heading))
-    spatial = code.inputs(sw) - offset
-    inputs = np.concatenate([spatial, np.broadcast_to(context, (len(sw), n_context))], axis=1) if n_context \
-        else spatial
+    inputs = learned["room_input"]("learned", 0, sw)  # the room's input, its context as it was learned
     septal = septal_drive(t, s["theta_hz"], s["septal_drive"])
     W = weights
 
@@ -193,19 +189,8 @@ def place_theta_session(settings=None, weights=None, progress=None, codegen_targ
                 StateRecorder([ca3], every=s["record_every_ms"] * ms, suffix="rates")]
 
     return {"make": make, "settings": s, "arena": arena, "code": code, "weights": W, "plan": plan, "paths": paths,
-            "t": t, "xy": xy, "heading": heading, "swept": sw, "inputs": inputs, "septal": septal, "sample_s": h,
+            "segments": segments, "t": t, "xy": xy, "heading": heading, "swept": sw, "inputs": inputs, "septal": septal, "sample_s": h,
             "dt": s["dt_ms"] * ms, "batch": 1}
-
-
-def _segments(session):
-    """(segment, start s, end s) of the run."""
-    out, t0 = [], 0.0
-    h = session["sample_s"]
-    for seg, dur in session["plan"]:
-        n = int(round(dur / h))
-        out.append((seg, t0, t0 + n * h))
-        t0 += n * h
-    return out
 
 
 def _sample_index(t, h, t0, t1):
@@ -309,12 +294,12 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     window = max(int(round(s["decode_window_ms"] / s["record_every_ms"])), 1)
 
     seg = {}
-    for name, t0, t1 in _segments(session):
+    for name, t0, t1 in session["segments"]:
         take = (t_rec >= t0 - 1e-9) & (t_rec < t1 - 1e-9)
         idx = _sample_index(t_rec[take], h, t0, t1)
         edges = np.append(t_rec[take], t_rec[take][-1] + every)
         spk = (times >= t0) & (times < t1)
-        seg[name] = {"xy": session["xy"][idx], "rate": rates[take],
+        seg[name] = {"t": t_rec[take], "xy": session["xy"][idx], "rate": rates[take],
                      "spiking": _spike_rates(cells[spk], times[spk], n_h, edges),
                      "cells": cells[spk], "times": times[spk], "duration": t1 - t0, "t0": t0}
     tpl = seg["template"]
@@ -361,7 +346,7 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
         k = _sample_index(sg["times"], h, sg["t0"], sg["t0"] + sg["duration"])
         phase = theta_phase(sg["times"], s["theta_hz"])
         pp = phase_precession(sg["cells"], session["xy"][k], session["heading"][k], phase, centres, radii)
-        d_all, ph_all = pp.pop("d"), pp.pop("phase")
+        d_all, ph_all, cell_all = pp.pop("d"), pp.pop("phase"), pp.pop("cells")
         per_cell = pp.pop("per_cell")
         pp["per_cell_slopes_deg"] = [round(f["slope_deg_per_field"], 1) for f in per_cell]
         out["precession"][name] = pp
@@ -383,19 +368,13 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
             best = sorted(typical, key=lambda f: -f["n"])[:3]
             examples["cells"] = []
             for f in best:
-                c = f["cell"]
-                mine = sg["cells"] == c
-                kk = k[mine]
-                off = session["xy"][kk] - centres[c]
-                dd = np.sum(off * session["heading"][kk], axis=1) / radii[c]
-                inside = (np.linalg.norm(off, axis=1) <= radii[c]) & (np.linalg.norm(session["heading"][kk], axis=1)
-                                                                      > 0.5)
+                c, mine = f["cell"], cell_all == f["cell"]
                 examples["cells"].append({"cell": c, "slope_deg_per_field": f["slope_deg_per_field"], "p": f["p"],
-                                          "d": dd[inside].round(3).tolist(), "phase": phase[mine][inside].round(3)
-                                          .tolist(), "rate_map": maps["rate"][c].round(3).tolist(),
+                                          "d": d_all[mine].round(3).tolist(), "phase": ph_all[mine].round(3).tolist(),
+                                          "rate_map": maps["rate"][c].round(3).tolist(),
                                           "spiking_map": maps["spiking"][c].round(3).tolist()})
     # two seconds of the test: spikes of the cells with fields, and the septal rhythm
-    t0 = next(t for n_, t, _ in _segments(session) if n_ == "test")
+    t0 = seg["test"]["t0"]
     lo = min(10.0, s["test_s"] - 2.0)
     win = (times >= t0 + lo) & (times < t0 + lo + 2) & np.isin(cells, list(centres))
     out["raster"] = {"t": (times[win] - t0).round(4).tolist(), "cell": cells[win].tolist(), "t0_s": lo,
@@ -404,8 +383,7 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     test = seg["test"]
     out["spiking"]["n_spikes_test"] = int(len(test["times"]))
     if keep_session:
-        t_test = t_rec[(t_rec >= test["t0"] - 1e-9) & (t_rec < test["t0"] + test["duration"] - 1e-9)]
-        out["session"] = {"t": t_test, "position": test["xy"], "rates": test["rate"],
+        out["session"] = {"t": test["t"], "position": test["xy"], "rates": test["rate"],
                           "spike_times": [test["times"][test["cells"] == c] for c in range(n_h)],
                           "weights": session["weights"]}
     out["learning_wall_time_s"] = learned_s

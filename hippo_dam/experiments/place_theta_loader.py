@@ -9,7 +9,8 @@ Tables::
 ``hippo-dam run models/place_theta.toml`` learns one room's map, runs it as
 rate and spiking CA3 cells under theta and writes ``<name>.json`` (ISI CV,
 phase-precession fits with and without the sweep, both versions' decoding
-errors, peak rates), ``<name>.png`` and ``<name>.nwb`` (the test: position, rates, spikes). Unknown tables or keys are errors naming them.
+errors, peak rates), ``<name>.png`` and ``<name>.nwb`` (the test: position,
+rates, spikes). Unknown tables or keys are errors naming them.
 """
 from __future__ import annotations
 

@@ -348,8 +348,9 @@ def shared_map_session(settings=None):
         per room), ``plan`` (the schedule: ``(kind, room, seconds)``), ``paths``
         (one trajectory per segment), ``inputs`` (T, N_f), ``gate`` (T,) and
         ``feedback`` (T,: the gain ``c``) on the paths' samples of ``sample_s``,
-        the initial weights ``W0``, ``dt``, ``batch`` and the context cells' input per room
-        (``contexts``, its last row room 0's changed context).
+        the initial weights ``W0``, ``dt``, ``batch``, the context cells' input per room
+        (``contexts``, its last row room 0's changed context) and ``room_input(kind, room, xy)``: the EC
+        input (N_f,) at positions ``xy`` in a segment of that kind, as the session computes it.
     """
     s = _check_settings(dict(settings or {}))
     arena = Arena(s["arena_width_m"] * meter, s["arena_height_m"] * meter)
@@ -406,6 +407,7 @@ def shared_map_session(settings=None):
 
     return {"make": make, "settings": s, "arena": arena, "rooms": rooms, "codes": codes, "plan": plan,
             "paths": paths, "inputs": inputs, "gate": gate, "W0": W0, "sample_s": h, "dt": s["dt_ms"] * ms, "batch": 1, "contexts": contexts,
+            "room_input": room_input,
             "offsets": offsets, "remap_codes": remap, "realignment": realignment, "feedback": feedback}
 
 
