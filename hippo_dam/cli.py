@@ -129,7 +129,10 @@ def main(argv=None):
         print(f"hippo-dam: stopped: {err}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print("hippo-dam: interrupted (a sweep's finished points are in its store; rerun to resume)", file=sys.stderr)
+        # On a line of its own: a worker of the same terminal may have left a progress bar's line open (a
+        # carriage return, no newline). One write, so no other process's output lands inside it.
+        sys.stderr.write("\nhippo-dam: interrupted (a sweep's finished points are in its store; rerun to resume)\n")
+        sys.stderr.flush()
         return 130
     except Exception as err:  # noqa: BLE001 - anything else is a bug of ours: one line, the traceback on --debug
         if args.debug:

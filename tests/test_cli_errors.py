@@ -222,6 +222,22 @@ def test_ctrl_c_stops_a_sweep_with_one_line(tmp_path, when):
                                                 "store; rerun to resume)"], err[-3000:]
 
 
+def test_the_interrupt_line_stands_on_its_own_after_an_open_progress_bar(monkeypatch, capsys, tmp_path):
+    """A sweep worker's compile bar can leave stderr mid-line (a carriage return, no newline) when Ctrl-C comes."""
+    import hippo_dam.cli as cli
+
+    def interrupted(args):
+        sys.stderr.write("\rcompiling:   0%|          | 0/3")  # what a worker left on the shared terminal
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_sweep", interrupted)
+    path = _sweep_file(tmp_path, "beta = [1.0]", f'store = "{tmp_path / "store"}"')
+    assert main(["sweep", str(path), "--no-progress"]) == 130
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == "hippo-dam: interrupted (a sweep's finished points are in its store; rerun to resume)"
+    assert "compiling" not in lines[-1] and "interrupted" not in lines[-2]
+
+
 def test_ctrl_c_during_a_recall_raises_instead_of_returning_a_shorter_run(tmp_path):
     """Brian2's own handler ends a run early and returns normally; a recall must raise KeyboardInterrupt."""
     script = tmp_path / "long_recall.py"
