@@ -95,7 +95,7 @@ _PUBLIC = {
     "circuits.space": ("Arena", "Environment", "GridModule", "SpatialCode", "Trajectory", "grid_modules",
                        "make_environments", "random_walk", "trajectory_from_samples", "sargolini_trajectory",
                        "ratinabox_trajectory"),
-    "circuits.place_cells": ("PlaceCellNetwork", "PlaceRun", "decode_position", "field_statistics",
+    "circuits.place_cells": ("PlaceCellNetwork", "PlaceRun", "bayesian_decode", "decode_position", "field_statistics",
                              "imprint_memories", "place_fields", "rate_maps"),
     "circuits.theta": ("theta_phase", "septal_drive", "running_direction", "look_ahead", "circular_linear_fit",
                        "phase_precession", "isi_cv", "isi_cv2"),

@@ -54,7 +54,7 @@ from ..core.populations import check_tau
 from ..checks import check_count
 from .space import Arena, SpatialCode, Trajectory, check_length
 
-__all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "place_fields", "field_statistics", "decode_position",
+__all__ = ["PlaceCellNetwork", "PlaceRun", "rate_maps", "bayesian_decode", "place_fields", "field_statistics", "decode_position",
            "imprint_memories", "ImprintResult", "MEMORY_KINDS"]
 
 MEMORY_KINDS = ("dam", "classical")
@@ -357,6 +357,57 @@ def rate_maps(xy, rates, arena: Arena, bin_size, smooth_bins=1.0, min_occupancy=
         maps = summed / occ_s
     maps[:, occ < min_occupancy] = np.nan
     return maps, occ
+
+
+def bayesian_decode(counts, maps, window, bin_size):
+    """Position of each window by Bayesian decoding of independent Poisson cells (Zhang et al. 1998).
+
+    With a flat prior over the visited bins ``x`` (eq. 36 of Zhang et al.
+    1998; what pynapple's ``decode_bayes`` computes)::
+
+        log P(x | n) = sum_c n_c log(f_c(x) + eps) - tau sum_c f_c(x) + const,   eps = 1e-12 Hz
+
+    and the decoded position is the centre of the bin of highest posterior.
+    A rate version is read the same way with its expected counts
+    ``n_c = r_c tau``.
+
+    Parameters
+    ----------
+    counts : array (T, C)
+        Spike counts (or expected counts, >= 0) of every cell in each window.
+    maps : array (C, nx, ny)
+        Rate maps (Hz) of the same cells, from :func:`rate_maps`; NaN bins
+        (unvisited) are never decoded.
+    window : Quantity (time)
+        ``tau``, the window the counts were taken in.
+    bin_size : Quantity (length)
+        The maps' bin size.
+
+    Returns
+    -------
+    array (T, 2)
+        Decoded positions (m), bin centres.
+    """
+    counts, maps = np.asarray(counts, float), np.asarray(maps, float)
+    tau = float(check_tau(window, "window") / second)
+    b = float(check_length(bin_size, "bin_size"))
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (C, nx, ny), one rate map per cell, got {maps.shape}")
+    if counts.ndim != 2 or counts.shape[1] != maps.shape[0]:
+        raise ValueError(f"counts must have shape (T, C) with C = {maps.shape[0]} cells (one per map), "
+                         f"got {counts.shape}")
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("counts must be finite and >= 0")
+    flat = maps.reshape(len(maps), -1)
+    visited = np.all(np.isfinite(flat), axis=0)
+    if not visited.any():
+        raise ValueError("maps have no bin visited by every cell (all NaN)")
+    if np.any(flat[:, visited] < 0):
+        raise ValueError("maps must be rates >= 0 (Hz)")
+    f = flat[:, visited]  # (C, X)
+    log_post = counts @ np.log(f + 1e-12) - tau * f.sum(axis=0)
+    where = (np.argwhere(visited.reshape(maps.shape[1:])) + 0.5) * b
+    return where[np.argmax(log_post, axis=1)]
 
 
 def place_fields(rate_map, threshold=0.2, min_bins=4, min_peak=1.0):

@@ -40,7 +40,7 @@ import numpy as np
 from brian2 import Hz, TimedArray, cm, meter, ms, second
 
 from ..checks import check_settings
-from ..circuits.place_cells import place_fields, rate_maps
+from ..circuits.place_cells import bayesian_decode, place_fields, rate_maps
 from ..circuits.space import ratinabox_trajectory
 from ..circuits.theta import isi_cv, isi_cv2, look_ahead, phase_precession, running_direction, septal_drive, theta_phase
 from ..core.components import LIFPopulation, MovingInput, StateRecorder
@@ -220,16 +220,22 @@ def _fields(maps, bin_m, min_peak):
     return centres, radii
 
 
-def _decoding(rates, xy, templates, bin_m, window):
-    """Median error (cm) of windows of ``window`` samples read with ``templates`` (windows without activity skipped)."""
+def _decoding(rates, xy, templates, bin_m, window, every_s):
+    """Errors (cm) of windows of ``window`` samples (of ``every_s`` s) read with ``templates``, windows
+    without activity skipped: the population-vector correlation decoder (``median_cm``, the shared map's) and
+    Bayesian decoding of Poisson cells (``bayes_median_cm``) from the windows' counts, ``rate * window``."""
     n = len(rates) // window
     r = rates[:n * window].reshape(n, window, -1).mean(axis=1)
     where_true = xy[:n * window].reshape(n, window, 2).mean(axis=1)
     active = r.sum(axis=1) > 0
     where, _ = _decode(r[active], [templates], bin_m)
     err = np.linalg.norm(where - where_true[active], axis=1) * 100
+    tau = window * every_s
+    bayes = bayesian_decode(r[active] * tau, templates, tau * second, bin_m * meter)
+    err_b = np.linalg.norm(bayes - where_true[active], axis=1) * 100
     return {"median_cm": float(np.median(err)), "mean_cm": float(err.mean()), "windows": int(n),
-            "windows_silent": int(n - active.sum())}
+            "windows_silent": int(n - active.sum()), "bayes_median_cm": float(np.median(err_b)),
+            "bayes_mean_cm": float(err_b.mean())}
 
 
 def _theta_locking(phase):
@@ -309,8 +315,10 @@ def place_theta_experiment(settings=None, progress=None, codegen_target="cython"
     out = {"settings": s, "n_ca3": n_h, "n_features": int(session["inputs"].shape[1]), "decoding": {},
            "precession": {}, "isi_cv": {}, "theta_locking": {}}
     for name in ("test", "no_sweep"):
-        d = {v: _decoding(seg[name][v], seg[name]["xy"], coarse[v], decode_m, window) for v in ("rate", "spiking")}
+        d = {v: _decoding(seg[name][v], seg[name]["xy"], coarse[v], decode_m, window, every)
+             for v in ("rate", "spiking")}
         d["spiking_over_rate"] = d["spiking"]["median_cm"] / d["rate"]["median_cm"]
+        d["spiking_over_rate_bayes"] = d["spiking"]["bayes_median_cm"] / d["rate"]["bayes_median_cm"]
         out["decoding"][name] = d
     # the spiking cells' maps, rates and fields (template segment)
     peak = np.nanmax(maps["spiking"], axis=(1, 2))
@@ -410,7 +418,10 @@ def seed_summary(out):
             "peak_rate_Hz_median": out["spiking"]["peak_rate_Hz_median"],
             "rate_decoding_cm": out["decoding"]["test"]["rate"]["median_cm"],
             "spiking_decoding_cm": out["decoding"]["test"]["spiking"]["median_cm"],
-            "spiking_over_rate": out["decoding"]["test"]["spiking_over_rate"]}
+            "spiking_over_rate": out["decoding"]["test"]["spiking_over_rate"],
+            "rate_decoding_bayes_cm": out["decoding"]["test"]["rate"]["bayes_median_cm"],
+            "spiking_decoding_bayes_cm": out["decoding"]["test"]["spiking"]["bayes_median_cm"],
+            "spiking_over_rate_bayes": out["decoding"]["test"]["spiking_over_rate_bayes"]}
 
 
 def place_theta_to_nwb(out, path):

@@ -55,7 +55,9 @@ def _summary(out):
             f"phase precession {pp['slope_deg_per_field']:.0f} deg/field (rho {pp['rho']:.2f}, p {pp['p']:.1g}); "
             f"without the sweep {base['slope_deg_per_field']:.0f} deg/field (rho {base['rho']:.2f}, p {base['p']:.1g})",
             f"decoding         rate {dec['rate']['median_cm']:.1f} cm, spiking {dec['spiking']['median_cm']:.1f} cm "
-            f"(x{dec['spiking_over_rate']:.2f}), {s['decode_window_ms']:g} ms windows"]
+            f"(x{dec['spiking_over_rate']:.2f}), {s['decode_window_ms']:g} ms windows",
+            f"  Bayesian       rate {dec['rate']['bayes_median_cm']:.1f} cm, spiking "
+            f"{dec['spiking']['bayes_median_cm']:.1f} cm (x{dec['spiking_over_rate_bayes']:.2f}), Poisson cells"]
 
 
 PLACE_THETA_KIND = ExperimentKind("place_theta", "place_theta", PLACE_THETA_SETTINGS, _check_settings, _experiment,
