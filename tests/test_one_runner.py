@@ -132,11 +132,33 @@ def _network_makers(root):
 
 def test_no_module_builds_a_brian2_network_of_its_own():
     """Brian2 networks are made by the runner's ``_build`` (and the batched grid's, from the same graph);
-    experiments turn their sessions into networks in ``session_network`` only; ``_imprint_memories`` is
-    the one side door left (its controller is no component yet: issue 18)."""
+    experiments turn their sessions into networks in ``session_network``, and imprinting its rule (a
+    component, ``OneShotImprinting``) in ``_imprint_memories``, both through ``GraphMemory.from_components``."""
     from pathlib import Path
 
     found = _network_makers(Path(hd.__file__).parent)
     assert found == {("networks/two_layer.py", "_build", "Network"), ("networks/batched.py", "_build", "Network"),
-                     ("circuits/place_cells.py", "_imprint_memories", "Network"),
+                     ("circuits/place_cells.py", "_imprint_memories", "from_components"),
                      ("experiments/experiment_model.py", "session_network", "from_components")}, sorted(found)
+
+
+def test_a_circuit_of_components_without_populations_runs_as_a_session():
+    """The imprinting rule alone (no population, so no energy) runs through the one runner; a graph without
+    populations that is asked for an energy is refused by name."""
+    from brian2 import second
+
+    from hippo_dam.circuits.place_cells import OneShotImprinting
+    from hippo_dam.networks.graph_memory import GraphMemory
+
+    arena = hd.Arena(60 * cm, 60 * cm)
+    code = hd.SpatialCode(arena, hd.grid_modules(2, 8, seed=0), hd.make_environments(1, arena, n_modules=2, seed=0)[0],
+                          gain=2.0)
+    traj = hd.random_walk(arena, 2 * second, seed=0)
+    rule = OneShotImprinting(code.inputs(traj.xy), traj, 5, 0.3)
+    with pytest.raises(ValueError, match="at least one population with an energy term.*energy=None"):
+        EnergyGraph([rule])
+    net = GraphMemory.from_components(lambda batch: [rule], energy=None, dt=50 * ms, record_every=None, batch=1)
+    graph = net.run_session(2 * second)
+    assert graph["imprinting"] is rule and net._net is not None
+    patterns, locations, times, used = rule.imprinted()
+    assert 1 <= used.sum() <= 5 and np.array_equal(patterns, code.patterns(locations))

@@ -578,7 +578,7 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
 
 
 def _imprint_memories(code, trajectory, n_units, match_threshold, check_every, codegen_target):
-    from brian2 import NeuronGroup, Network, Synapses, prefs, linked_var
+    from ..networks.graph_memory import GraphMemory
 
     if not isinstance(code, SpatialCode):
         raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
@@ -586,61 +586,114 @@ def _imprint_memories(code, trajectory, n_units, match_threshold, check_every, c
     n_units = check_count(n_units, "n_units")
     if not -1 < match_threshold < 1:
         raise ValueError(f"match_threshold must lie in (-1, 1), got {match_threshold}")
-    check_every = dt = check_tau(check_every, "check_every")
+    check_every = check_tau(check_every, "check_every")
     if check_every < trajectory.dt:
         raise ValueError(f"check_every={check_every} must be >= the trajectory's dt={trajectory.dt}")
-    prefs.codegen.target = codegen_target
-    n = code.n
-    inputs = code.inputs(trajectory.xy)
-    # constants travel in the namespace (not in the code), so the compiled code is reused for any size/threshold
-    ns = {"n_features_": float(n), "theta_": float(match_threshold), "n_units_": float(n_units),
-          "place_input": TimedArray(inputs, dt=trajectory.dt, name="imprint_stimulus"),
-          "pos_x": TimedArray(np.ascontiguousarray(trajectory.xy[:, 0]), dt=trajectory.dt, name="imprint_pos_x"),
-          "pos_y": TimedArray(np.ascontiguousarray(trajectory.xy[:, 1]), dt=trajectory.dt, name="imprint_pos_y")}
-    inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", dt=dt, namespace=ns)
-    inp.run_regularly("I = place_input(t, i)\ns = 2*int(I >= 0) - 1", when="start", name="imprint_input_update")
-    mem = NeuronGroup(n_units, """m : 1
-                                  used : 1
-                                  recruit : 1
-                                  x_rec : 1
-                                  y_rec : 1
-                                  t_rec : second
-                                  go : 1 (linked)
-                                  next_unit : 1 (linked)""", name="imprint_memories", dt=dt, namespace=ns)
-    # order 5: its sums (order 4) run after the memory units' matches (order -1) of the same step
-    ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", dt=dt, order=5,
-                       namespace=ns)
-    syn = Synapses(inp, mem, "w : 1\nm_post = w*s_pre/n_features_ : 1 (summed)", name="imprint_synapses", dt=dt,
-                   namespace=ns)
-    syn.connect()
-    count = Synapses(mem, ctrl, "n_match_post = used_pre*int(m_pre > theta_) : 1 (summed)\n"
-                     "n_used_post = used_pre : 1 (summed)", name="imprint_count", dt=dt, namespace=ns)
-    count.connect()
-    mem.go = linked_var(ctrl, "go", index=np.zeros(n_units, int))
-    mem.next_unit = linked_var(ctrl, "next_unit", index=np.zeros(n_units, int))
-    decide = ctrl.run_regularly("go = int(n_match < 0.5)*int(n_used < n_units_ - 0.5)\nnext_unit = n_used",
-                                when="end", order=0, name="imprint_decide")
-    flag = mem.run_regularly("recruit = go*int(abs(i - next_unit) < 0.5)\n"
-                             "x_rec = recruit*pos_x(t) + (1 - recruit)*x_rec\n"
-                             "y_rec = recruit*pos_y(t) + (1 - recruit)*y_rec\n"
-                             "t_rec = recruit*t + (1 - recruit)*t_rec\n"
-                             "used = used + recruit", when="end", order=1, name="imprint_flag")
-    write = syn.run_regularly("w = w + recruit_post*(s_pre - w)", when="end", order=2,
-                              name="imprint_write")
-    net = Network(inp, mem, ctrl, syn, count, decide, flag, write)
+    rule = OneShotImprinting(code.inputs(trajectory.xy), trajectory, n_units, match_threshold)
+    net = GraphMemory.from_components(lambda batch: [rule], energy=None, dt=check_every, record_every=None,
+                                      codegen_target=codegen_target, batch=1)
     import time as _time
 
     start = _time.perf_counter()
-    net.run(trajectory.duration, namespace={})
+    net.run_session(trajectory.duration)
     wall = _time.perf_counter() - start
-    used = np.asarray(mem.used[:]) > 0.5
-    order = np.argsort(np.asarray(mem.t_rec[:] / second)[used], kind="stable")
-    W = np.zeros((n_units, n))
-    W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.w[:])
-    idx = np.nonzero(used)[0][order]
-    locs = np.stack([np.asarray(mem.x_rec[:]), np.asarray(mem.y_rec[:])], axis=1)[idx]
-    return ImprintResult(W[idx], locs, np.asarray(mem.t_rec[:] / second)[idx], n_units,
+    patterns, locations, times, used = rule.imprinted()
+    return ImprintResult(patterns, locations, times, n_units,
                          {"match_threshold": float(match_threshold), "check_every_ms": float(check_every / ms),
                           "n_recruited": int(used.sum()), "wall_time_s": wall,
                           "duration_s": float(trajectory.duration / second),
                           "all_units_used": bool(used.all())})
+
+
+class OneShotImprinting:
+    """The imprinting rule of :func:`imprint_memories` as a component: input cells, memory units, a controller.
+
+    Owns every Brian2 object of the rule (all on the network's clock, whose
+    step is the rule's cadence)::
+
+        input cells     I_i = place_input(t, i),  s_i = 2 [I_i >= 0] - 1
+        memory units    m_mu = (1/N_f) sum_i w[mu,i] s_i                 (summed synapses)
+        controller      n_match = sum_mu used_mu [m_mu > theta],  n_used = sum_mu used_mu
+                        go = [n_match == 0] [n_used < K],  next_unit = n_used
+        recruit_mu = go [mu == next_unit]:  w[mu,i] <- s_i,  used_mu <- 1,  (x, y, t)_mu <- the animal's
+
+    Parameters
+    ----------
+    inputs : array (T, N_f)
+        The feature input along the trajectory (one row per trajectory sample).
+    trajectory : Trajectory
+    n_units : int
+        ``K``.
+    match_threshold : float
+        ``theta``.
+    """
+
+    stage = 0
+    energy_role = None
+    lyapunov = False
+    name = "imprinting"
+
+    def __init__(self, inputs, trajectory, n_units, match_threshold):
+        self.inputs, self.trajectory = np.ascontiguousarray(inputs, float), trajectory
+        self.n_units, self.match_threshold = int(n_units), float(match_threshold)
+        self.units = self.synapses = None
+
+    def build(self, dt):
+        from brian2 import NeuronGroup, Synapses, linked_var
+
+        from ..core.populations import named_clock
+
+        n, k, traj = self.inputs.shape[1], self.n_units, self.trajectory
+        clock = named_clock(dt, "imprint_clock")
+        # constants travel in the namespace (not in the code), so the compiled code is reused for any size/threshold
+        ns = {"n_features_": float(n), "theta_": self.match_threshold, "n_units_": float(k),
+              "place_input": TimedArray(self.inputs, dt=traj.dt, name="imprint_stimulus"),
+              "pos_x": TimedArray(np.ascontiguousarray(traj.xy[:, 0]), dt=traj.dt, name="imprint_pos_x"),
+              "pos_y": TimedArray(np.ascontiguousarray(traj.xy[:, 1]), dt=traj.dt, name="imprint_pos_y")}
+        inp = NeuronGroup(n, "I : 1\ns : 1", name="imprint_input", clock=clock, namespace=ns)
+        update = inp.run_regularly("I = place_input(t, i)\ns = 2*int(I >= 0) - 1", when="start",
+                                   name="imprint_input_update")
+        mem = NeuronGroup(k, """m : 1
+                                used : 1
+                                recruit : 1
+                                x_rec : 1
+                                y_rec : 1
+                                t_rec : second
+                                go : 1 (linked)
+                                next_unit : 1 (linked)""", name="imprint_memories", clock=clock, namespace=ns)
+        # order 5: its sums (order 4) run after the memory units' matches (order -1) of the same step
+        ctrl = NeuronGroup(1, "n_match : 1\nn_used : 1\ngo : 1\nnext_unit : 1", name="imprint_control", clock=clock,
+                           order=5, namespace=ns)
+        syn = Synapses(inp, mem, "w : 1\nm_post = w*s_pre/n_features_ : 1 (summed)", name="imprint_synapses",
+                       clock=clock, namespace=ns)
+        syn.connect()
+        count = Synapses(mem, ctrl, "n_match_post = used_pre*int(m_pre > theta_) : 1 (summed)\n"
+                         "n_used_post = used_pre : 1 (summed)", name="imprint_count", clock=clock, namespace=ns)
+        count.connect()
+        mem.go = linked_var(ctrl, "go", index=np.zeros(k, int))
+        mem.next_unit = linked_var(ctrl, "next_unit", index=np.zeros(k, int))
+        decide = ctrl.run_regularly("go = int(n_match < 0.5)*int(n_used < n_units_ - 0.5)\nnext_unit = n_used",
+                                    when="end", order=0, name="imprint_decide")
+        flag = mem.run_regularly("recruit = go*int(abs(i - next_unit) < 0.5)\n"
+                                 "x_rec = recruit*pos_x(t) + (1 - recruit)*x_rec\n"
+                                 "y_rec = recruit*pos_y(t) + (1 - recruit)*y_rec\n"
+                                 "t_rec = recruit*t + (1 - recruit)*t_rec\n"
+                                 "used = used + recruit", when="end", order=1, name="imprint_flag")
+        write = syn.run_regularly("w = w + recruit_post*(s_pre - w)", when="end", order=2, name="imprint_write")
+        self.units, self.synapses = mem, syn
+        return [inp, update, mem, ctrl, syn, count, decide, flag, write]
+
+    def imprinted(self):
+        """Patterns (M, N_f), locations (M, 2) m and times (M,) s of the recruited units in recruitment order,
+        and which units were used (K,) bool."""
+        if self.units is None:
+            raise RuntimeError("the imprinting rule has not been built and run")
+        mem, syn = self.units, self.synapses
+        used = np.asarray(mem.used[:]) > 0.5
+        t_rec = np.asarray(mem.t_rec[:] / second)
+        order = np.argsort(t_rec[used], kind="stable")
+        W = np.zeros((self.n_units, self.inputs.shape[1]))
+        W[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.w[:])
+        idx = np.nonzero(used)[0][order]
+        locs = np.stack([np.asarray(mem.x_rec[:]), np.asarray(mem.y_rec[:])], axis=1)[idx]
+        return W[idx], locs, t_rec[idx], used

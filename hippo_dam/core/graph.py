@@ -79,10 +79,11 @@ class EnergyGraph:
             raise ValueError(f"component names must be unique; repeated: {duplicated}")
         self.populations = [c for c in self.components if getattr(c, "energy_role", None) == "population"]
         self.couplings = [c for c in self.components if getattr(c, "energy_role", None) == "coupling"]
-        if not self.populations:
-            raise ValueError("an energy graph needs at least one population with an energy term")
+        if not self.populations and energy is not None:
+            raise ValueError("an energy graph needs at least one population with an energy term (a circuit of "
+                             "other components alone computes no energy: energy=None)")
         batches = {c.batch for c in self.components if hasattr(c, "batch")}
-        if len(batches) != 1:
+        if len(batches) > 1:
             raise ValueError(f"every component of a graph needs the same batch size, got {sorted(batches)}")
         for proj in self.couplings if energy is not None else ():
             for side in (proj.pre, proj.post):
@@ -111,7 +112,7 @@ class EnergyGraph:
 
     @property
     def batch(self):
-        return self.populations[0].batch
+        return next((c.batch for c in self.components if hasattr(c, "batch")), 1)
 
     @property
     def lyapunov(self):

@@ -353,10 +353,34 @@ class GraphMemory(AssociativeMemory):
                             batched, cue_layer=self.layers[k].name, feature_region=self.layers[k].region,
                             cue_input=float(cue_input), clamp=int(bool(clamp)))
 
+    def run_session(self, duration, progress=None):
+        """Run the network for ``duration`` from its built state, every layer at 0, and return its graph.
+
+        For circuits driven by their own components (moving input, a learning
+        rule, spikes) rather than by a cue: what the run measured is read from
+        the components afterwards (``graph[name]``: a
+        :class:`~hippo_dam.core.components.StateRecorder`'s traces, a plastic
+        projection's learned weights, a rule's record). Runs through the same
+        runner, cache and code-generation target as :meth:`recall`.
+
+        Parameters
+        ----------
+        duration : Quantity
+        progress : bool, optional
+            Progress bar (default: on long runs).
+
+        Returns
+        -------
+        EnergyGraph
+            The components as they stand after the run.
+        """
+        self._run_states(*self._zero_initial(self._fixed_batch or 1), duration, progress)
+        return self.graph
+
     def _run_states(self, states, inputs, clamped, duration, progress):
         """Run from per-layer initial states, inputs and clamp masks (each (B, n_A)); returns the raw output."""
         duration = check_tau(duration, "duration")
-        batch = len(states[0])
+        batch = len(states[0]) if states else (self._fixed_batch or 1)
         n_steps = int(round(duration / self.dt))
         if progress is None:
             progress = n_steps * batch * self._product_size > 2e9
