@@ -515,22 +515,25 @@ def plot_place_theta(recorded, path):
                  f"{recorded['spiking']['mean_rate_Hz']:.2f} Hz, active {recorded['spiking']['fraction_active']:.2f}")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
-    # H: decoding
+    # H: decoding (the test, with the sweep), by two decoders
     ax = fig.add_subplot(gs[1, 3])
-    dec = recorded["decoding"]
-    for k, name in enumerate(("test", "no_sweep")):
-        for j, (v, colour) in enumerate((("rate", "0.5"), ("spiking", "tab:blue"))):
-            ax.bar(k + (j - 0.5) * 0.35, dec[name][v]["median_cm"], 0.35, color=colour,
+    dec = recorded["decoding"]["test"]
+    seeds = recorded.get("seeds", [])[1:]  # the other seeds' errors, as points
+    decoders = (("median_cm", "", "", "population-vector\ncorrelation"),
+                ("bayes_median_cm", "_bayes", "_bayes", "Bayesian,\nPoisson cells"))
+    tops = []
+    for k, (key, ratio, seed_key, label) in enumerate(decoders):
+        for j, (v, colour, dot) in enumerate((("rate", "0.5", "0.3"), ("spiking", "tab:blue", "navy"))):
+            ax.bar(k + (j - 0.5) * 0.35, dec[v][key], 0.35, color=colour,
                    label=("rate version", "spiking version")[j] if k == 0 else None)
-        ax.text(k, max(dec[name]["rate"]["median_cm"], dec[name]["spiking"]["median_cm"]) * 1.04,
-                f"x{dec[name]['spiking_over_rate']:.2f}", ha="center", fontsize=8)
-    seeds = recorded.get("seeds", [])[1:]  # the other seeds' errors with the sweep, as points
-    for j, (v, colour) in enumerate((("rate", "0.3"), ("spiking", "navy"))):
-        ax.plot(np.full(len(seeds), (j - 0.5) * 0.35), [r[f"{v}_decoding_cm"] for r in seeds], "o", color=colour,
-                ms=4, label="other seeds" if j and seeds else None)
-    ax.set_xticks([0, 1], ["with sweep", "no sweep"])
-    ax.set_ylim(0, 1.18 * max([dec[n][v]["median_cm"] for n in ("test", "no_sweep") for v in ("rate", "spiking")]
-                              + [r[f"{v}_decoding_cm"] for r in seeds for v in ("rate", "spiking")]))
+            others = [r[f"{v}_decoding{seed_key}_cm"] for r in seeds if f"{v}_decoding{seed_key}_cm" in r]
+            ax.plot(np.full(len(others), k + (j - 0.5) * 0.35), others, "o", color=dot, ms=4,
+                    label="other seeds" if j and k == 0 and others else None)
+            tops += [dec[v][key]] + others
+        ax.text(k, max(dec["rate"][key], dec["spiking"][key]) * 1.04, f"x{dec['spiking_over_rate' + ratio]:.2f}",
+                ha="center", fontsize=8)
+    ax.set_xticks([0, 1], [d[3] for d in decoders], fontsize=8)
+    ax.set_ylim(0, 1.25 * max(tops))
     ax.set(ylabel=f"median error (cm), {s['decode_window_ms']:g} ms windows",
            title="decoded position, each version with its own templates")
     ax.title.set_fontsize(9)
