@@ -61,7 +61,7 @@ def test_a_new_network_of_the_same_shape_loads_no_new_module(patterns):
     _recall_once(patterns, cue, known, 1)
     _recall_once(patterns, cue, known, 2)
     assert len(cython_extension_manager._code_cache) == before
-    assert keep.features.group.clock.name == "features_clock"
+    assert keep.features.group.clock.name == "step_clock"  # one clock per network, fixed name
 
 
 def test_cython_module_key_predicts_brian2s_module_name(tmp_path):

@@ -32,6 +32,7 @@ import numpy as np
 from ._compat import setup_code_on_numpy
 from .components import StateRecorder
 from .energy import OnlineEnergy
+from .populations import step_clock
 from .schedule import schedule_table
 
 __all__ = ["EnergyGraph", "describe_network"]
@@ -135,7 +136,7 @@ class EnergyGraph:
         (:func:`~hippo_dam.core._compat.setup_code_on_numpy`); the run uses the
         network's own target.
         """
-        with setup_code_on_numpy():  # connecting synapses runs once: no module to compile for it
+        with setup_code_on_numpy(), step_clock(dt):  # connecting synapses runs once: no module to compile for it
             return self._build(dt, energy_every)
 
     def _build(self, dt, energy_every):
