@@ -4,7 +4,7 @@ import pytest
 from brian2 import Hz, TimedArray, ms
 
 import hippo_dam as hd
-from hippo_dam.experiments.shared_map import (SHARED_MAP_SETTINGS_SMALL, shared_map_experiment,
+from hippo_dam.experiments.shared_map import (SHARED_MAP_SETTINGS, SHARED_MAP_SETTINGS_SMALL, shared_map_experiment,
                                               shared_map_session)
 
 TINY = {**SHARED_MAP_SETTINGS_SMALL, "n_ca3": 20, "explore_s": 1.0, "test_s": 0.4, "cells_per_module": 6,
@@ -185,3 +185,25 @@ def test_shared_map_model_file_runs_from_the_cli_and_checks_its_keys(tmp_path, c
         path.write_text(text.replace(old, new))
         with pytest.raises(ValueError, match=match):
             hd.load_model(path)
+
+
+def test_synaptic_scaling_set_in_other_rooms_evens_out_the_cells_drive_in_the_sessions_rooms():
+    """Scales set over rooms the session never uses (Turrigiano et al. 1998) make the cells' drive vary alike in
+    the session's own rooms: the spread over cells of the drive's SD shrinks; each cell's weights keep their
+    direction (one factor per cell); without scaling the weights are the raw random ones."""
+    from brian2 import cm
+
+    settings = {**SHARED_MAP_SETTINGS, "n_rooms": 4, "n_ca3": 80, "remapping_tests": 0, "partial_cue_tests": 0}
+    raw = shared_map_session({**settings, "synaptic_scaling": 0})
+    scaled = shared_map_session({**settings, "synaptic_scaling": 1})
+    factor = np.linalg.norm(scaled["W0"], axis=1) / np.linalg.norm(raw["W0"], axis=1)
+    np.testing.assert_allclose(scaled["W0"], raw["W0"] * factor[:, None], rtol=1e-12)
+    assert factor.std() > 0.05  # the cells were not alike
+    xy = raw["arena"].grid_points(5 * cm)
+
+    def spread(session):  # SD over cells of each cell's drive SD (positions of every room), relative
+        g = np.concatenate([np.tanh(session["room_input"]("explore", k, xy)) for k in range(settings["n_rooms"])])
+        sd = (g @ session["W0"].T).std(axis=0)
+        return sd.std() / sd.mean()
+
+    assert spread(scaled) < 0.7 * spread(raw), (spread(raw), spread(scaled))

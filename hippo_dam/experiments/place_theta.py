@@ -117,8 +117,10 @@ def _check_settings(settings):
 def _map_settings(s):
     """The shared-map settings that learn the one room (its tests short: this experiment does not read them)."""
     keep = ("n_ca3", "explore_s", "learning_rate_hz", "cells_per_module", "n_landmarks", "seed", "test_speed_cm_s")
+    # one room: no overlap between rooms for synaptic scaling to set right (the recorded theta runs learned
+    # from the raw random weights)
     return {**SHARED_MAP_SETTINGS, **{k: s[k] for k in keep}, "n_rooms": 1, "test_s": 10.0,
-            "remapping_tests": 0, "partial_cue_tests": 0}
+            "remapping_tests": 0, "partial_cue_tests": 0, "synaptic_scaling": 0}
 
 
 def place_theta_session(settings=None, weights=None, progress=None, codegen_target="cython"):

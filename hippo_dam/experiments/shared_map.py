@@ -91,6 +91,7 @@ SHARED_MAP_SETTINGS = {
     "partial_cue_tests": 1,      # 1: test room 0 from a partial cue, with the CA3 -> EC feedback cut and on
     "partial_cue_grid_fraction": 0.5,  # grid cells silent in the partial cue (with every landmark and context cell)
     "feedback_gain": 0.001,      # c of the CA3 -> EC feedback in the partial-cue tests: this x 1, 3, 10, 30
+    "synaptic_scaling": 1,       # 1: each CA3 cell's weights scaled so that its drive varies as the others' (0: raw)
     "seed": 0,
 }
 #: the remapping tests of room 0, all on one path: the room again, its context changed (the colour of the box,
@@ -107,9 +108,9 @@ SHARED_MAP_SETTINGS_SMALL = {**SHARED_MAP_SETTINGS, "n_rooms": 2, "n_ca3": 60, "
 #: an old room is recalled while its final test is read as that room in at least this fraction of the samples
 RECALL_CRITERION = 0.5
 _WHOLE = ("n_rooms", "n_ca3", "n_modules", "cells_per_module", "n_landmarks", "seed", "remapping_tests",
-          "n_context", "partial_cue_tests")
+          "n_context", "partial_cue_tests", "synaptic_scaling")
 _MAY_BE_ZERO = ("learning_rate_hz", "inhibition", "seed", "active_peak_hz", "remapping_tests", "n_context",
-                "context_gain", "partial_cue_tests", "partial_cue_grid_fraction", "feedback_gain")
+                "context_gain", "partial_cue_tests", "partial_cue_grid_fraction", "feedback_gain", "synaptic_scaling")
 _RECORDING_S = 599.6  # length of the Sargolini et al. (2006) recording RatInABox ships
 
 
@@ -121,7 +122,7 @@ def _check_settings(settings):
     taus = {k: s[k] for k in ("tau_inhibition_ms", "tau_ec_ms", "tau_ca3_ms")}
     if s["dt_ms"] >= min(taus.values()):
         raise ValueError(f"dt_ms = {s['dt_ms']} must be below every time constant {taus}")
-    for key in ("remapping_tests", "partial_cue_tests"):
+    for key in ("remapping_tests", "partial_cue_tests", "synaptic_scaling"):
         if s[key] not in (0, 1):
             raise ValueError(f"shared-map setting {key!r} must be 0 or 1, got {s[key]!r}")
     if s["partial_cue_grid_fraction"] > 1:
@@ -337,6 +338,41 @@ def rate_ca3_network(s, n_f, n_h):
                              Projection(basket, ca3, -s["inhibition"] * np.ones((n_h, 1)), name="basket_to_CA3")]
 
 
+#: rooms of the animal's earlier life over which the CA3 cells' synaptic scales are set
+_PRIOR_ROOMS = 10
+
+
+def _synaptic_scaling(W, s, arena, modules):
+    """The CA3 cells' weights scaled as synaptic scaling would leave them: every cell's drive varies alike.
+
+    A cell's feedforward drive ``d_c(x) = W_c . tanh(I(x))`` is sampled over
+    :data:`_PRIOR_ROOMS` rooms the session never uses (their own landmarks,
+    grid shifts and contexts; 5 cm lattice), and each cell's weights are
+    multiplied by ``sd_bar / sd_c`` (Turrigiano et al. 1998: a neuron scales
+    all its excitatory synapses by one factor toward a set point of
+    activity). Random weights otherwise leave some cells driven far harder
+    than others, and these fire in every room. **Assumption**: the scales are
+    reached over the animal's earlier life, before the session, and stay
+    during it. (A threshold per cell set the same way, from each cell's mean
+    drive, does not carry over to new rooms: the mean over rooms is set by
+    their random contexts, not by the cell.)
+    """
+    prior = make_environments(_PRIOR_ROOMS, arena, n_modules=int(s["n_modules"]), n_landmarks=int(s["n_landmarks"]),
+                              seed=int(s["seed"]) + 7919)
+    xy = arena.grid_points(5 * cm)
+    rng = np.random.default_rng([int(s["seed"]), 43])
+    n_context = int(s["n_context"])
+    drive = []
+    for room in prior:
+        code = SpatialCode(arena, modules, room)
+        context = s["context_gain"] * np.where(rng.random(n_context) < 0.5, -1.0, 1.0)
+        g = np.tanh(np.concatenate([code.inputs(xy) - _zero_mean_offsets(code),
+                                    np.broadcast_to(context, (len(xy), n_context))], axis=1))
+        drive.append(g @ W.T)
+    sd = np.concatenate(drive).std(axis=0)
+    return W * (sd.mean() / sd)[:, None]
+
+
 def shared_map_session(settings=None):
     """The network and session of :func:`shared_map_experiment`, built but not run.
 
@@ -393,6 +429,8 @@ def shared_map_session(settings=None):
                            in zip(plan, paths)])
     rng = np.random.default_rng([int(s["seed"]), 23])
     W0 = rng.normal(0.0, s["initial_weight_sd"], (n_h, n_f))
+    if s["synaptic_scaling"]:
+        W0 = _synaptic_scaling(W0, s, arena, modules)
 
     def make(batch):
         ec, ca3, basket, inhibition = rate_ca3_network(s, n_f, n_h)
@@ -425,10 +463,9 @@ def run_shared_map_session(session, progress=None, codegen_target="cython"):
     """
     from .experiment_model import session_network
 
-    s, n_h = session["settings"], int(session["settings"]["n_ca3"])
+    s = session["settings"]
     net = session_network(session, codegen_target)
-    net.recall(np.zeros((1, n_h)), layer="CA3", duration=len(session["inputs"]) * session["sample_s"] * second,
-               progress=progress)
+    net.run_session(len(session["inputs"]) * session["sample_s"] * second, progress=progress)
     recorder = net.graph["rates_recorder"]
     rates = s["rate_per_unit_hz"] * 2.0 * np.maximum(recorder.trace(net.graph["CA3"])[0], 0.0)  # (T, C) Hz
     return recorder.t, rates, net.graph["EC_CA3"].learned_weights()[0]
