@@ -519,20 +519,20 @@ def plot_place_theta(recorded, path):
     ax = fig.add_subplot(gs[1, 3])
     dec = recorded["decoding"]["test"]
     seeds = recorded.get("seeds", [])[1:]  # the other seeds' errors, as points
-    decoders = (("median_cm", "", "", "population-vector\ncorrelation"),
-                ("bayes_median_cm", "_bayes", "_bayes", "Bayesian,\nPoisson cells"))
+    decoders = (("", "population-vector\ncorrelation"), ("_bayes", "Bayesian,\nPoisson cells"))  # key suffixes
     tops = []
-    for k, (key, ratio, seed_key, label) in enumerate(decoders):
+    for k, (suffix, _) in enumerate(decoders):
+        key = "bayes_median_cm" if suffix else "median_cm"
         for j, (v, colour, dot) in enumerate((("rate", "0.5", "0.3"), ("spiking", "tab:blue", "navy"))):
             ax.bar(k + (j - 0.5) * 0.35, dec[v][key], 0.35, color=colour,
                    label=("rate version", "spiking version")[j] if k == 0 else None)
-            others = [r[f"{v}_decoding{seed_key}_cm"] for r in seeds if f"{v}_decoding{seed_key}_cm" in r]
+            others = [r[f"{v}_decoding{suffix}_cm"] for r in seeds]
             ax.plot(np.full(len(others), k + (j - 0.5) * 0.35), others, "o", color=dot, ms=4,
                     label="other seeds" if j and k == 0 and others else None)
             tops += [dec[v][key]] + others
-        ax.text(k, max(dec["rate"][key], dec["spiking"][key]) * 1.04, f"x{dec['spiking_over_rate' + ratio]:.2f}",
+        ax.text(k, max(dec["rate"][key], dec["spiking"][key]) * 1.04, f"x{dec['spiking_over_rate' + suffix]:.2f}",
                 ha="center", fontsize=8)
-    ax.set_xticks([0, 1], [d[3] for d in decoders], fontsize=8)
+    ax.set_xticks([0, 1], [label for _, label in decoders], fontsize=8)
     ax.set_ylim(0, 1.25 * max(tops))
     ax.set(ylabel=f"median error (cm), {s['decode_window_ms']:g} ms windows",
            title="decoded position, each version with its own templates")

@@ -133,12 +133,12 @@ def _network_makers(root):
 def test_no_module_builds_a_brian2_network_of_its_own():
     """Brian2 networks are made by the runner's ``_build`` (and the batched grid's, from the same graph);
     experiments turn their sessions into networks in ``session_network``, and imprinting its rule (a
-    component, ``OneShotImprinting``) in ``_imprint_memories``, both through ``GraphMemory.from_components``."""
+    component, ``OneShotImprinting``) in ``imprint_memories``, both through ``GraphMemory.from_components``."""
     from pathlib import Path
 
     found = _network_makers(Path(hd.__file__).parent)
     assert found == {("networks/two_layer.py", "_build", "Network"), ("networks/batched.py", "_build", "Network"),
-                     ("circuits/place_cells.py", "_imprint_memories", "from_components"),
+                     ("circuits/place_cells.py", "imprint_memories", "from_components"),
                      ("experiments/experiment_model.py", "session_network", "from_components")}, sorted(found)
 
 

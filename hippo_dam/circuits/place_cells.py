@@ -43,14 +43,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Hz, TimedArray, ms, second
+from brian2 import Hz, NeuronGroup, Synapses, TimedArray, linked_var, ms, second
 
 from .hippocampus import check_rate
 from ..core.components import MovingInput
 from ..core.graph import EnergyGraph
 from ..core.lagrangians import identity, log_sum_exp, tanh
 from ..networks.two_layer import DenseAssociativeMemory
-from ..core.populations import check_tau
+from ..core.populations import check_tau, named_clock
 from ..checks import check_count
 from .space import Arena, SpatialCode, Trajectory, check_length
 
@@ -571,14 +571,7 @@ def imprint_memories(code: SpatialCode, trajectory: Trajectory, n_units=200, mat
     -------
     ImprintResult
     """
-    from ..core._compat import preserved_brian_state
-
-    with preserved_brian_state():  # it sets the code generation target: the caller's comes back
-        return _imprint_memories(code, trajectory, n_units, match_threshold, check_every, codegen_target)
-
-
-def _imprint_memories(code, trajectory, n_units, match_threshold, check_every, codegen_target):
-    from ..networks.graph_memory import GraphMemory
+    from ..networks.graph_memory import GraphMemory  # the runner leaves Brian2's state as the caller had it
 
     if not isinstance(code, SpatialCode):
         raise TypeError(f"code must be a SpatialCode, got {type(code).__name__}")
@@ -639,10 +632,6 @@ class OneShotImprinting:
         self.units = self.synapses = None
 
     def build(self, dt):
-        from brian2 import NeuronGroup, Synapses, linked_var
-
-        from ..core.populations import named_clock
-
         n, k, traj = self.inputs.shape[1], self.n_units, self.trajectory
         clock = named_clock(dt, "imprint_clock")
         # constants travel in the namespace (not in the code), so the compiled code is reused for any size/threshold

@@ -48,8 +48,8 @@ def step_clock(dt):
 
     Brian2 runs a network whose objects share one clock in its single-clock
     loop; with a clock per group it looks up, every step, which clocks are
-    due (``benchmarks/bench_core.py``: a model-A step at 1024 x 1024 about 7%
-    faster on one clock).
+    due (``benchmarks/bench_core.py``, alternated A/B: a model-A step at
+    1024 x 1024 3-4% faster on one clock).
     """
     _STEP_CLOCKS.append(Clock(dt=dt, name="step_clock"))
     try:

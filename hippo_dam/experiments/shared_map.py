@@ -338,6 +338,17 @@ def rate_ca3_network(s, n_f, n_h):
                              Projection(basket, ca3, -s["inhibition"] * np.ones((n_h, 1)), name="basket_to_CA3")]
 
 
+def _context_patterns(s, n, seed):
+    """``n`` context patterns (n, n_context): +-context_gain at random, one per room."""
+    rng = np.random.default_rng(seed)
+    return s["context_gain"] * np.where(rng.random((n, int(s["n_context"]))) < 0.5, -1.0, 1.0)
+
+
+def _with_context(spatial, context):
+    """A room's EC input at positions: the spatial cells' (P, N) and its context cells', the same everywhere."""
+    return np.concatenate([spatial, np.broadcast_to(context, (len(spatial), len(context)))], axis=1)
+
+
 #: rooms of the animal's earlier life over which the CA3 cells' synaptic scales are set
 _PRIOR_ROOMS = 10
 
@@ -360,15 +371,11 @@ def _synaptic_scaling(W, s, arena, modules):
     prior = make_environments(_PRIOR_ROOMS, arena, n_modules=int(s["n_modules"]), n_landmarks=int(s["n_landmarks"]),
                               seed=int(s["seed"]) + 7919)
     xy = arena.grid_points(5 * cm)
-    rng = np.random.default_rng([int(s["seed"]), 43])
-    n_context = int(s["n_context"])
+    contexts = _context_patterns(s, _PRIOR_ROOMS, [int(s["seed"]), 43])
     drive = []
-    for room in prior:
+    for room, context in zip(prior, contexts):
         code = SpatialCode(arena, modules, room)
-        context = s["context_gain"] * np.where(rng.random(n_context) < 0.5, -1.0, 1.0)
-        g = np.tanh(np.concatenate([code.inputs(xy) - _zero_mean_offsets(code),
-                                    np.broadcast_to(context, (len(xy), n_context))], axis=1))
-        drive.append(g @ W.T)
+        drive.append(np.tanh(_with_context(code.inputs(xy) - _zero_mean_offsets(code), context)) @ W.T)
     sd = np.concatenate(drive).std(axis=0)
     return W * (sd.mean() / sd)[:, None]
 
@@ -404,8 +411,7 @@ def shared_map_session(settings=None):
     offsets = [_zero_mean_offsets(code) for code in codes]
     remap_offsets = {cond: _zero_mean_offsets(code) for cond, code in remap.items()}
     # one context pattern per room (and one for room A's changed context): +-context_gain, the same everywhere
-    ctx_rng = np.random.default_rng([int(s["seed"]), 31])
-    contexts = s["context_gain"] * np.where(ctx_rng.random((int(s["n_rooms"]) + 1, n_context)) < 0.5, -1.0, 1.0)
+    contexts = _context_patterns(s, int(s["n_rooms"]) + 1, [int(s["seed"]), 31])
 
     def room_input(kind, k, xy):
         if kind in remap:
@@ -413,7 +419,7 @@ def shared_map_session(settings=None):
         else:
             spatial = codes[k].inputs(xy) - offsets[k]
         context = contexts[-1] if kind == "context_changed" else contexts[k]
-        full = np.concatenate([spatial, np.broadcast_to(context, (len(xy), n_context))], axis=1)
+        full = _with_context(spatial, context)
         return full * keep if kind in PARTIAL_CUE_CONDITIONS else full
 
     # the partial cue: landmark and context cells silent (darkness, no smell), a fraction of the grid cells too
