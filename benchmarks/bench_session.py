@@ -44,6 +44,7 @@ def main(argv=None):
     parser.add_argument("--block", type=int, default=100)
     parser.add_argument("--out", default=HERE)
     args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)  # the docstring's "--out /tmp/b" is a new folder
 
     import hippo_dam as hd
     from brian2 import ms
