@@ -227,6 +227,8 @@ def test_network_run_collects_garbage_and_young_objects_gc_keeps_it_short():
 def test_small_products_run_on_one_blas_thread():
     from threadpoolctl import threadpool_info
 
+    import scipy.linalg.cython_blas  # noqa: F401  (the product's BLAS, loaded before the threads are read)
+
     from hippo_dam.core.dense import SMALL_PRODUCT, blas_threads_for
 
     def threads():
