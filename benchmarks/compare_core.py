@@ -58,24 +58,27 @@ def main(argv=None):
         with open(path) as fh:
             record = json.load(fh)
         result[key] = {"label": label, "date": record["info"]["date"], "rows": ratios(record)}
-    result["by_row"] = {f"{r['path']}_{r['size']}": {"before": b, "after": r}
-                        for b, r in zip(result["before"]["rows"], result["after"]["rows"])}
+    before = {(r["path"], r["size"], r["dtype"]): r for r in result["before"]["rows"]}
+    result["by_row"] = {f"{r['path']}_{r['size']}_{r['dtype']}": {"before": before[r["path"], r["size"], r["dtype"]],
+                                                                 "after": r}
+                        for r in result["after"]["rows"] if (r["path"], r["size"], r["dtype"]) in before}
     with open(os.path.join(args.out, "results_core_ab.json"), "w") as fh:
         json.dump(result, fh, indent=1)
     lines = [f"# bench_core A/B: {result['before']['label']} ({result['before']['date']}) vs "
              f"{result['after']['label']} ({result['after']['date']})", "",
-             "| path | size | step ratio before / after | marginal before / after | fixed cost ms before / after "
-             "| 100-step recall ratio before / after |", "|---|---|---|---|---|---|"]
+             "| path | size | dtype | step ratio before / after | marginal before / after | fixed cost ms before / after "
+             "| 100-step recall ratio before / after |", "|---|---|---|---|---|---|---|"]
     for key, pair in result["by_row"].items():
         b, a = pair["before"], pair["after"]
-        lines.append(f"| {a['path']} | {a['size']} | {b['step_ratio']} / {a['step_ratio']} | {b['marginal_ratio']} / "
+        lines.append(f"| {a['path']} | {a['size']} | {a['dtype']} | {b['step_ratio']} / {a['step_ratio']} | {b['marginal_ratio']} / "
                      f"{a['marginal_ratio']} | {b['overhead_ms']} / {a['overhead_ms']} | {b['recall100_ratio']} / "
                      f"{a['recall100_ratio']} |")
     # the ratios divide by a numpy loop that is itself noisy on a shared machine: the absolute times beside them
-    lines += ["", "| path | size | ms/step before / after | numpy ms/step before / after |", "|---|---|---|---|"]
+    lines += ["", "| path | size | dtype | ms/step before / after | numpy ms/step before / after |",
+              "|---|---|---|---|---|"]
     for key, pair in result["by_row"].items():
         b, a = pair["before"], pair["after"]
-        lines.append(f"| {a['path']} | {a['size']} | {b['ms_per_step']} / {a['ms_per_step']} | "
+        lines.append(f"| {a['path']} | {a['size']} | {a['dtype']} | {b['ms_per_step']} / {a['ms_per_step']} | "
                      f"{b['numpy_ms_per_step']} / {a['numpy_ms_per_step']} |")
     with open(os.path.join(args.out, "results_core_ab.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -302,22 +302,23 @@ def _cython_code(name, dtype, recurrent=False):
     ns = f"_namespace{name}"
     if p == "d":
         g, f, upre, upost, convert_in, convert_out = f"{ns}_g", f"{ns}_f", f"{ns}_u_pre", f"{ns}_u_post", "", ""
-    else:
+    else:  # float32: on rounded copies of the activations, in float arithmetic (as ?gemm)
         g, f, upre, upost = f"{ns}_g32", f"{ns}_f32", f"{ns}_upre32", f"{ns}_upost32"
         convert_in = f"""
-        for k in range(batch * n_pre):
-            {g}[k] = <float> {ns}_g[k]
-        for k in range(batch * n_post):
-            {f}[k] = <float> {ns}_f[k]"""
+    for k in range(batch * n_pre):
+        {g}[k] = <float> {ns}_g[k]
+    for k in range(batch * n_post):
+        {f}[k] = <float> {ns}_f[k]"""
         convert_out = ("" if recurrent else f"""
-        for k in range(batch * n_pre):
-            {ns}_u_pre[k] = {upre}[k]""") + f"""
-        for k in range(batch * n_post):
-            {ns}_u_post[k] = {upost}[k]"""
+    for k in range(batch * n_pre):
+        {ns}_u_pre[k] = {upre}[k]""") + f"""
+    for k in range(batch * n_post):
+        {ns}_u_post[k] = {upost}[k]"""
     # a recurrent block (u_pre is u_post) computes only u_post
     pre_gemm = "" if recurrent else f"""
         {p}gemm(&trans_n, &trans_n, &n_pre, &batch, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &n_post,
                 &zero, {upre}, &n_pre)"""
+    fused = f"hippo_fused_pass_{ctype}{'_rec' if recurrent else ''}"
     return f"""
 from scipy.linalg.cython_blas cimport {p}gemm
 
@@ -325,17 +326,17 @@ cdef extern from *:
     \"\"\"
 {_fused_pass(ctype, recurrent)}
     \"\"\"
-    void hippo_fused_pass_{ctype}{"_rec" if recurrent else ""}(int n_pre, int n_post, const {ctype}* xi, const double* g,
-                                     const double* f, double* u_pre, double* u_post) nogil
+    void {fused}(int n_pre, int n_post, const {ctype}* xi, const {ctype}* g, const {ctype}* f,
+        {ctype}* u_pre, {ctype}* u_post) nogil
 
 cdef double {name}(double t, int part):
     cdef int n_pre = {ns}_dims[0], n_post = {ns}_dims[1], batch = {ns}_dims[2]
     cdef {ctype} alpha = 1.0, zero = 0.0
     cdef char trans_n = b'N', trans_t = b'T'
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k{convert_in}
     if batch == 1:
-        hippo_fused_pass_{ctype}{"_rec" if recurrent else ""}(n_pre, n_post, {ns}_xi, {ns}_g, {ns}_f, {ns}_u_pre, {ns}_u_post)
-    else:{convert_in}{pre_gemm}
+        {fused}(n_pre, n_post, {ns}_xi, {g}, {f}, {upre}, {upost})
+    else:{pre_gemm}
         {p}gemm(&trans_t, &trans_n, &n_post, &batch, &n_pre, &alpha, {ns}_xi, &n_pre, {g}, &n_pre,
                 &zero, {upost}, &n_post){convert_out}
     return 0.0
@@ -348,7 +349,7 @@ FUSED_ROWS = 8
 
 
 def _fused_pass(ctype, recurrent, rows=FUSED_ROWS):
-    """C: both products of one copy in one pass over the rows of ``xi`` (``ctype``), in double.
+    """C: both products of one copy in one pass over the rows of ``xi``, in ``ctype`` (as BLAS ``?gemv``).
 
     ``u_post[m] = sum_i xi[m, i] g[i]`` and ``u_pre[i] = sum_m f[m] xi[m, i]``:
     each row is read once for both (half the memory traffic of two
@@ -361,24 +362,24 @@ def _fused_pass(ctype, recurrent, rows=FUSED_ROWS):
     """
     suffix = "_rec" if recurrent else ""
     r = range(rows)
-    heads = "\n".join(f"        const {ctype}* __restrict r{j} = xi + (size_t)(m + {j}) * n_pre; double a{j} = 0.0;"
-                      + ("" if recurrent else f" const double f{j} = f[m + {j}];") for j in r)
+    heads = "\n".join(f"        const {ctype}* __restrict r{j} = xi + (size_t)(m + {j}) * n_pre; {ctype} a{j} = 0;"
+                      + ("" if recurrent else f" const {ctype} f{j} = f[m + {j}];") for j in r)
     dots = " ".join(f"a{j} += r{j}[i] * gi;" for j in r)
     if recurrent:
-        block = f"for (int i = 0; i < n_pre; i++) {{ const double gi = g[i]; {dots} }}"
+        block = f"for (int i = 0; i < n_pre; i++) {{ const {ctype} gi = g[i]; {dots} }}"
     else:
         block = (f"if ({' || '.join(f'f{j} != 0.0' for j in r)}) {{\n"
-                 f"            for (int i = 0; i < n_pre; i++) {{ const double gi = g[i]; {dots}\n"
+                 f"            for (int i = 0; i < n_pre; i++) {{ const {ctype} gi = g[i]; {dots}\n"
                  f"                u_pre[i] += {' + '.join(f'f{j} * r{j}[i]' for j in r)}; }}\n"
                  f"        }} else {{\n"
-                 f"            for (int i = 0; i < n_pre; i++) {{ const double gi = g[i]; {dots} }}\n"
+                 f"            for (int i = 0; i < n_pre; i++) {{ const {ctype} gi = g[i]; {dots} }}\n"
                  f"        }}")
     tail = ("acc += row[i] * g[i];" if recurrent else "acc += row[i] * g[i]; u_pre[i] += fm * row[i];")
     return _at_o3(f"""#include <string.h>
 static void hippo_fused_pass_{ctype}{suffix}(int n_pre, int n_post, const {ctype}* __restrict xi,
-        const double* __restrict g, const double* __restrict f, double* __restrict u_pre, double* u_post)
+        const {ctype}* __restrict g, const {ctype}* __restrict f, {ctype}* __restrict u_pre, {ctype}* u_post)
 {{
-    {"(void)u_pre; (void)f;" if recurrent else "memset(u_pre, 0, sizeof(double) * (size_t)n_pre);"}
+    {"(void)u_pre; (void)f;" if recurrent else f"memset(u_pre, 0, sizeof({ctype}) * (size_t)n_pre);"}
     int m = 0;
     for (; m + {rows} <= n_post; m += {rows}) {{
 {heads}
@@ -387,7 +388,7 @@ static void hippo_fused_pass_{ctype}{suffix}(int n_pre, int n_post, const {ctype
     }}
     for (; m < n_post; m++) {{
         const {ctype}* __restrict row = xi + (size_t)m * n_pre;
-        double acc = 0.0;{"" if recurrent else " const double fm = f[m];"}
+        {ctype} acc = 0;{"" if recurrent else f" const {ctype} fm = f[m];"}
         for (int i = 0; i < n_pre; i++) {{ {tail} }}
         u_post[m] = acc;
     }}
