@@ -318,13 +318,16 @@ def _cython_code(name, dtype, recurrent=False):
     pre_gemm = "" if recurrent else f"""
         {p}gemm(&trans_n, &trans_n, &n_pre, &batch, &n_post, &alpha, {ns}_xi, &n_pre, {f}, &n_post,
                 &zero, {upre}, &n_pre)"""
-    fused = f"hippo_fused_pass_{ctype}{'_rec' if recurrent else ''}"
+    fused = _fused_name(ctype, ctype, recurrent)
+    zero_pre = "" if recurrent else f"""
+        for k in range(n_pre):
+            {upre}[k] = 0"""
     return f"""
 from scipy.linalg.cython_blas cimport {p}gemm
 
 cdef extern from *:
     \"\"\"
-{_fused_pass(ctype, recurrent)}
+{_fused_pass(ctype, ctype, recurrent)}
     \"\"\"
     void {fused}(int n_pre, int n_post, const {ctype}* xi, const {ctype}* g, const {ctype}* f,
         {ctype}* u_pre, {ctype}* u_post) nogil
@@ -334,7 +337,7 @@ cdef double {name}(double t, int part):
     cdef {ctype} alpha = 1.0, zero = 0.0
     cdef char trans_n = b'N', trans_t = b'T'
     cdef Py_ssize_t k{convert_in}
-    if batch == 1:
+    if batch == 1:{zero_pre}
         {fused}(n_pre, n_post, {ns}_xi, {g}, {f}, {upre}, {upost})
     else:{pre_gemm}
         {p}gemm(&trans_t, &trans_n, &n_post, &batch, &n_pre, &alpha, {ns}_xi, &n_pre, {g}, &n_pre,
@@ -344,130 +347,116 @@ cdef double {name}(double t, int part):
 
 
 #: Rows of ``xi`` per block of the fused pass: their dot products accumulate side by side and their share of
-#: ``u_pre`` is one read-modify-write of it (8 against 4: the same at 1024 x 1024, 5-10% faster at 4096 x 4096).
+#: ``u_pre`` is one read-modify-write of it (8 against 4: the same at 1024 x 1024, 5-10% faster at 4096 x 4096;
+#: 16 spills registers, 3x slower).
 FUSED_ROWS = 8
 
 
-def _fused_pass(ctype, recurrent, rows=FUSED_ROWS):
-    """C: both products of one copy in one pass over the rows of ``xi``, in ``ctype`` (as BLAS ``?gemv``).
+def _fused_name(wtype, atype, recurrent):
+    return f"hippo_fused_pass_{wtype}_{atype}{'_rec' if recurrent else ''}"
 
-    ``u_post[m] = sum_i xi[m, i] g[i]`` and ``u_pre[i] = sum_m f[m] xi[m, i]``:
-    each row is read once for both (half the memory traffic of two
-    matrix-vector products), ``rows`` rows at a time. A block whose ``f[m]``
-    are all exactly zero (silent memory neurons: rectified units, an
-    underflowed softmax) is left out of the second sum, to which it adds
-    nothing. A recurrent block (``u_pre`` is ``u_post``) computes ``u_post``
-    only. On one core this is as fast as the two BLAS products on two
-    (``benchmarks/bench_core.py``).
+
+def _fused_pass(wtype, atype, recurrent, rows=FUSED_ROWS):
+    """C: both products of ``n_rows`` rows of ``xi`` (``wtype``) in one pass, in ``atype`` arithmetic.
+
+    ``u_post[m] = sum_i xi[m, i] g[i]`` and ``u_pre[i] += sum_m f[m] xi[m, i]``
+    (``u_pre`` is added to: the caller zeroes it, or sums the parts of a
+    split pass into it): each row is read once for both (half the memory
+    traffic of two matrix-vector products), ``rows`` rows at a time. A block
+    whose ``f[m]`` are all exactly zero (silent memory neurons: rectified
+    units, an underflowed softmax) is left out of the second sum, to which it
+    adds nothing. A recurrent block (``u_pre`` is ``u_post``) computes
+    ``u_post`` only. One kernel for runtime Cython and C++ standalone; on one
+    core it is as fast as numpy's two BLAS products on two
+    (``benchmarks/results_core_ab_fused.md``).
     """
-    suffix = "_rec" if recurrent else ""
+    fn, w, t = _fused_name(wtype, atype, recurrent), wtype, atype
     r = range(rows)
-    heads = "\n".join(f"        const {ctype}* __restrict r{j} = xi + (size_t)(m + {j}) * n_pre; {ctype} a{j} = 0;"
-                      + ("" if recurrent else f" const {ctype} f{j} = f[m + {j}];") for j in r)
+    heads = "\n".join(f"        const {w}* __restrict r{j} = xi + (size_t)(m + {j}) * n_pre; {t} a{j} = 0;"
+                      + ("" if recurrent else f" const {t} f{j} = f[m + {j}];") for j in r)
     dots = " ".join(f"a{j} += r{j}[i] * gi;" for j in r)
     if recurrent:
-        block = f"for (int i = 0; i < n_pre; i++) {{ const {ctype} gi = g[i]; {dots} }}"
+        block = f"for (int i = 0; i < n_pre; i++) {{ const {t} gi = g[i]; {dots} }}"
     else:
-        block = (f"if ({' || '.join(f'f{j} != 0.0' for j in r)}) {{\n"
-                 f"            for (int i = 0; i < n_pre; i++) {{ const {ctype} gi = g[i]; {dots}\n"
+        block = (f"if ({' || '.join(f'f{j} != 0' for j in r)}) {{\n"
+                 f"            for (int i = 0; i < n_pre; i++) {{ const {t} gi = g[i]; {dots}\n"
                  f"                u_pre[i] += {' + '.join(f'f{j} * r{j}[i]' for j in r)}; }}\n"
                  f"        }} else {{\n"
-                 f"            for (int i = 0; i < n_pre; i++) {{ const {ctype} gi = g[i]; {dots} }}\n"
+                 f"            for (int i = 0; i < n_pre; i++) {{ const {t} gi = g[i]; {dots} }}\n"
                  f"        }}")
-    tail = ("acc += row[i] * g[i];" if recurrent else "acc += row[i] * g[i]; u_pre[i] += fm * row[i];")
-    return _at_o3(f"""#include <string.h>
-static void hippo_fused_pass_{ctype}{suffix}(int n_pre, int n_post, const {ctype}* __restrict xi,
-        const {ctype}* __restrict g, const {ctype}* __restrict f, {ctype}* __restrict u_pre, {ctype}* u_post)
+    tail = "acc += row[i] * g[i];" if recurrent else "acc += row[i] * g[i]; u_pre[i] += fm * row[i];"
+    zero_unused = "(void)u_pre; (void)f;" if recurrent else ""
+    body = f"""static void {fn}(int n_pre, int n_rows, const {w}* __restrict xi,
+        const {t}* __restrict g, const {t}* __restrict f, {t}* __restrict u_pre, {t}* u_post)
 {{
-    {"(void)u_pre; (void)f;" if recurrent else f"memset(u_pre, 0, sizeof({ctype}) * (size_t)n_pre);"}
+    {zero_unused}
     int m = 0;
-    for (; m + {rows} <= n_post; m += {rows}) {{
+    for (; m + {rows} <= n_rows; m += {rows}) {{
 {heads}
         {block}
         {" ".join(f"u_post[m + {j}] = a{j};" for j in r)}
     }}
-    for (; m < n_post; m++) {{
-        const {ctype}* __restrict row = xi + (size_t)m * n_pre;
-        {ctype} acc = 0;{"" if recurrent else f" const {ctype} fm = f[m];"}
+    for (; m < n_rows; m++) {{
+        const {w}* __restrict row = xi + (size_t)m * n_pre;
+        {t} acc = 0;{"" if recurrent else f" const {t} fm = f[m];"}
         for (int i = 0; i < n_pre; i++) {{ {tail} }}
         u_post[m] = acc;
     }}
 }}
-""")
+"""
+    # one definition per translation unit, whichever of a project's products includes it first
+    return f"#ifndef {fn.upper()}\n#define {fn.upper()}\n{_at_o3(body)}#endif\n"
 
 
 def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1, recurrent=False):
     """C++ standalone: the product on the live arrays of the two groups.
 
-    One fused pass over ``xi``: each row is read once for both directions (half
-    the memory traffic of two matrix-vector products). Split in ``parts`` (one
-    per OpenMP thread, run by Brian2's parallel loop over the coupling group):
-    part ``p`` takes a contiguous share of the rows, writes its ``u_post``
-    entries and sums its share of ``u_pre`` into its own slice of the static
-    array ``parts``; a second function (next slot) adds the slices. Returns the
-    code of the product and of that sum. A recurrent block computes ``u_post``
-    only (its ``u_pre`` is the same array), with no sum.
+    The fused pass of :func:`_fused_pass` over the ``batch * n_post`` rows
+    (a row of ``xi`` per memory of each copy), in double. Split in ``parts``
+    (one per OpenMP thread, run by Brian2's parallel loop over the coupling
+    group): part ``p`` takes a contiguous share of the rows, writes its
+    ``u_post`` entries and sums its share of ``u_pre`` into its own slice of
+    the static array ``parts``; a second function (next slot) adds the
+    slices. Returns the code of the product and of that sum. A recurrent
+    block computes ``u_post`` only (its ``u_pre`` is the same array), with no
+    sum.
     """
     ctype = "double" if dtype == np.float64 else "float"
-    if recurrent:
-        rows = batch * n_post
-        product = f"""
-double {name}(const double t, const int part)
-{{
-    const int n_pre = {n_pre}, n_post = {n_post};
-    const double* __restrict g = {arrays['g']};
-    double* __restrict u_post = {arrays['u_post']};
-    const {ctype}* __restrict xi = _namespace{name}_xi;
-    const int chunk = ({rows} + {parts} - 1) / {parts};
-    const int first = part * chunk, last = first + chunk < {rows} ? first + chunk : {rows};
-    for (int bm = first; bm < last; bm++) {{
-        const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
-        const double* gb = g + (size_t)(bm / n_post) * n_pre;
-        double acc = 0.0;
-        #pragma omp simd reduction(+:acc)
-        for (int i = 0; i < n_pre; i++) acc += row[i] * gb[i];
-        u_post[bm] = acc;
-    }}
-    return 0.0;
-}}
-"""
-        return _at_o3(product), ""
     ns = f"_namespace{name}"
     rows = batch * n_post
     n_acc = batch * n_pre
-    target = "u_pre" if parts == 1 else f"{ns}_parts + (size_t)part * {n_acc}"
+    if recurrent:
+        target, zero = "u_post", ""  # unused
+    else:
+        target = arrays["u_pre"] if parts == 1 else f"{ns}_parts + (size_t)part * {n_acc}"
+        zero = f"std::memset(acc_pre, 0, sizeof(double) * {n_acc});"
     product = f"""
 #include <cstring>
+{_fused_pass(ctype, "double", recurrent)}
 double {name}(const double t, const int part)
 {{
     const int n_pre = {n_pre}, n_post = {n_post};
     const double* __restrict g = {arrays['g']};
     const double* __restrict f = {arrays['f']};
     double* __restrict u_post = {arrays['u_post']};
-    double* __restrict u_pre = {arrays['u_pre']};
-    double* __restrict acc_pre = {target};
+    double* acc_pre = {target};
     const {ctype}* __restrict xi = {ns}_xi;
     const int chunk = ({rows} + {parts} - 1) / {parts};
     const int first = part * chunk, last = first + chunk < {rows} ? first + chunk : {rows};
-    std::memset(acc_pre, 0, sizeof(double) * {n_acc});
-    for (int bm = first; bm < last; bm++) {{
-        const int b = bm / n_post;
-        const {ctype}* row = xi + (size_t)(bm % n_post) * n_pre;
-        const double* gb = g + (size_t)b * n_pre;
-        double* ub = acc_pre + (size_t)b * n_pre;
-        const double fm = f[bm];
-        double acc = 0.0;
-        #pragma omp simd reduction(+:acc)
-        for (int i = 0; i < n_pre; i++) {{
-            acc += row[i] * gb[i];
-            ub[i] += fm * row[i];
-        }}
-        u_post[bm] = acc;
+    {zero}
+    // the part's rows, copy by copy: rows r0..r1 of xi for copy b
+    for (int b = first / n_post; first < last && b <= (last - 1) / n_post; b++) {{
+        const int r0 = (first > b * n_post ? first : b * n_post) - b * n_post;
+        const int r1 = (last < (b + 1) * n_post ? last : (b + 1) * n_post) - b * n_post;
+        {_fused_name(ctype, "double", recurrent)}(n_pre, r1 - r0, xi + (size_t)r0 * n_pre, g + (size_t)b * n_pre,
+            f + (size_t)b * n_post + r0, acc_pre + (size_t)b * n_pre, u_post + (size_t)b * n_post + r0);
     }}
-    (void)u_pre;
+    (void)f; (void)acc_pre;
     return 0.0;
 }}
 """
+    if recurrent:
+        return product, ""
     total = f"""
 double {name}_sum(const double t, const int part)
 {{
@@ -483,7 +472,7 @@ double {name}_sum(const double t, const int part)
     return 0.0;
 }}
 """
-    return _at_o3(product), _at_o3(total)
+    return product, _at_o3(total)
 
 
 def _at_o3(code):
