@@ -405,7 +405,7 @@ def _fused_pass(wtype, atype, recurrent, rows=FUSED_ROWS):
 }}
 """
     # one definition per translation unit, whichever of a project's products includes it first
-    return f"#ifndef {fn.upper()}\n#define {fn.upper()}\n{_at_o3(body)}#endif\n"
+    return f"#ifndef {fn.upper()}\n#define {fn.upper()}\n#include <stddef.h>\n{_at_o3(body)}#endif\n"
 
 
 def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1, recurrent=False):
