@@ -104,7 +104,8 @@ class OnlineEnergy:
             if lag.grouped:  # each neuron's share of its group's value, stored with its activation
                 expr += " - L_share_pre"
             elif lag.additive:
-                expr += " - (" + lag.brian_expression(lag.value_expr, x, "_pre") + ")"
+                value = lag.value_from_activation or lag.value_expr  # the cheaper form, where there is one
+                expr += " - (" + lag.brian_expression(value, x, "_pre", activation=a) + ")"
             for proj in projs:
                 if proj.post is p:
                     factor = getattr(proj, "energy_factor", 1.0)

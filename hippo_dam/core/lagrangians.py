@@ -105,6 +105,13 @@ class Lagrangian:
         Dimensionless parameters (inverse temperature ``beta``, degree...).
     reductions : tuple of Reduction
         Population-wide quantities, empty for an additive Lagrangian.
+    value_from_activation : str
+        Optional: the additive term ``l(x)`` written with the neuron's own
+        activation ``act = g(x)`` where that is cheaper than ``value_expr``
+        (the rectified power ``l = max(x, 0)^n = max(x, 0) act / n``: no second
+        ``pow`` per neuron and step in the online energy). Equal to
+        ``value_expr`` wherever both are defined; the online energy of a
+        Brian2 run uses it, the numpy references use ``value_expr``.
     group_size : int
         0: the reductions run over the whole layer. ``G > 0``: the layer is cut
         into consecutive groups of ``G`` neurons, each reduction runs within
@@ -124,6 +131,7 @@ class Lagrangian:
     params: Mapping[str, float] = field(default_factory=dict)
     reductions: tuple = ()
     group_size: int = 0
+    value_from_activation: str = ""
 
     def __post_init__(self):
         if int(self.group_size) != self.group_size or self.group_size < 0:
@@ -150,8 +158,10 @@ class Lagrangian:
             earlier.add(red.name)
             if red.op == "sum":
                 sums.add(red.name)
-        for expr in self._all_expressions():
-            unknown = _identifiers(expr) - set(_NUMPY_NAMESPACE) - self._symbols()
+        if self.value_from_activation and self.reductions:
+            raise ValueError(f"Lagrangian {self.name!r}: value_from_activation is for additive Lagrangians only")
+        for expr in self._all_expressions() + ([self.value_from_activation] if self.value_from_activation else []):
+            unknown = _identifiers(expr) - set(_NUMPY_NAMESPACE) - self._symbols() - {"act"}
             if unknown:
                 raise ValueError(
                     f"Lagrangian {self.name!r}: unknown names {sorted(unknown)} in {expr!r}"
@@ -171,8 +181,9 @@ class Lagrangian:
     @property
     def structure(self) -> tuple:
         """What the generated Brian2 code depends on: the expressions, the parameters' names (their values
-        are constants of the groups), the reductions and the group size."""
-        return (self.value_expr, self.activation_expr, tuple(sorted(self.params)), self.reductions, self.group_size)
+        are constants of the groups), the reductions, the group size and the online energy's form."""
+        return (self.value_expr, self.activation_expr, tuple(sorted(self.params)), self.reductions, self.group_size,
+                self.value_from_activation)
 
     def check_layer_size(self, n, what="layer"):
         """Raise ``ValueError`` unless a layer of ``n`` neurons can hold this Lagrangian's groups."""
@@ -260,13 +271,15 @@ class Lagrangian:
         return np.sum((x - offset) * self.activation(x), axis=-1) - self.value(x)
 
     # -- Brian2 code --------------------------------------------------------
-    def brian_expression(self, expr: str, state: str, suffix: str = "", red_suffix: str = "") -> str:
+    def brian_expression(self, expr: str, state: str, suffix: str = "", red_suffix: str = "",
+                         activation: str = "act") -> str:
         """One of this Lagrangian's expressions, written for a Brian2 group.
 
-        ``x`` becomes ``state + suffix`` (``'h_pre'``), parameters get
-        ``suffix`` and reductions ``red_suffix``.
+        ``x`` becomes ``state + suffix`` (``'h_pre'``), ``act`` becomes
+        ``activation + suffix``, parameters get ``suffix`` and reductions
+        ``red_suffix``.
         """
-        subs = {"x": state + suffix}
+        subs = {"x": state + suffix, "act": activation + suffix}
         subs.update({p: p + suffix for p in self.params})
         subs.update({r.name: r.name + red_suffix for r in self.reductions})
         return _word_substitute(expr, subs)
@@ -479,6 +492,7 @@ def rectified_power(degree: float = 3.0) -> Lagrangian:
         "clip(x, 0, inf)**degree",
         "degree*clip(x, 0, inf)**(degree - 1)",
         {"degree": degree},
+        value_from_activation="clip(x, 0, inf)*act/degree",
     )
 
 
@@ -493,7 +507,8 @@ def power(degree: int = 2) -> Lagrangian:
     """
     if isinstance(degree, bool) or float(degree) != int(degree) or int(degree) < 2:
         raise ValueError(f"power: degree must be an integer >= 2, got {degree}")
-    return Lagrangian("power", "x**degree", "degree*x**(degree - 1)", {"degree": int(degree)})
+    return Lagrangian("power", "x**degree", "degree*x**(degree - 1)", {"degree": int(degree)},
+                      value_from_activation="x*act/degree")
 
 
 def exponential(beta: float = 1.0) -> Lagrangian:
