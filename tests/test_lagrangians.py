@@ -95,3 +95,25 @@ def test_check_convex_rejects_an_activation_that_is_not_the_gradient():
         hd.DenseAssociativeMemory(hd.random_patterns(4, 8, seed=0), hd.Lagrangian("mismatched", value, "2*tanh(x)"))
     for name in ("power", "rectified_power", "exponential"):
         hd.make_lagrangian({"name": name, "degree": 4} if "power" in name else name).check_gradient()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, lag in SHIPPED.items() if lag.value_from_activation)
+                         + ["power2", "power3"])
+def test_value_from_activation_is_the_value(name, rng):
+    """The online energy's cheaper form of l(x) (no second pow) equals value_expr, 0 and negative states included."""
+    from hippo_dam.core.lagrangians import _eval, power
+
+    lag = SHIPPED[name] if name in SHIPPED else power(int(name[-1]))
+    x = np.concatenate([rng.normal(size=200) * 3, [0.0, -0.0, 1e-300, -2.5, 7.0]])
+    ns = {"x": x, "act": lag.activation(x), **lag.params}
+    np.testing.assert_allclose(_eval(lag.value_from_activation, ns), _eval(lag.value_expr, dict(ns)),
+                               rtol=1e-13, atol=0)
+
+
+def test_value_from_activation_is_refused_where_it_cannot_hold():
+    with pytest.raises(ValueError, match="additive Lagrangians only"):
+        hd.Lagrangian("bad", "m + log(Z)", "exp(x - m)/Z", {}, (hd.Reduction("m", "max", "x"),
+                                                               hd.Reduction("Z", "sum", "exp(x - m)")),
+                      value_from_activation="x*act")
+    with pytest.raises(ValueError, match="unknown names"):
+        hd.Lagrangian("bad", "x**2", "2*x", {}, value_from_activation="x*act/k")
