@@ -174,9 +174,21 @@ def _public_calls():
         place_theta_experiment({**PLACE_THETA_SETTINGS_SMALL, "n_ca3": 20, "explore_s": 1.0, "template_s": 4.0,
                                 "test_s": 4.0, "cells_per_module": 6, "n_landmarks": 1}, progress=False)
 
+    def figure():
+        import os
+        import tempfile
+        from unittest import mock
+
+        from hippo_dam.figures import figure_function
+
+        # the reduced settings CI uses; the spiking figure seeds its Poisson CA3 runs
+        with tempfile.TemporaryDirectory() as out, mock.patch.dict(os.environ, {"CI": "true"}):
+            figure_function("spiking")(out)
+
     return {"recall_grid": grid, "SpikingCA3.recall(seed)": spiking, "imprint_memories": imprint,
             "equations": equations, "hierarchy recall": hierarchy, "darkness_experiment(seed)": darkness,
-            "shared_map_experiment": shared_map, "place_theta_experiment(seed)": place_theta}
+            "shared_map_experiment": shared_map, "place_theta_experiment(seed)": place_theta,
+            "figure spiking(seed)": figure}
 
 
 @pytest.mark.parametrize("name", sorted(_public_calls()))
