@@ -385,11 +385,11 @@ def _fused_pass(wtype, atype, recurrent, rows=FUSED_ROWS):
                  f"            for (int i = 0; i < n_pre; i++) {{ const {t} gi = g[i]; {dots} }}\n"
                  f"        }}")
     tail = "acc += row[i] * g[i];" if recurrent else "acc += row[i] * g[i]; u_pre[i] += fm * row[i];"
-    zero_unused = "(void)u_pre; (void)f;" if recurrent else ""
+    unused = "(void)u_pre; (void)f;" if recurrent else ""
     body = f"""static void {fn}(int n_pre, int n_rows, const {w}* __restrict xi,
         const {t}* __restrict g, const {t}* __restrict f, {t}* __restrict u_pre, {t}* u_post)
 {{
-    {zero_unused}
+    {unused}
     int m = 0;
     for (; m + {rows} <= n_rows; m += {rows}) {{
 {heads}
@@ -426,7 +426,7 @@ def _cpp_code(name, n_pre, n_post, batch, dtype, arrays, parts=1, recurrent=Fals
     rows = batch * n_post
     n_acc = batch * n_pre
     if recurrent:
-        target, zero = "u_post", ""  # unused
+        target, zero = "u_post", ""  # passed, never read: the kernel computes u_post only
     else:
         target = arrays["u_pre"] if parts == 1 else f"{ns}_parts + (size_t)part * {n_acc}"
         zero = f"std::memset(acc_pre, 0, sizeof(double) * {n_acc});"
@@ -451,7 +451,6 @@ double {name}(const double t, const int part)
         {_fused_name(ctype, "double", recurrent)}(n_pre, r1 - r0, xi + (size_t)r0 * n_pre, g + (size_t)b * n_pre,
             f + (size_t)b * n_post + r0, acc_pre + (size_t)b * n_pre, u_post + (size_t)b * n_post + r0);
     }}
-    (void)f; (void)acc_pre;
     return 0.0;
 }}
 """

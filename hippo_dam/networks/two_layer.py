@@ -114,9 +114,8 @@ class AssociativeMemory:
 
     def _built_from(self, batch):
         """What the runtime network was built from: a recall rebuilds when this differs."""
-        lags = tuple((lag.value_expr, lag.activation_expr, tuple(sorted(lag.params.items())), lag.reductions,
-                      lag.value_from_activation)
-                     for lag in self._lagrangians())
+        # what the generated code depends on (Lagrangian.structure), and the parameters' values the build wrote
+        lags = tuple((lag.structure, tuple(sorted(lag.params.items()))) for lag in self._lagrangians())
         return (self.codegen_target, batch, float(self.dt / second), self.record_every, self.energy_every, lags)
 
     def _lagrangians(self):
