@@ -256,3 +256,69 @@ def test_runtime_modules_build_at_the_lighter_level_unless_the_user_chose_flags(
     assert _compat._cython_module_key(code)[0] != _compat._cython_module_key("def main(): pass\n")[0]
     own = ["-w", "-O2", "-g"]
     assert _compat._lighter_build("x = 1\n", {"extra_compile_args": own}) == ("x = 1\n", {"extra_compile_args": own})
+
+
+# -- kept between processes: compiled templates, compiler-flag answers --------------------------------
+_TEMPLATES_AND_FLAGS = """
+import json, sys
+import jinja2
+from brian2.codegen import cpp_prefs
+compiled, asked = [], []
+_compile, _ask = jinja2.Environment.compile, cpp_prefs._determine_flag_compatibility
+jinja2.Environment.compile = lambda self, *a, **k: compiled.append(1) or _compile(self, *a, **k)
+cpp_prefs._determine_flag_compatibility = lambda c, f: asked.append(f) or _ask(c, f)
+import hippo_dam
+from hippo_dam.core import _compat
+from brian2.devices.cpp_standalone import CPPStandaloneCodeObject
+templates = [CPPStandaloneCodeObject.templater.env.get_template(name) for name in ("makefile", "main.cpp", "objects.cpp")]
+text = [t.root_render_func.__code__.co_code.hex() for t in templates]  # what the template runs
+compiler, flags = cpp_prefs.get_compiler_and_args()
+print(json.dumps({"compiled": len(compiled), "asked": asked, "flags": flags, "text": text}))
+"""
+
+
+def _fresh_process(code, cache, **env):
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, CYTHON_CACHE_DIR=str(cache), **env))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_templates_and_compiler_flag_answers_are_kept_between_processes(tmp_path):
+    first = _fresh_process(_TEMPLATES_AND_FLAGS, tmp_path)
+    assert first["compiled"] >= 1 and first["asked"]  # an empty cache: Brian2's own work
+    assert list(tmp_path.rglob(f"{_compat.CODEGEN_CACHE_SUBDIR}/*"))
+    second = _fresh_process(_TEMPLATES_AND_FLAGS, tmp_path)
+    assert second["compiled"] == 0 and second["asked"] == []
+    assert second["flags"] == first["flags"] and second["text"] == first["text"]
+
+
+def test_kept_answers_are_those_of_the_same_compiler(tmp_path):
+    import shutil
+
+    first = _fresh_process(_TEMPLATES_AND_FLAGS, tmp_path)
+    # the same g++ under another path is another compiler: it is asked again
+    other = tmp_path / "bin" / "g++"
+    other.parent.mkdir()
+    os.symlink(shutil.which("g++"), other)
+    second = _fresh_process(_TEMPLATES_AND_FLAGS, tmp_path, CXX=str(other), CC=f"{other} -pthread")
+    assert sorted(second["asked"]) == sorted(first["asked"])
+
+
+def test_a_changed_template_is_compiled_again(tmp_path):
+    from jinja2 import DictLoader, Environment
+
+    env = Environment(loader=DictLoader({"t": "a {{ x }}"}))
+    env.bytecode_cache = _compat._template_bytecode_cache()
+    prefs_saved = prefs.codegen.runtime.cython.cache_dir
+    prefs.codegen.runtime.cython.cache_dir = str(tmp_path)
+    try:
+        assert env.get_template("t").render(x=1) == "a 1"
+        changed = Environment(loader=DictLoader({"t": "b {{ x }}"}))
+        changed.bytecode_cache = env.bytecode_cache
+        assert changed.get_template("t").render(x=1) == "b 1"
+    finally:
+        prefs.codegen.runtime.cython.cache_dir = prefs_saved

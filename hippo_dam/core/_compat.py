@@ -445,6 +445,115 @@ def cache_by_code(function, *identity):
     function._state_tuple = tuple(identity)
 
 
+# -- what every process recomputes: kept between processes ------------------------------------------
+# A warm process (every binary and module already compiled) still compiles Brian2's Jinja templates
+# (~0.24 s for a C++ standalone model) and asks the C++ compiler, once per flag, whether it accepts
+# Brian2's flags (~0.16 s: six compiler runs). Both answers depend only on their inputs, which key them.
+#: Subfolder of Brian2's Cython cache that holds both (so a private cache, e.g. CYTHON_CACHE_DIR, keeps its own).
+CODEGEN_CACHE_SUBDIR = "hippo_dam_codegen"
+
+
+def codegen_cache_dir():
+    """The folder of the kept template bytecode and compiler-flag answers (in Brian2's Cython cache)."""
+    return os.path.join(os.path.expanduser(cython_cache_dir()), CODEGEN_CACHE_SUBDIR)
+
+
+def _template_bytecode_cache():
+    """Jinja's file bytecode cache in :func:`codegen_cache_dir`, read at each use; a failed write is skipped.
+
+    Jinja keys a stored template by its name and file and checks the checksum
+    of its source (and the Jinja and Python versions) before using it: an
+    edited template is compiled again, never taken from the cache.
+    """
+    from jinja2 import FileSystemBytecodeCache
+
+    class _KeptTemplates(FileSystemBytecodeCache):
+        def __init__(self):
+            super().__init__(directory=os.devnull)
+
+        def _get_cache_filename(self, bucket):
+            self.directory = codegen_cache_dir()  # follows a cache folder set after import
+            return super()._get_cache_filename(bucket)
+
+        def dump_bytecode(self, bucket):
+            try:
+                os.makedirs(codegen_cache_dir(), exist_ok=True)
+                super().dump_bytecode(bucket)
+            except OSError:  # a read-only cache: compile each time, as Brian2 does
+                pass
+
+    return _KeptTemplates()
+
+
+def _compiler_identity(compiler):
+    """What a C++ compiler's answer to "do you accept this flag?" depends on: its command lines and binary."""
+    import shutil
+
+    # the customised command lines are attributes (``executables`` holds the class's defaults)
+    commands = [" ".join(getattr(compiler, k, None) or []) for k in ("compiler_so", "compiler_cxx")]
+    binaries = []
+    for command in commands:
+        path = shutil.which(command.split()[0]) if command.split() else None
+        if path is None:
+            return None  # an unknown binary: do not keep its answers
+        info = os.stat(os.path.realpath(path))
+        binaries.append((os.path.realpath(path), info.st_size, info.st_mtime_ns))
+    return repr((commands, binaries))
+
+
+def _kept_has_flag(original):
+    """Brian2's ``has_flag(compiler, flag)``, its answers kept in ``compiler_flags.json`` by compiler identity."""
+    import json
+
+    def has_flag(compiler, flagname):
+        if compiler.compiler_type == "msvc":
+            return original(compiler, flagname)
+        identity = _compiler_identity(compiler)
+        if identity is None:
+            return original(compiler, flagname)
+        path = os.path.join(codegen_cache_dir(), "compiler_flags.json")
+        try:
+            with open(path) as f:
+                kept = json.load(f)
+        except (OSError, ValueError):
+            kept = {}
+        key = f"{identity} {flagname}"
+        if isinstance(kept.get(key), bool):
+            return kept[key]
+        answer = bool(original(compiler, flagname))
+        kept[key] = answer
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                json.dump(kept, f)
+            os.replace(tmp, path)  # another process's answers may be lost, never half-written
+        except OSError:
+            pass
+        return answer
+
+    has_flag._hippo_dam_original = original
+    return has_flag
+
+
+def keep_codegen_caches():
+    """Keep Brian2's compiled templates and compiler-flag answers between processes (idempotent).
+
+    Sets Jinja's bytecode cache on the templaters of the runtime Cython,
+    numpy and C++ standalone code objects, and wraps
+    ``brian2.codegen.cpp_prefs.has_flag`` (Brian2 asks it from
+    ``get_compiler_and_args`` for every flag, every process).
+    """
+    from brian2.codegen import cpp_prefs
+
+    for cls in (cython_codeobject(), numpy_codeobject(), cpp_standalone_codeobject()):
+        env = cls.templater.env
+        if env.bytecode_cache is None:
+            env.bytecode_cache = _template_bytecode_cache()
+    if not hasattr(cpp_prefs.has_flag, "_hippo_dam_original"):
+        cpp_prefs.has_flag = _kept_has_flag(cpp_prefs.has_flag)
+
+
 # -- known bugs ------------------------------------------------------------------------------
 def cython_rand_works() -> bool:
     """Whether ``rand()`` compiles on the runtime Cython target.
@@ -535,3 +644,6 @@ class preserved_brian_state:
         restore_device(self._device)
         restore_prefs(self._prefs)
         return False
+
+
+keep_codegen_caches()
