@@ -18,7 +18,6 @@ optional clamping of the known entries), and returns every layer's states.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +25,9 @@ from brian2 import ms, second
 from brian2.units.fundamentalunits import Quantity
 
 from ..checks import check_count
-from ..core._compat import preserved_brian_state
 from ..core.dense import DenseSymmetricProjection, check_weight_dtype
 from ..core.graph import EnergyGraph
-from ..core.health import UnboundedEnergyError, check_run
+from ..core.health import check_run
 from ..core.lagrangians import make_lagrangian
 from .two_layer import STANDALONE_TARGETS, AssociativeMemory, check_cue, check_target
 from ..data.patterns import _frozen, check_patterns
@@ -381,21 +379,10 @@ class GraphMemory(AssociativeMemory):
         """Run from per-layer initial states, inputs and clamp masks (each (B, n_A)); returns the raw output."""
         duration = check_tau(duration, "duration")
         batch = len(states[0]) if states else (self._fixed_batch or 1)
-        n_steps = int(round(duration / self.dt))
-        if progress is None:
-            progress = n_steps * batch * self._product_size > 2e9
-        start = time.perf_counter()
-        with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
-            if self.codegen_target in STANDALONE_TARGETS:
-                out = self._run_standalone((states, inputs, clamped), batch, duration, progress)
-            else:
-                out = self._run_runtime((states, inputs, clamped), batch, duration, progress)
-        out["wall"] = time.perf_counter() - start
+        out = self._execute((states, inputs, clamped), batch, duration, progress)
         out["duration"] = duration
-        if not all(np.all(np.isfinite(x)) for x in out["final"]) or not np.all(np.isfinite(out["energy"])):
-            raise UnboundedEnergyError("a layer state or the energy overflowed (inf/NaN) during the run: the energy "
-                                       f"has no lower bound for these Lagrangians {list(self._lagrangians())} and "
-                                       "weights")
+        self._check_bounded([(f"state of layer {la.name!r}", x) for la, x in zip(self.layers, out["final"])]
+                            + [("energy", out["energy"])])
         out["checked"] = [(la.name, la.lagrangian, np.stack([x0, x1]) if out["traces"] is None else out["traces"][j],
                            np.max(np.abs(x0)) + np.max(np.abs(i)))
                           for j, (la, x0, x1, i) in enumerate(zip(self.layers, states, out["final"], inputs))]

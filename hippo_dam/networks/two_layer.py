@@ -191,6 +191,32 @@ class AssociativeMemory:
                 monitors.append(mon)
         return monitors
 
+    def _execute(self, initial, batch, duration, progress):
+        """Run ``duration`` from ``initial`` on the network's target; ``_collect``'s output and the wall time.
+
+        The one entry of every recall: a progress bar by default when the run
+        is long (steps x copies x weights > 2e9), Brian2's preferences and
+        device as the caller left them, and the compiled C++ project or the
+        runtime network as the target asks.
+        """
+        if progress is None:
+            progress = int(round(duration / self.dt)) * batch * self._product_size > 2e9
+        start = time.perf_counter()
+        with preserved_brian_state():
+            run = self._run_standalone if self.codegen_target in STANDALONE_TARGETS else self._run_runtime
+            out = run(initial, batch, duration, progress)
+        out["wall"] = time.perf_counter() - start
+        return out
+
+    def _check_bounded(self, named):
+        """Raise :class:`~hippo_dam.core.health.UnboundedEnergyError` naming the first ``(what, array)`` with inf/NaN."""
+        for what, array in named:
+            if not np.all(np.isfinite(array)):
+                raise UnboundedEnergyError(
+                    f"the {what} overflowed (inf/NaN) during the run: the energy has no lower bound for these "
+                    f"Lagrangians {list(self._lagrangians())} and weights (the activations grow too fast); lower "
+                    "beta, the degree or the weights, or use log_sum_exp")
+
     def _run_runtime(self, initial, batch, duration, progress):
         """Run ``duration`` from ``self._set_initial(*initial)`` on a runtime target; returns ``_collect``."""
         if device_name() != RUNTIME_DEVICE:
@@ -650,24 +676,10 @@ class DenseAssociativeMemory(AssociativeMemory):
         cue, known, v0, h0, I, batched = self._initial_state(cue, known, h0, cue_input)
         batch = len(cue)
         target = check_target(target, self.patterns, v0)
-        n_steps = int(round(duration / self.dt))
-        if progress is None:
-            progress = n_steps * self.n_features * self.n_memories * batch > 2e9
-        start = time.perf_counter()
-        with preserved_brian_state():  # Brian2's prefs and device are as the caller left them
-            if self.codegen_target in STANDALONE_TARGETS:
-                out = self._run_standalone(v0, h0, I, duration, progress)
-            else:
-                out = self._run_runtime((v0, h0, I), batch, duration, progress)
-        wall = time.perf_counter() - start
-        for name, arr in (("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
-                          ("energy", out["energy"])):
-            if not np.all(np.isfinite(arr)):
-                raise UnboundedEnergyError(
-                    f"the {name} overflowed (inf/NaN) during the run: the activations grow too fast for "
-                    f"these Lagrangians ({self.feature_lagrangian!r}, {self.memory_lagrangian!r}) and the "
-                    "energy has no lower bound; lower beta or the degree, or use log_sum_exp"
-                )
+        out = self._execute((v0, h0, I), batch, duration, progress)
+        wall = out.pop("wall")
+        self._check_bounded((("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
+                             ("energy", out["energy"])))
         layers = reached_states(self.features, self.memories, v0, h0, I, out)
         if not batched:
             out = {k: (None if v is None else v[0]) if k != "t" and k != "energy_t" else v for k, v in out.items()}
@@ -754,15 +766,20 @@ class DenseAssociativeMemory(AssociativeMemory):
         zeros_f, zeros_h = np.zeros((batch, self.n_features)), np.zeros((batch, self.n_memories))
         return zeros_f, zeros_h, zeros_f
 
-    def _run_standalone(self, v0, h0, I, duration, progress):
-        batch = len(v0)
+    @property
+    def _product_size(self):
+        """Weights read per copy and step (what makes a run long)."""
+        return self.patterns.size
+
+    def _run_standalone(self, initial, batch, duration, progress):
+        v0, h0, I = initial
         sa = self._standalone_project(batch, duration, progress)
         if sa["xi_stale"]:
             if self.coupling_kind == "dense":
                 np.ascontiguousarray(self.patterns, dtype=self.dtype).tofile(sa["weight_files"][self.coupling.name])
             else:
                 self._standalone = None  # Synapses weights live in the compiled project: rebuild
-                return self._run_standalone(v0, h0, I, duration, progress)
+                return self._run_standalone(initial, batch, duration, progress)
             sa["xi_stale"] = False
         feat, mem = self.features.group, self.memories.group
         run_args = {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel()}
