@@ -322,3 +322,19 @@ def test_a_changed_template_is_compiled_again(tmp_path):
         assert changed.get_template("t").render(x=1) == "b 1"
     finally:
         prefs.codegen.runtime.cython.cache_dir = prefs_saved
+
+
+def test_a_process_asks_the_kept_answers_once_per_compiler_and_flag(monkeypatch, tmp_path):
+    """Brian2 asks for every flag of every code object: after the first, the answer is this process's own."""
+    import shutil
+    from types import SimpleNamespace
+
+    looked_up = []
+    monkeypatch.setattr(_compat, "_kept_answer", lambda identity, flag, ask: looked_up.append(flag) or ask())
+    has_flag = _compat._kept_has_flag(lambda compiler, flag: flag != "-bad")
+    gxx = shutil.which("g++")
+    compiler = SimpleNamespace(compiler_type="unix", compiler_so=[gxx, "-fPIC"], compiler_cxx=[gxx])
+    answers = [has_flag(compiler, flag) for flag in ("-O3", "-bad", "-O3", "-bad", "-O3")]
+    assert answers == [True, False, True, False, True] and looked_up == ["-O3", "-bad"]
+    other = SimpleNamespace(compiler_type="unix", compiler_so=[gxx, "-fPIC", "-g"], compiler_cxx=[gxx])
+    assert has_flag(other, "-O3") and looked_up == ["-O3", "-bad", "-O3"]  # another command line: asked again

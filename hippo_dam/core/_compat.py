@@ -503,37 +503,48 @@ def _compiler_identity(compiler):
 
 def _kept_has_flag(original):
     """Brian2's ``has_flag(compiler, flag)``, its answers kept in ``compiler_flags.json`` by compiler identity."""
-    import json
+    answered = {}  # this process's answers: Brian2 asks for every flag of every code object it creates
 
     def has_flag(compiler, flagname):
         if compiler.compiler_type == "msvc":
             return original(compiler, flagname)
+        commands = tuple(tuple(getattr(compiler, k, None) or ()) for k in ("compiler_so", "compiler_cxx"))
+        if (commands, flagname) in answered:
+            return answered[commands, flagname]
         identity = _compiler_identity(compiler)
         if identity is None:
             return original(compiler, flagname)
-        path = os.path.join(codegen_cache_dir(), "compiler_flags.json")
-        try:
-            with open(path) as f:
-                kept = json.load(f)
-        except (OSError, ValueError):
-            kept = {}
-        key = f"{identity} {flagname}"
-        if isinstance(kept.get(key), bool):
-            return kept[key]
-        answer = bool(original(compiler, flagname))
-        kept[key] = answer
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w") as f:
-                json.dump(kept, f)
-            os.replace(tmp, path)  # another process's answers may be lost, never half-written
-        except OSError:
-            pass
+        answered[commands, flagname] = answer = _kept_answer(identity, flagname, lambda: original(compiler, flagname))
         return answer
 
     has_flag._hippo_dam_original = original
     return has_flag
+
+
+def _kept_answer(identity, flagname, ask):
+    """The kept answer of compiler ``identity`` for ``flagname``, else ``ask()``'s, kept for the next process."""
+    import json
+
+    path = os.path.join(codegen_cache_dir(), "compiler_flags.json")
+    try:
+        with open(path) as f:
+            kept = json.load(f)
+    except (OSError, ValueError):
+        kept = {}
+    key = f"{identity} {flagname}"
+    if isinstance(kept.get(key), bool):
+        return kept[key]
+    answer = bool(ask())
+    kept[key] = answer
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(kept, f)
+        os.replace(tmp, path)  # another process's answers may be lost, never half-written
+    except OSError:
+        pass
+    return answer
 
 
 def keep_codegen_caches():
