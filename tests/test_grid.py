@@ -138,3 +138,12 @@ def test_a_grid_leaves_the_networks_own_built_network_in_place():
     again = net.recall(cue, duration=5 * ms)
     assert net._net is built
     np.testing.assert_array_equal(first.v_final, again.v_final)
+
+
+def test_an_overflowing_recall_of_the_grid_is_named():
+    """One recall's beta makes its energy unbounded: the error says which recall, the others' are not blamed."""
+    xi = np.ones((2, 4)) * 3
+    net = hd.DenseAssociativeMemory(xi, "identity", {"name": "exponential", "beta": 5.0}, record_every=None)
+    betas = np.array([0.01, 5.0, 0.01])
+    with pytest.raises(hd.UnboundedEnergyError, match=r"overflowed \(inf/NaN\) in the grid's recalls \[1\]"):
+        hd.recall_grid(net, np.ones((3, 4)), duration=50 * ms, memory_params={"beta": betas})

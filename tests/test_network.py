@@ -140,6 +140,8 @@ def test_runaway_is_an_error_not_a_silent_result():
     net = hd.DenseAssociativeMemory(xi, "identity", {"name": "exponential", "beta": 5.0}, record_every=None)
     with pytest.raises(FloatingPointError, match="overflowed"):
         net.recall(np.ones(4), duration=50 * ms)
+    with pytest.raises(FloatingPointError, match=r"overflowed \(inf/NaN\) in cue \[0, 1\]"):  # a batch names its cues
+        net.recall(np.array([[0.0, 0.0, 0.0, 1e-3], [1.0, 1.0, 1.0, 1.0]]), duration=50 * ms)
 
 
 # -- bad input --------------------------------------------------------------------

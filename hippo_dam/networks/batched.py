@@ -34,7 +34,7 @@ from brian2 import Network, ms, prefs, second
 from ..core._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device
 from ..core.lagrangians import LAGRANGIANS
 from .two_layer import DenseAssociativeMemory, check_target, reached_states, run_network
-from ..core.health import UnboundedEnergyError, check_run
+from ..core.health import check_run
 from ..core.populations import check_tau
 from ..core.recall import recall_quality
 from ..core.results import RecallResult
@@ -188,12 +188,8 @@ def _run_grid(net, batch, params, taus, cue, known, v0, h0, I, target, duration,
            "h_final": np.array(mem.group.h[:]).reshape(batch, net.n_memories),
            "energy_t": np.array(energy.monitor.t / second), "energy": np.array(energy.monitor.E[:]).reshape(batch, -1)}
     wall = time.perf_counter() - start
-    for name, arr in (("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
-                      ("energy", out["energy"])):
-        if not np.all(np.isfinite(arr)):
-            bad = np.unique(np.nonzero(~np.isfinite(arr))[0])[:5].tolist()
-            raise UnboundedEnergyError(f"the {name} overflowed (inf/NaN) in recall(s) {bad} of the grid: the "
-                                       "energy has no lower bound there; lower beta or the degree there")
+    net._check_bounded((("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
+                        ("energy", out["energy"])), copies="the grid's recalls")
     quality = recall_quality(net.patterns, out["v_final"], target, tolerance)
     attrs = net._attrs(duration, cue_input, wall, batch)
     attrs.update({"tau_f_ms": (taus["features"][::net.n_features] * 1e3).tolist(),

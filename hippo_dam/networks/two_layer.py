@@ -208,14 +208,21 @@ class AssociativeMemory:
         out["wall"] = time.perf_counter() - start
         return out
 
-    def _check_bounded(self, named):
-        """Raise :class:`~hippo_dam.core.health.UnboundedEnergyError` naming the first ``(what, array)`` with inf/NaN."""
+    def _check_bounded(self, named, copies="cue"):
+        """Raise :class:`~hippo_dam.core.health.UnboundedEnergyError` naming the first ``(what, array)`` with inf/NaN.
+
+        ``array`` has the copies (cues, or the recalls of a grid) on its first
+        axis; the message names the first five that overflowed.
+        """
         for what, array in named:
-            if not np.all(np.isfinite(array)):
+            bad = ~np.isfinite(np.asarray(array))
+            if bad.any():
+                rows = np.unique(np.nonzero(bad)[0])[:5].tolist() if bad.ndim > 1 and len(bad) > 1 else None
+                where = "" if rows is None else f" in {copies} {rows}"
                 raise UnboundedEnergyError(
-                    f"the {what} overflowed (inf/NaN) during the run: the energy has no lower bound for these "
-                    f"Lagrangians {list(self._lagrangians())} and weights (the activations grow too fast); lower "
-                    "beta, the degree or the weights, or use log_sum_exp")
+                    f"the {what} overflowed (inf/NaN){where} during the run: the energy has no lower bound for "
+                    f"these Lagrangians {list(self._lagrangians())} and weights (the activations grow too fast); "
+                    "lower beta, the degree or the weights, or use log_sum_exp")
 
     def _run_runtime(self, initial, batch, duration, progress):
         """Run ``duration`` from ``self._set_initial(*initial)`` on a runtime target; returns ``_collect``."""
