@@ -553,7 +553,9 @@ def keep_codegen_caches():
     Sets Jinja's bytecode cache on the templaters of the runtime Cython,
     numpy and C++ standalone code objects, and wraps
     ``brian2.codegen.cpp_prefs.has_flag`` (Brian2 asks it from
-    ``get_compiler_and_args`` for every flag, every process).
+    ``get_compiler_and_args`` for every flag, every process). Called once when
+    this module is imported (by the first network built), so Brian2 code of
+    the user's own in the same process uses the kept answers too.
     """
     from brian2.codegen import cpp_prefs
 
