@@ -485,20 +485,23 @@ def _template_bytecode_cache():
     return _KeptTemplates()
 
 
-def _compiler_identity(compiler):
+def _compiler_commands(compiler):
+    """A distutils compiler's customised command lines (``executables`` holds the class's defaults)."""
+    return tuple(tuple(getattr(compiler, k, None) or ()) for k in ("compiler_so", "compiler_cxx"))
+
+
+def _compiler_identity(commands):
     """What a C++ compiler's answer to "do you accept this flag?" depends on: its command lines and binary."""
     import shutil
 
-    # the customised command lines are attributes (``executables`` holds the class's defaults)
-    commands = [" ".join(getattr(compiler, k, None) or []) for k in ("compiler_so", "compiler_cxx")]
     binaries = []
     for command in commands:
-        path = shutil.which(command.split()[0]) if command.split() else None
+        path = shutil.which(command[0]) if command else None
         if path is None:
             return None  # an unknown binary: do not keep its answers
         info = os.stat(os.path.realpath(path))
         binaries.append((os.path.realpath(path), info.st_size, info.st_mtime_ns))
-    return repr((commands, binaries))
+    return repr(([" ".join(command) for command in commands], binaries))
 
 
 def _kept_has_flag(original):
@@ -508,10 +511,10 @@ def _kept_has_flag(original):
     def has_flag(compiler, flagname):
         if compiler.compiler_type == "msvc":
             return original(compiler, flagname)
-        commands = tuple(tuple(getattr(compiler, k, None) or ()) for k in ("compiler_so", "compiler_cxx"))
+        commands = _compiler_commands(compiler)
         if (commands, flagname) in answered:
             return answered[commands, flagname]
-        identity = _compiler_identity(compiler)
+        identity = _compiler_identity(commands)
         if identity is None:
             return original(compiler, flagname)
         answered[commands, flagname] = answer = _kept_answer(identity, flagname, lambda: original(compiler, flagname))
