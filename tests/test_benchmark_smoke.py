@@ -24,3 +24,21 @@ def test_bench_core_quick(tmp_path):
     assert list(rows[0])[:7] == ["path", "n_features", "n_memories", "dtype", "ms_per_step", "peak_mib",
                                  "ratio_vs_numpy"]
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_bench_step_ratio_runs_and_the_two_loops_agree(tmp_path):
+    script = SCRIPT.parent / "bench_step_ratio.py"
+    proc = subprocess.run([sys.executable, str(script), "--sizes", "64x32", "--blocks", "2", "--steps", "20",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    res = json.loads((tmp_path / "results_step_ratio.json").read_text())
+    assert [r["model"] for r in res["runs"]] == ["A", "B"]
+    for r in res["runs"]:
+        assert len(r["blocks"]) == 2 and r["median_step_ratio"] > 0
+        assert r["max_abs_diff_v"] < 1e-8  # Brian2 and the numpy loop integrate the same recall
+    assert (tmp_path / "step_ratio.png").read_bytes()[:4] == b"\x89PNG"
+    bad = subprocess.run([sys.executable, str(script), "--sizes", "64by32"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--sizes" in bad.stderr
