@@ -209,22 +209,6 @@ def test_two_layer_model_is_a_special_case(two_layer, feat, mem):
     np.testing.assert_array_equal(ham.quality.success, dam.quality.success)
 
 
-def test_groups_without_an_ode_compile_and_run_no_state_updater():
-    net = hd.model_a(hd.random_patterns(4, 16, seed=0), record_every=None)
-    cue = hd.random_patterns(1, 16, seed=1)[0]
-    res = net.recall(cue, duration=1 * ms, progress=False)
-    objs = {o.name: o for o in net._net.sorted_objects}
-    # the dense product's group and the energy group hold no ODE: their updaters are off, and never compiled
-    for name in ("coupling_stateupdater", "energy_stateupdater"):
-        assert not objs[name].active and not objs[name]._code_objects, name
-    # the populations integrate as before
-    assert objs["features_stateupdater"].active and objs["memories_stateupdater"].active
-    ref_v, _ = hd.euler_reference(net.patterns, net.feature_lagrangian, net.memory_lagrangian, net.tau_f, net.tau_h,
-                                  cue, np.zeros(4), net.dt, 10, record=False)
-    np.testing.assert_allclose(res.v_final.ravel(), ref_v.ravel(), rtol=0, atol=1e-12)
-    assert "coupling_stateupdater" not in net.equations()
-
-
 def test_graded_response_hopfield_is_one_group():
     """The general network with one tanh group and W = T is Hopfield's 1984 net (effective.graded_response_euler)."""
     xi = hd.random_patterns(5, 60, seed=2)

@@ -156,8 +156,6 @@ class EnergyGraph:
         for c in self.components:
             if c.stage == 2:
                 objects += c.build(dt)
-        for obj in objects:
-            _switch_off_empty_state_updater(obj)
         self.built_objects = list(objects)  # what the components and the energy made (the runner adds monitors)
         return objects
 
@@ -179,18 +177,6 @@ class EnergyGraph:
         return self.energy_recorder.t, graph_energy([p.lagrangian for p in pops], links, xs, I)
 
 
-def _switch_off_empty_state_updater(group):
-    """Switch off the ``StateUpdater`` of a ``NeuronGroup`` with no differential equation and no refractoriness.
-
-    Brian2 gives every ``NeuronGroup`` one; without an ODE its loop does nothing, yet it is compiled (runtime
-    Cython: one more module on a cold cache) and called every step (the dense product's group, the energy
-    group). Brian2 neither prepares nor runs an inactive object, on any device.
-    """
-    updater = getattr(group, "state_updater", None)
-    if updater is not None and not group.equations.diff_eq_names and group._refractory is False:
-        updater.active = False
-
-
 def describe_network(network) -> str:
     """Every Brian2 object of a built network, in the order one time step runs them.
 
@@ -200,8 +186,6 @@ def describe_network(network) -> str:
     """
     lines = []
     for obj in network.sorted_objects:
-        if not obj.active:  # switched off (an empty state updater): never compiled nor run
-            continue
         kind = type(obj).__name__
         head = f"[{obj.when}, order {obj.order}] {kind} {obj.name!r}"
         if kind in ("NeuronGroup", "Synapses"):
