@@ -69,7 +69,7 @@ Energy: where it is a Lyapunov function and where not
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Hz, ms, second
+from brian2 import Hz, ms
 from brian2.units.fundamentalunits import Quantity
 
 from ..core.components import InhibitedPopulation, InterneuronPool, RelayPopulation
@@ -93,24 +93,10 @@ class _CircuitMixin:
     def _extra_populations(self):
         return []
 
-    def _collect_states(self, batch=1):
-        return DenseAssociativeMemory._collect(self, batch)
-
-    def _collect(self, batch=1):
-        out = self._collect_states(batch)
-        extra = {}
-        for pop in self._extra_populations():
-            mon = self._monitors.get(pop.state)
-            final = np.array(getattr(pop.group, pop.state)[:]).reshape(batch, pop.n)
-            trace = None
-            if mon is not None:
-                rec = np.asarray(getattr(mon, pop.state))  # (B*n, T)
-                trace = rec.reshape(batch, pop.n, -1).transpose(0, 2, 1)
-            extra[pop.name] = {"region": pop.region, "state": pop.state,
-                               "final": final if batch > 1 else final[0],
-                               "trace": trace if batch > 1 or trace is None else trace[0]}
-        self._last_extra = extra
-        return out
+    def _collect_extra(self, final, trace, batch):
+        one = (lambda a: a) if batch > 1 else (lambda a: None if a is None else a[0])  # noqa: E731
+        self._last_extra = {pop.name: {"region": pop.region, "state": pop.state, "final": one(final[pop.name]),
+                                       "trace": one(trace[pop.name])} for pop in self._extra_populations()}
 
     def recall(self, *args, **kwargs):
         result = super().recall(*args, **kwargs)
@@ -216,21 +202,6 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
         if self.interneurons is None:
             return {}
         return {self.interneurons.group.y: np.repeat(_lse(h0, self.beta), self.n_interneurons)}
-
-    def _collect_states(self, batch=1):
-        if self.fast_inhibition:
-            return DenseAssociativeMemory._collect(self, batch)
-        energy_t, E = self.graph.offline_energy([pop.group.I[:] for pop in self.graph.populations])
-        out = {"v_final": np.array(self.features.group.v[:]).reshape(batch, self.n_features),
-               "h_final": np.array(self.memories.group.h[:]).reshape(batch, self.n_memories),
-               "energy_t": energy_t, "energy": E}
-        if "v" in self._monitors:
-            out["t"] = np.array(self._monitors["v"].t / second)
-            for x, pop in (("v", self.features), ("h", self.memories)):
-                out[x] = np.asarray(getattr(self._monitors[x], x)).reshape(batch, pop.n, -1).transpose(0, 2, 1)
-        else:
-            out["t"], out["v"], out["h"] = out["energy_t"][-1:], None, None
-        return out
 
     def _circuit_attrs(self):
         return {"circuit": "CA3", "beta": self.beta, "max_rate_Hz": float(self.max_rate / Hz),

@@ -277,11 +277,6 @@ class GraphMemory(AssociativeMemory):
     def _energy_is_lyapunov(self):
         return self._lyapunov
 
-    def _record_states(self, populations):
-        monitors = super()._record_states(populations)
-        self._monitors = {mon.source.name: mon for mon in monitors}  # every layer's state is called x
-        return monitors
-
     # -- recall -------------------------------------------------------------------
     def recall(self, cue, known=None, duration=100 * ms, layer=0, target=None, cue_input=0.0, clamp=False,
                x0=None, tolerance=0, progress=None):
@@ -453,32 +448,13 @@ class GraphMemory(AssociativeMemory):
         return self._run_project(sa, run_args, batch, progress)
 
     def _collect(self, batch):
+        out = self._collect_graph(batch)
+        final, trace = out.pop("final"), out.pop("trace")
         pops = self.populations
-        out = {"final": [np.array(getattr(p.group, p.state)[:]).reshape(batch, p.n) for p in pops]}
-        if self.graph.energy == "online":
-            mon_e = self.online_energy.monitor
-            out["energy_t"], out["energy"] = np.array(mon_e.t / second), np.array(mon_e.E[:]).reshape(batch, -1)
-        elif self.graph.energy is None:
-            out["energy_t"], out["energy"] = np.zeros(0), np.zeros((batch, 0))
-        else:
-            out["energy_t"], out["energy"] = self.graph.offline_energy([p.group.I[:] for p in self.graph.populations])
-        others = [c for c in self.graph.recorded if c not in pops]
-        out["others"] = {c.name: {"region": c.region, "state": c.state,
-                                  "final": np.array(getattr(c.group, c.state)[:]).reshape(batch, c.n),
-                                  "trace": None} for c in others}
-        if self._monitors:
-            first = self._monitors[pops[0].name]
-            out["t"] = np.array(first.t / second)
-            T = len(out["t"])
-
-            def trace(c):  # (B, T, n)
-                return np.asarray(getattr(self._monitors[c.name], c.state)).reshape(batch, c.n, T).transpose(0, 2, 1)
-
-            out["traces"] = [trace(p) for p in pops]
-            for c in others:
-                out["others"][c.name]["trace"] = trace(c)
-        else:
-            out["t"], out["traces"] = out["energy_t"][-1:], None
+        out["final"] = [final[p.name] for p in pops]
+        out["traces"] = [trace[p.name] for p in pops] if self._monitors else None
+        out["others"] = {c.name: {"region": c.region, "state": c.state, "final": final[c.name],
+                                  "trace": trace[c.name]} for c in self.graph.recorded if c not in pops}
         return out
 
     def energy(self, states, inputs=None):

@@ -176,7 +176,7 @@ class AssociativeMemory:
         return f"{type(self).__name__}\n" + self.equations()
 
     def _record_states(self, populations):
-        """StateMonitors of every neuron's state every ``record_every`` (none when it is None)."""
+        """StateMonitors of every neuron's state every ``record_every`` (none when it is None), by component name."""
         monitors = []
         if self.record_every is not None:
             # Recording every few steps on numpy costs a few microseconds more per record than Cython
@@ -187,7 +187,7 @@ class AssociativeMemory:
                 mon = StateMonitor(pop.group, pop.state, record=True, name=f"{pop.name}_monitor",
                                    clock=named_clock(self.record_every, f"{pop.name}_monitor_clock"),
                                    codeobj_class=codeobj)
-                self._monitors[pop.state] = mon
+                self._monitors[pop.name] = mon
                 monitors.append(mon)
         return monitors
 
@@ -206,6 +206,35 @@ class AssociativeMemory:
             run = self._run_standalone if self.codegen_target in STANDALONE_TARGETS else self._run_runtime
             out = run(initial, batch, duration, progress)
         out["wall"] = time.perf_counter() - start
+        return out
+
+    def _collect_graph(self, batch):
+        """What a run left in the graph: every recorded component's final state and trace, and the energy.
+
+        Returns ``final`` and ``trace`` (``{component name: (B, n)}`` and
+        ``(B, T, n)``, the trace None when states are not recorded), ``t``
+        (the record's times, s; the last energy time without a record),
+        ``energy_t`` and ``energy`` ``(B, T_E)``: the online record, the
+        offline energy of the every-step states, or empty without one. The one
+        reader of a run for every network (the two-layer model, circuits,
+        hierarchies, general networks).
+        """
+        graph = self.graph
+        out = {"final": {}, "trace": {}}
+        for c in graph.recorded:
+            out["final"][c.name] = np.array(getattr(c.group, c.state)[:]).reshape(batch, c.n)
+            mon = self._monitors.get(c.name)
+            out["trace"][c.name] = (None if mon is None else  # (B*n, T) -> (B, T, n)
+                                    np.asarray(getattr(mon, c.state)).reshape(batch, c.n, -1).transpose(0, 2, 1))
+        if graph.energy == "online":
+            mon_e = graph.online_energy.monitor
+            out["energy_t"], out["energy"] = np.array(mon_e.t / second), np.array(mon_e.E[:]).reshape(batch, -1)
+        elif graph.energy is None:
+            out["energy_t"], out["energy"] = np.zeros(0), np.zeros((batch, 0))
+        else:
+            out["energy_t"], out["energy"] = graph.offline_energy([p.group.I[:] for p in graph.populations])
+        first = next(iter(self._monitors.values()), None)
+        out["t"] = out["energy_t"][-1:] if first is None else np.array(first.t / second)
         return out
 
     def _check_bounded(self, named, copies="cue"):
@@ -594,7 +623,8 @@ class DenseAssociativeMemory(AssociativeMemory):
         """
         cls = type(self)
         own = all(getattr(cls, m) is getattr(DenseAssociativeMemory, m)
-                  for m in ("_graph", "_set_initial", "_collect", "_build", "_record_states", "_built_from"))
+                  for m in ("_graph", "_set_initial", "_collect", "_collect_extra", "_build", "_record_states",
+                            "_built_from"))
         if not own or self.coupling_kind != "dense" or self.patterns.size * batch > _POOL_MAX_WEIGHTS:
             return None
         lags = tuple(lag.structure for lag in (self.feature_lagrangian, self.memory_lagrangian))
@@ -725,23 +755,15 @@ class DenseAssociativeMemory(AssociativeMemory):
 
     def _collect(self, batch):
         """Final states (B, N), energy (B, T_E) and, if recorded, trajectories (B, T, N)."""
-        mon_e = self.online_energy.monitor
-        out = {
-            "v_final": np.array(self.features.group.v[:]).reshape(batch, self.n_features),
-            "h_final": np.array(self.memories.group.h[:]).reshape(batch, self.n_memories),
-            "energy_t": np.array(mon_e.t / second),
-            "energy": np.array(mon_e.E[:]).reshape(batch, -1),
-        }
-        if self._monitors:
-            out["t"] = np.array(self._monitors["v"].t / second)
-            T = len(out["t"])
-            for x, n in (("v", self.n_features), ("h", self.n_memories)):
-                rec = np.asarray(getattr(self._monitors[x], x))  # (B*N, T)
-                out[x] = rec.reshape(batch, n, T).transpose(0, 2, 1)
-        else:
-            out["t"] = out["energy_t"][-1:]
-            out["v"] = out["h"] = None
+        out = self._collect_graph(batch)
+        final, trace = out.pop("final"), out.pop("trace")
+        for x, pop in (("v", self.features), ("h", self.memories)):
+            out[f"{x}_final"], out[x] = final[pop.name], trace[pop.name]
+        self._collect_extra(final, trace, batch)
         return out
+
+    def _collect_extra(self, final, trace, batch):
+        """Read the run's further recorded components (``final``/``trace`` by name); a circuit keeps its own."""
 
     # -- C++ standalone: compile once, run many ---------------------------------
     def set_patterns(self, patterns):
