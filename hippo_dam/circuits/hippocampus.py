@@ -192,16 +192,12 @@ class CA3Circuit(_CircuitMixin, DenseAssociativeMemory):
     def _extra_populations(self):
         return [] if self.interneurons is None else [self.interneurons]
 
-    def _set_initial(self, v0, h0, I):
-        super()._set_initial(v0, h0, I)
+    def _initial_values(self, v0, h0, I):
+        values = super()._initial_values(v0, h0, I)
         if self.interneurons is not None:
             # interneurons start at their steady state for h0 (assumption), per copy of a batch
-            self.interneurons.group.y = np.repeat(_lse(h0, self.beta), self.n_interneurons)
-
-    def _standalone_run_args(self, v0, h0, I):
-        if self.interneurons is None:
-            return {}
-        return {self.interneurons.group.y: np.repeat(_lse(h0, self.beta), self.n_interneurons)}
+            values[self.interneurons.group.y] = np.repeat(_lse(h0, self.beta), self.n_interneurons)
+        return values
 
     def _circuit_attrs(self):
         return {"circuit": "CA3", "beta": self.beta, "max_rate_Hz": float(self.max_rate / Hz),

@@ -112,9 +112,10 @@ class SpikingCA3(CA3Circuit):
         """The memory cells' SpikeMonitor of the last build."""
         return self.cells.monitor
 
-    def _set_initial(self, v0, h0, I):
-        super()._set_initial(v0, h0, I)
-        self.memories.group.s = 0.0
+    def _initial_values(self, v0, h0, I):
+        values = super()._initial_values(v0, h0, I)
+        values[self.memories.group.s] = np.zeros(h0.size)  # no spike trace yet
+        return values
 
     # C++ standalone: the binary bakes its seed in, so recall k (seed + k) builds again; with a kept project
     # only main.cpp changes (one line) and make recompiles that file alone

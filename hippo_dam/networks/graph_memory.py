@@ -417,12 +417,14 @@ class GraphMemory(AssociativeMemory):
                   dt=self.dt, taus=[la.tau for la in self.layers], result=result)
         return result
 
-    def _set_initial(self, states, inputs, clamped):
+    def _initial_values(self, states, inputs, clamped):
+        values = {}
         for pop, x, i, c in zip(self.populations, states, inputs, clamped):
-            setattr(pop.group, pop.state, x.ravel())
-            pop.group.I = i.ravel()
+            values[getattr(pop.group, pop.state)] = x.ravel()
+            values[pop.group.I] = i.ravel()
             if pop.clampable:
-                pop.group.clamped = c.ravel()
+                values[pop.group.clamped] = c.ravel()
+        return values
 
     # -- C++ standalone: one project per structure, run again with new cues ---------
     def _standalone_key(self, batch, duration):
@@ -438,12 +440,8 @@ class GraphMemory(AssociativeMemory):
     def _run_standalone(self, initial, batch, duration, progress):
         """Run the kept project with this recall's states, inputs, clamps, time constants and parameters."""
         sa = self._standalone_project(batch, duration, progress)
-        run_args = {}
-        for pop, layer, x, i, c in zip(self.populations, self.layers, *initial):
-            run_args[getattr(pop.group, pop.state)] = x.ravel()
-            run_args[pop.group.I] = i.ravel()
-            if pop.clampable:
-                run_args[pop.group.clamped] = c.ravel()
+        run_args = self._initial_values(*initial)
+        for pop, layer in zip(self.populations, self.layers):
             run_args.update(self._value_args(pop, layer.tau, layer.lagrangian, batch))
         return self._run_project(sa, run_args, batch, progress)
 

@@ -45,8 +45,8 @@ class AssociativeMemory:
     """What every network of the package shares: an energy graph run by Brian2.
 
     A subclass describes its populations and projections in :meth:`_graph`
-    (an :class:`~hippo_dam.core.graph.EnergyGraph`) and sets initial states in
-    ``_set_initial``; this base builds the Brian2 network from the graph,
+    (an :class:`~hippo_dam.core.graph.EnergyGraph`) and what a recall writes in
+    ``_initial_values``; this base builds the Brian2 network from the graph,
     records states and energy, runs it on the chosen code generation target
     and shows it (:meth:`equations`).
 
@@ -207,6 +207,20 @@ class AssociativeMemory:
             out = run(initial, batch, duration, progress)
         out["wall"] = time.perf_counter() - start
         return out
+
+    def _initial_values(self, *initial):
+        """``{Brian2 variable: values}`` that a recall from ``initial`` sets: states, inputs (and clamps).
+
+        The one list of what a recall writes into the network: the runtime
+        path assigns it (:meth:`_set_initial`), the compiled project takes it as
+        run arguments (:meth:`_run_standalone`), and a standalone build bakes in
+        the values of the zero initial state.
+        """
+        raise NotImplementedError
+
+    def _set_initial(self, *initial):
+        for variable, values in self._initial_values(*initial).items():
+            variable[:] = values
 
     def _collect_graph(self, batch):
         """What a run left in the graph: every recorded component's final state and trace, and the energy.
@@ -623,8 +637,8 @@ class DenseAssociativeMemory(AssociativeMemory):
         """
         cls = type(self)
         own = all(getattr(cls, m) is getattr(DenseAssociativeMemory, m)
-                  for m in ("_graph", "_set_initial", "_collect", "_collect_extra", "_build", "_record_states",
-                            "_built_from"))
+                  for m in ("_graph", "_initial_values", "_set_initial", "_collect", "_collect_extra", "_build",
+                            "_record_states", "_built_from"))
         if not own or self.coupling_kind != "dense" or self.patterns.size * batch > _POOL_MAX_WEIGHTS:
             return None
         lags = tuple(lag.structure for lag in (self.feature_lagrangian, self.memory_lagrangian))
@@ -748,10 +762,9 @@ class DenseAssociativeMemory(AssociativeMemory):
             "wall_time_s": wall,
         }
 
-    def _set_initial(self, v0, h0, I):
-        self.features.group.v = v0.ravel()
-        self.features.group.I = I.ravel()
-        self.memories.group.h = h0.ravel()
+    def _initial_values(self, v0, h0, I):
+        feat, mem = self.features.group, self.memories.group
+        return {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel()}
 
     def _collect(self, batch):
         """Final states (B, N), energy (B, T_E) and, if recorded, trajectories (B, T, N)."""
@@ -810,16 +823,10 @@ class DenseAssociativeMemory(AssociativeMemory):
                 self._standalone = None  # Synapses weights live in the compiled project: rebuild
                 return self._run_standalone(initial, batch, duration, progress)
             sa["xi_stale"] = False
-        feat, mem = self.features.group, self.memories.group
-        run_args = {feat.v: v0.ravel(), feat.I: I.ravel(), mem.h: h0.ravel()}
+        run_args = self._initial_values(v0, h0, I)
         run_args.update(self._value_args(self.features, self.tau_f, self.feature_lagrangian, batch))
         run_args.update(self._value_args(self.memories, self.tau_h, self.memory_lagrangian, batch))
-        run_args.update(self._standalone_run_args(v0, h0, I))
         return self._run_project(sa, run_args, batch, progress)
-
-    def _standalone_run_args(self, v0, h0, I):
-        """Further initial values a recall sets (``_set_initial`` beyond v, h, I), as standalone run arguments."""
-        return {}
 
 
 def check_cue(cue, known, n, hint=""):
