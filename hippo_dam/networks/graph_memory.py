@@ -27,13 +27,10 @@ from brian2.units.fundamentalunits import Quantity
 from ..checks import check_count
 from ..core.dense import DenseSymmetricProjection, check_weight_dtype
 from ..core.graph import EnergyGraph
-from ..core.health import check_run
 from ..core.lagrangians import make_lagrangian
 from .two_layer import STANDALONE_TARGETS, AssociativeMemory, check_cue, check_target
 from ..data.patterns import _frozen, check_patterns
 from ..core.populations import Population, check_tau
-from ..core.recall import recall_quality
-from ..core.results import RecallResult
 
 __all__ = ["Layer", "GraphMemory"]
 
@@ -385,8 +382,6 @@ class GraphMemory(AssociativeMemory):
 
     def _result(self, out, v, h, v_final, h_final, patterns, cue, known, v0, target, tolerance, batched, **attrs):
         """A RecallResult from a run's output: ``v``/``h`` as chosen by the caller, every layer in ``extra``."""
-        batch = len(cue)
-        quality = None
         if patterns is not None:
             target = check_target(target, patterns, v0)
         elif target is not None:
@@ -395,27 +390,14 @@ class GraphMemory(AssociativeMemory):
                            "trace": None if out["traces"] is None else out["traces"][j]}
                  for j, la in enumerate(self.layers)}
         extra.update(out.get("others", {}))
-        energy = out["energy"]
-        if not batched:
-            first = lambda a: None if a is None else a[0]  # noqa: E731
-            v, h, v_final, h_final, cue, known, energy = map(first, (v, h, v_final, h_final, cue, known, energy))
-            target = None if patterns is None else int(target[0])
-            for e in extra.values():
-                e["final"], e["trace"] = first(e["final"]), first(e["trace"])
-        if patterns is not None:
-            quality = recall_quality(patterns, v_final, target, tolerance)
-        else:
-            patterns = np.zeros((0, cue.shape[-1]))
         attrs = {"network": type(self).__name__,
                  "layers": ", ".join(f"{la.name}({la.n}, {la.lagrangian!r})" for la in self.layers),
                  "dt_ms": float(self.dt / ms), "duration_ms": float(out["duration"] / ms),
-                 "codegen_target": self.codegen_target, "weight_dtype": self.dtype.name, "batch": int(batch),
+                 "codegen_target": self.codegen_target, "weight_dtype": self.dtype.name, "batch": int(len(cue)),
                  "wall_time_s": out["wall"], **attrs}
-        result = RecallResult(out["t"], v, h, out["energy_t"], energy, v_final, h_final, patterns, cue, known,
-                              quality, attrs=attrs, extra=extra)
-        check_run(result.energy_t, result.energy, out["checked"], constant_input=self._energy_is_lyapunov,
-                  dt=self.dt, taus=[la.tau for la in self.layers], result=result)
-        return result
+        out = dict(out, v=v, h=h, v_final=v_final, h_final=h_final)
+        return self._recall_result(out, patterns, cue, known, target, tolerance, batched, attrs, out["checked"],
+                                   [la.tau for la in self.layers], extra)
 
     def _initial_values(self, states, inputs, clamped):
         values = {}

@@ -251,6 +251,30 @@ class AssociativeMemory:
         out["t"] = out["energy_t"][-1:] if first is None else np.array(first.t / second)
         return out
 
+    def _recall_result(self, out, patterns, cue, known, target, tolerance, batched, attrs, reached, taus, extra=None):
+        """The :class:`RecallResult` of a run's output and its health check; the one result of every recall.
+
+        ``out`` holds ``t, energy_t`` and the copies' ``v, h, energy, v_final,
+        h_final`` (leading batch axis); a single cue (``batched`` False) drops
+        that axis, also from ``extra``'s layers. ``quality`` scores ``v_final``
+        against ``patterns`` (None without); :func:`~hippo_dam.core.health.check_run`
+        then checks the energy and the states each population ``reached``.
+        """
+        arrays = {k: out[k] for k in ("v", "h", "energy", "v_final", "h_final")}
+        if not batched:
+            first = lambda a: None if a is None else a[0]  # noqa: E731
+            arrays = {k: first(a) for k, a in arrays.items()}
+            cue, known, target = cue[0], known[0], None if target is None else int(target[0])
+            for e in (extra or {}).values():
+                e["final"], e["trace"] = first(e["final"]), first(e["trace"])
+        quality = None if patterns is None else recall_quality(patterns, arrays["v_final"], target, tolerance)
+        result = RecallResult(out["t"], arrays["v"], arrays["h"], out["energy_t"], arrays["energy"], arrays["v_final"],
+                              arrays["h_final"], np.zeros((0, cue.shape[-1])) if patterns is None else patterns,
+                              cue, known, quality, attrs=attrs, extra=extra or {})
+        check_run(result.energy_t, result.energy, reached, constant_input=self._energy_is_lyapunov, dt=self.dt,
+                  taus=taus, result=result)
+        return result
+
     def _check_bounded(self, named, copies="cue"):
         """Raise :class:`~hippo_dam.core.health.UnboundedEnergyError` naming the first ``(what, array)`` with inf/NaN.
 
@@ -731,18 +755,9 @@ class DenseAssociativeMemory(AssociativeMemory):
         wall = out.pop("wall")
         self._check_bounded((("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
                              ("energy", out["energy"])))
-        layers = reached_states(self.features, self.memories, v0, h0, I, out)
-        if not batched:
-            out = {k: (None if v is None else v[0]) if k != "t" and k != "energy_t" else v for k, v in out.items()}
-            cue, known, target = cue[0], known[0], target[0]
-        quality = recall_quality(self.patterns, out["v_final"], target, tolerance)
-        result = RecallResult(
-            out["t"], out["v"], out["h"], out["energy_t"], out["energy"], out["v_final"], out["h_final"],
-            self.patterns, cue, known, quality, attrs=self._attrs(duration, cue_input, wall, batch),
-        )
-        check_run(result.energy_t, result.energy, layers, constant_input=self._energy_is_lyapunov, dt=self.dt,
-                  taus=(self.tau_f, self.tau_h), result=result)
-        return result
+        return self._recall_result(out, self.patterns, cue, known, target, tolerance, batched,
+                                   self._attrs(duration, cue_input, wall, batch),
+                                   reached_states(self.features, self.memories, v0, h0, I, out), (self.tau_f, self.tau_h))
 
     def _attrs(self, duration, cue_input, wall, batch=1):
         return {
