@@ -42,3 +42,20 @@ def test_bench_step_ratio_runs_and_the_two_loops_agree(tmp_path):
     assert (tmp_path / "step_ratio.png").read_bytes()[:4] == b"\x89PNG"
     bad = subprocess.run([sys.executable, str(script), "--sizes", "64by32"], capture_output=True, text=True)
     assert bad.returncode != 0 and "--sizes" in bad.stderr
+
+
+@pytest.mark.slow
+def test_bench_threads_runs_and_both_kernels_equal_numpy(tmp_path):
+    script = SCRIPT.parent / "bench_threads.py"
+    proc = subprocess.run([sys.executable, str(script), "--sizes", "64", "--blocks", "1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 and "could not build the kernel with OpenMP" in proc.stderr + proc.stdout:
+        pytest.skip("no C compiler with OpenMP here")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    res = json.loads((tmp_path / "results_threads.json").read_text())
+    (run,) = res["runs"]
+    assert set(run["median_us"]) == {"fused x1", "fused x2", "numpy", "fused x1 after numpy", "fused x2 after numpy"}
+    assert all(v > 0 for v in run["median_us"].values())  # the script itself checks both kernels against numpy
+    assert (tmp_path / "threads.png").read_bytes()[:4] == b"\x89PNG"
