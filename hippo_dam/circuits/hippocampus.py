@@ -91,6 +91,7 @@ class _CircuitMixin:
     """Region-labelled extra populations carried into the RecallResult."""
 
     def _extra_populations(self):
+        """Components shown in ``result.extra``; each must be in the graph's ``recorded`` list (read from there)."""
         return []
 
     def _collect_extra(self, final, trace, batch):
