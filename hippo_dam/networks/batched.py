@@ -34,10 +34,7 @@ from brian2 import Network, ms, prefs, second
 from ..core._compat import RUNTIME_DEVICE, device_name, preserved_brian_state, reset_device
 from ..core.lagrangians import LAGRANGIANS
 from .two_layer import DenseAssociativeMemory, check_target, reached_states, run_network
-from ..core.health import check_run
 from ..core.populations import check_tau
-from ..core.recall import recall_quality
-from ..core.results import RecallResult
 
 __all__ = ["recall_grid"]
 
@@ -190,19 +187,16 @@ def _run_grid(net, batch, params, taus, cue, known, v0, h0, I, target, duration,
     wall = time.perf_counter() - start
     net._check_bounded((("feature state v", out["v_final"]), ("memory state h", out["h_final"]),
                         ("energy", out["energy"])), copies="the grid's recalls")
-    quality = recall_quality(net.patterns, out["v_final"], target, tolerance)
     attrs = net._attrs(duration, cue_input, wall, batch)
     attrs.update({"tau_f_ms": (taus["features"][::net.n_features] * 1e3).tolist(),
                   "tau_h_ms": (taus["memories"][::net.n_memories] * 1e3).tolist(), "grid": True})
     for side in ("features", "memories"):
         for name, values in params[side].items():
             attrs[f"{side}_{name}"] = values.tolist()
-    result = RecallResult(out["energy_t"][-1:], None, None, out["energy_t"], out["energy"], out["v_final"],
-                          out["h_final"], net.patterns, cue, known, quality, attrs=attrs)
+    out.update(t=out["energy_t"][-1:], v=None, h=None)  # no state record: the final states only
     # per-copy parameters: the culprit of a rise is looked for with the populations' base Lagrangians
-    check_run(result.energy_t, result.energy, reached_states(feat, mem, v0, h0, I, out),
-              constant_input=net._energy_is_lyapunov, dt=net.dt, result=result)
-    return result
+    return net._recall_result(out, net.patterns, cue, known, target, tolerance, True, attrs,
+                              reached_states(feat, mem, v0, h0, I, out), None)
 
 
 def _build(net, batch, params, taus, key):
