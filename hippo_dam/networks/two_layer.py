@@ -829,7 +829,6 @@ class DenseAssociativeMemory(AssociativeMemory):
         return self.patterns.size
 
     def _run_standalone(self, initial, batch, duration, progress):
-        v0, h0, I = initial
         sa = self._standalone_project(batch, duration, progress)
         if sa["xi_stale"]:
             if self.coupling_kind == "dense":
@@ -838,7 +837,7 @@ class DenseAssociativeMemory(AssociativeMemory):
                 self._standalone = None  # Synapses weights live in the compiled project: rebuild
                 return self._run_standalone(initial, batch, duration, progress)
             sa["xi_stale"] = False
-        run_args = self._initial_values(v0, h0, I)
+        run_args = self._initial_values(*initial)
         run_args.update(self._value_args(self.features, self.tau_f, self.feature_lagrangian, batch))
         run_args.update(self._value_args(self.memories, self.tau_h, self.memory_lagrangian, batch))
         return self._run_project(sa, run_args, batch, progress)
